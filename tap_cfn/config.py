@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,8 +25,8 @@ DEFAULT_CONFIG = "tap.yaml"
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
-FARGATE_SIZES: dict[int, range] = {
-    256: range(512, 2048 + 1, 512),
+FARGATE_SIZES: dict[int, Sequence[int]] = {
+    256: (512, 1024, 2048),
     512: range(1024, 4096 + 1, 1024),
     1024: range(2048, 8192 + 1, 1024),
     2048: range(4096, 16384 + 1, 1024),
@@ -257,7 +257,7 @@ def load(path: str | Path | None = None) -> Config:
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read the file ({exc.strerror})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -321,6 +321,12 @@ def _describe(message: str, prefix: str = "") -> str:
     return f"{path or '(top level)'}: {what}"
 
 
+def _sizes(allowed: Sequence[int]) -> str:
+    if isinstance(allowed, range):
+        return f"{allowed.start}-{allowed.stop - 1} in steps of {allowed.step}"
+    return ", ".join(map(str, allowed))
+
+
 def _check(config: Config) -> list[tuple[str, str]]:
     """Checks that span fields. Returns (field path, message) pairs, in field order."""
     problems: list[tuple[str, str]] = []
@@ -380,11 +386,9 @@ def _check(config: Config) -> list[tuple[str, str]]:
         if svc.cpu not in FARGATE_SIZES:
             add(f"{where}.cpu", f"{svc.cpu} is not a Fargate CPU size; allowed: {sorted(FARGATE_SIZES)}")
         elif svc.memory not in FARGATE_SIZES[svc.cpu]:
-            allowed = FARGATE_SIZES[svc.cpu]
             add(
                 f"{where}.memory",
-                f"{svc.memory} MiB is not offered with {svc.cpu} CPU; allowed: "
-                f"{allowed.start}-{allowed.stop - 1} in steps of {allowed.step}",
+                f"{svc.memory} MiB is not offered with {svc.cpu} CPU; allowed: {_sizes(FARGATE_SIZES[svc.cpu])}",
             )
         if svc.min > svc.desired:
             add(f"{where}.min", f"min ({svc.min}) must not exceed desired ({svc.desired})")

@@ -64,14 +64,14 @@ def _group(dep: Deployment, index: int, members: list[Service]) -> Child:
 def render_environment(dep: Deployment, formats: Iterable[str]) -> dict[str, str]:
     """File name -> content for one environment: root.<fmt>, and <stem>.<fmt> per nested stack."""
     kids = children(dep)
+    leaf_dicts = {leaf.stem: leaf.template.to_dict() for leaf in leaves(kids) if leaf.template is not None}
     files = {}
-    for fmt in formats:
+    for fmt in formats:  # only the root and groups differ by format (their TemplateURLs)
         files[f"{ROOT_STEM}.{fmt}"] = render(root.build(dep, kids, fmt), fmt)
         for group in groups(kids):
             files[f"{group.stem}.{fmt}"] = render(group_template(dep, group, fmt), fmt)
-        for leaf in leaves(kids):
-            assert leaf.template is not None
-            files[f"{leaf.stem}.{fmt}"] = render(leaf.template, fmt)
+        for stem, data in leaf_dicts.items():
+            files[f"{stem}.{fmt}"] = render(data, fmt)
     return files
 
 
