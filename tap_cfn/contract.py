@@ -60,6 +60,7 @@ REPOSITORY_URI = Value("RepositoryUri", STRING, "URI of the {owner} ECR reposito
 REPOSITORY_ARN = Value("RepositoryArn", STRING, "ARN of the {owner} ECR repository.")
 LOG_GROUP_NAME = Value("LogGroupName", STRING, "Log group of the {owner} containers.")
 SECRET_ARN = Value("SecretArn", STRING, "ARN of the {owner} secret.")
+KMS_KEY_ARN = Value("KmsKeyArn", STRING, "ARN of the deployment's customer-managed KMS key.")
 # loadbalancer
 ALB_DNS_NAME = Value("AlbDnsName", STRING, "DNS name of the application load balancer.", public=True)
 ALB_FULL_NAME = Value("AlbFullName", STRING, "Full name of the load balancer (CloudWatch dimension).")

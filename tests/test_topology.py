@@ -49,6 +49,7 @@ def test_resource_counts_per_stack_and_profile(built: dict[str, Built], env: str
         "AWS::ECR::Repository": 3,
         "AWS::Logs::LogGroup": 3,
         "AWS::SecretsManager::Secret": 2,
+        "AWS::KMS::Key": 1,
     }
     assert count(b, "loadbalancer") == {
         "AWS::ElasticLoadBalancingV2::LoadBalancer": 1,
