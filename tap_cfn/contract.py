@@ -39,6 +39,7 @@ ENVIRONMENT_SUFFIX = Value("EnvironmentSuffix", STRING, "Suffix of every physica
 IMAGE_TAG = Value(
     "ImageTag", STRING, "Image tag of the {owner} container in its ECR repository (not 'latest')."
 )
+ALARM_EMAIL = Value("AlarmEmail", STRING, "E-mail address subscribed to the alarm topic; empty for none.")
 
 # network
 VPC_ID = Value("VpcId", "AWS::EC2::VPC::Id", "ID of the VPC.", public=True)
@@ -73,6 +74,11 @@ CLUSTER_NAME = Value("ClusterName", STRING, "Name of the ECS cluster.", public=T
 CLUSTER_ARN = Value("ClusterArn", STRING, "ARN of the ECS cluster.", public=True)
 NAMESPACE_ID = Value("NamespaceId", STRING, "ID of the Cloud Map private DNS namespace.")
 NAMESPACE_NAME = Value("NamespaceName", STRING, "Name of the Cloud Map private DNS namespace.", public=True)
+# monitoring
+ALARM_TOPIC_ARN = Value(
+    "AlarmTopicArn", STRING, "SNS topic (KMS-encrypted) every alarm notifies.", public=True
+)
+DASHBOARD_NAME = Value("DashboardName", STRING, "Name of the CloudWatch dashboard.", public=True)
 # service
 SERVICE_NAME = Value("ServiceName", STRING, "Name of the {owner} ECS service.", public=True)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from tap_cfn.config import Deployment
 from tap_cfn.naming import logical_id
 from tap_cfn.render import render
-from tap_cfn.stacks import cluster, data, loadbalancer, network, root, security, service
+from tap_cfn.stacks import cluster, data, loadbalancer, monitoring, network, root, security, service
 from tap_cfn.stacks.root import Child
 
 ROOT_STEM = "root"
@@ -25,6 +25,7 @@ def children(dep: Deployment) -> list[Child]:
         Child("data", "DataStack", data.build(dep)),
         Child("loadbalancer", "LoadBalancerStack", loadbalancer.build(dep)),
         Child("cluster", "ClusterStack", cluster.build(dep)),
+        Child("monitoring", "MonitoringStack", monitoring.build(dep)),
     ]
     services = [
         Child(f"service-{svc.name}", f"{logical_id(svc.name)}ServiceStack", service.build(dep, svc))
