@@ -94,10 +94,12 @@ def task_split(desired: int, capacity: Capacity) -> tuple[float, float]:
 def alarm_metrics(dep: Deployment) -> int:
     """Metrics alarmed on in the built templates (a metric-math alarm is billed per metric)."""
     from tap_cfn import generator
+    from tap_cfn.stacks.nesting import leaves
 
     count = 0
-    for child in generator.children(dep):
-        for resource in child.template.resources.values():
+    for leaf in leaves(generator.children(dep)):
+        assert leaf.template is not None
+        for resource in leaf.template.resources.values():
             if resource.resource_type != "AWS::CloudWatch::Alarm":
                 continue
             queries = resource.properties.get("Metrics")

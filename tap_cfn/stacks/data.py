@@ -13,6 +13,7 @@ from tap_cfn.contract import KMS_KEY_ARN, LOG_GROUP_NAME, REPOSITORY_ARN, REPOSI
 from tap_cfn.iam import key_policy
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder
+from tap_cfn.topology import Part
 
 KEEP_IMAGES = 10
 # Characters that break connection strings and shell quoting.
@@ -37,19 +38,21 @@ LIFECYCLE_POLICY = json.dumps(
 )
 
 
-def build(dep: Deployment) -> Template:
+def build(dep: Deployment, part: Part | None = None) -> Template:
+    part = part or Part.whole(dep)
     s = StackBuilder(dep, "ECR repositories, log groups, generated secrets and the deployment's KMS key")
-    key = s.stateful(
-        kms.Key(
-            "Key",
-            Description=s.sub(f"{naming.name_text(dep, 'key')}: encrypts the alarm topic"),
-            EnableKeyRotation=True,
-            KeyPolicy=key_policy(),
-            Tags=s.tags("key"),
+    if part.shared:
+        key = s.stateful(
+            kms.Key(
+                "Key",
+                Description=s.sub(f"{naming.name_text(dep.project, 'key')}: encrypts the alarm topic"),
+                EnableKeyRotation=True,
+                KeyPolicy=key_policy(),
+                Tags=s.tags("key"),
+            )
         )
-    )
-    s.output(KMS_KEY_ARN, GetAtt(key, "Arn"))
-    for svc in dep.services:
+        s.output(KMS_KEY_ARN, GetAtt(key, "Arn"))
+    for svc in part.members(dep):
         owner = logical_id(svc.name)
         repository = s.stateful(
             ecr.Repository(
@@ -73,7 +76,7 @@ def build(dep: Deployment) -> Template:
         s.output(REPOSITORY_ARN, GetAtt(repository, "Arn"), svc.name)
         s.output(LOG_GROUP_NAME, Ref(log_group), svc.name)
 
-    for secret in dep.config.secrets:
+    for secret in dep.config.secrets if part.shared else []:
         generate = secretsmanager.GenerateSecretString(
             PasswordLength=secret.length,
             ExcludeCharacters=SECRET_EXCLUDED_CHARACTERS,
