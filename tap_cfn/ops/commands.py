@@ -13,7 +13,6 @@ from typing import Any, TextIO
 
 from tap_cfn import cli
 from tap_cfn import config as cfg
-from tap_cfn.naming import SUFFIX_PATTERN
 
 STACK_PREFIX = "tap-"  # the deployer's convention: the root stack of suffix S is tap-S
 EXIT_DRIFTED = 3
@@ -73,6 +72,7 @@ def handle_cost(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def handle_drift(args: argparse.Namespace, cfn: Any = None, out: TextIO | None = None) -> int:
+    from tap_cfn.naming import SUFFIX_PATTERN
     from tap_cfn.ops import drift
 
     out = out or sys.stdout
