@@ -488,7 +488,8 @@ def _check(config: Config) -> list[tuple[str, str]]:
         elif svc.memory not in FARGATE_SIZES[svc.cpu]:
             add(
                 f"{where}.memory",
-                f"{svc.memory} MiB is not offered with {svc.cpu} CPU; allowed: {_sizes(FARGATE_SIZES[svc.cpu])}",
+                f"{svc.memory} MiB is not offered with {svc.cpu} CPU; "
+                f"allowed: {_sizes(FARGATE_SIZES[svc.cpu])}",
             )
         if svc.min > svc.desired:
             add(f"{where}.min", f"min ({svc.min}) must not exceed desired ({svc.desired})")

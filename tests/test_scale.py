@@ -102,8 +102,21 @@ def test_a_large_platform_lints_clean(tmp_path: Path) -> None:
     files = render(platform(24), env="dev", formats=("json",))
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    picked = ["root", "services-1", "services-3", "security", "loadbalancer", "data", "cluster", "network",
-              "security-3", "data-3", "loadbalancer-3", "service-worker-21", "service-api-22"]
+    picked = [
+        "root",
+        "services-1",
+        "services-3",
+        "security",
+        "loadbalancer",
+        "data",
+        "cluster",
+        "network",
+        "security-3",
+        "data-3",
+        "loadbalancer-3",
+        "service-worker-21",
+        "service-api-22",
+    ]
     assert lint([tmp_path / f"{stem}.json" for stem in picked]) == []
 
 
