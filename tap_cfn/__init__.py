@@ -1,0 +1,1 @@
+"""tap-cfn: a typed ECS Fargate platform description rendered as nested CloudFormation."""
