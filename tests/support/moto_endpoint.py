@@ -448,7 +448,7 @@ class SecurityGroupEgressModel(_Model, CloudFormationModel):
             else []
         )
         ec2_backends[account_id][region_name].authorize_security_group_egress(
-            group_id=props["GroupId"],
+            group_name_or_id=props["GroupId"],
             ip_protocol=str(props["IpProtocol"]),
             from_port=props.get("FromPort"),
             to_port=props.get("ToPort"),
@@ -587,6 +587,23 @@ def _install_engine_fixes() -> None:
 
     stack_cls.get_cfn_attribute = get_cfn_attribute
 
+    # moto's Fn::Sub splits "${Child.Outputs.X}" at every dot and asks the child for "Outputs".
+    original_clean_json = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::Sub" in resource_json:
+            value = resource_json["Fn::Sub"]
+            text = value[0] if isinstance(value, list) else value
+            if isinstance(text, str) and _NESTED_OUTPUT.search(text):
+                text = _NESTED_OUTPUT.sub(
+                    lambda m: str(original_clean_json({"Fn::GetAtt": [m[1], f"Outputs.{m[2]}"]}, resources_map)),
+                    text,
+                )
+                resource_json = {"Fn::Sub": [text, value[1]] if isinstance(value, list) else text}
+        return original_clean_json(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
     # Per-resource events, and failures that name their resource.
     original_create = parsing.parse_and_create_resource
 
@@ -675,6 +692,7 @@ def _install_engine_fixes() -> None:
     parsing.get_references_from_template = _references
 
 
+_NESTED_OUTPUT = re.compile(r"\$\{([A-Za-z0-9]+)\.Outputs\.([A-Za-z0-9]+)\}")
 _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
