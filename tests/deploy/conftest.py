@@ -71,3 +71,11 @@ def fixture_templates(tmp_path: Path) -> Path:
     """A templates dir whose `dev` is the hand-written nested fixture (root, 2 children, 1 grandchild)."""
     shutil.copytree(FIXTURES / "nested", tmp_path / "templates" / "dev")
     return tmp_path / "templates"
+
+
+@pytest.fixture(scope="session")
+def generated_templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TEMPORARY until main's generator is merged: a copy of main's rendered templates."""
+    out = tmp_path_factory.mktemp("generated")
+    shutil.copytree("/tmp/real", out, dirs_exist_ok=True)
+    return out

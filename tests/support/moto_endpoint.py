@@ -18,7 +18,8 @@ What the patches make moto do, as CloudFormation does:
 - CloudFormation models for the types moto skips: SecretsManager::Secret,
   ServiceDiscovery::PrivateDnsNamespace/Service, ApplicationAutoScaling::ScalableTarget/
   ScalingPolicy, CloudWatch::Alarm, EC2::SecurityGroupEgress,
-  ECS::ClusterCapacityProviderAssociations, backed by moto's service backends where it has one.
+  ECS::ClusterCapacityProviderAssociations, backed by moto's service backends where it has one;
+- EC2::SubnetRouteTableAssociation made with AssociateRouteTable, so DescribeRouteTables shows it.
 """
 
 from __future__ import annotations
@@ -458,6 +459,39 @@ class SecurityGroupEgressModel(_Model, CloudFormationModel):
         return cls(props["GroupId"], props)
 
 
+class RouteTableAssociationModel(_Model, CloudFormationModel):
+    """Replaces moto's model, which records the association where DescribeRouteTables never looks."""
+
+    def __init__(self, association_id: str):
+        self.physical_resource_id = association_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::EC2::SubnetRouteTableAssociation"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> RouteTableAssociationModel:
+        from moto.ec2.models import ec2_backends
+
+        props = _props(cloudformation_json)
+        association = ec2_backends[account_id][region_name].associate_route_table(
+            route_table_id=props["RouteTableId"], subnet_id=props["SubnetId"]
+        )
+        return cls(association)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.ec2.models import ec2_backends
+
+        ec2_backends[account_id][region_name].disassociate_route_table(self.physical_resource_id)
+
+
 class CapacityProviderAssociationsModel(_Model, CloudFormationModel):
     """Recorded only: moto's ECS keeps no capacity providers on clusters (see the notes)."""
 
@@ -596,7 +630,9 @@ def _install_engine_fixes() -> None:
             text = value[0] if isinstance(value, list) else value
             if isinstance(text, str) and _NESTED_OUTPUT.search(text):
                 text = _NESTED_OUTPUT.sub(
-                    lambda m: str(original_clean_json({"Fn::GetAtt": [m[1], f"Outputs.{m[2]}"]}, resources_map)),
+                    lambda m: str(
+                        original_clean_json({"Fn::GetAtt": [m[1], f"Outputs.{m[2]}"]}, resources_map)
+                    ),
                     text,
                 )
                 resource_json = {"Fn::Sub": [text, value[1]] if isinstance(value, list) else text}
@@ -822,10 +858,14 @@ def install() -> None:
     from moto.cloudformation import parsing
 
     _install_engine_fixes()
-    # moto caches its type -> model map; our subclasses must be in it.
+    # moto caches its type -> model map; our subclasses must be in it, and where moto has a model
+    # of its own for the same type (SubnetRouteTableAssociation), ours must win.
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
+    model_map = parsing.get_model_map()
+    for model in _Model.__subclasses__():
+        model_map[model.cloudformation_type()] = model  # type: ignore[attr-defined]
     _installed = True
 
 
