@@ -1,1 +1,0 @@
-"""tap-cfn: a typed ECS Fargate platform description rendered as nested CloudFormation."""

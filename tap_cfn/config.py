@@ -1,0 +1,441 @@
+"""The platform description: a typed, frozen config validated once, when it is loaded.
+
+Shape and types are checked by msgspec; the checks that span fields (Fargate sizes, routes,
+caller edges, references) follow in `_check`, each naming the field path it is about. Every
+failure surfaces as one `ConfigError` line: ``FILE: services[2].memory: what is allowed``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+import yaml
+from msgspec import Meta
+
+DNS_LABEL = r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
+DEFAULT_CONFIG = "tap.yaml"
+
+# Fargate task sizes: CPU units -> allowed memory (MiB).
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_SIZES: dict[int, range] = {
+    256: range(512, 2048 + 1, 512),
+    512: range(1024, 4096 + 1, 1024),
+    1024: range(2048, 8192 + 1, 1024),
+    2048: range(4096, 16384 + 1, 1024),
+    4096: range(8192, 30720 + 1, 1024),
+    8192: range(16384, 61440 + 1, 4096),
+    16384: range(32768, 122880 + 1, 8192),
+}
+# Values CloudWatch Logs accepts for RetentionInDays.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+# Placeholders allowed in environment values; they become Fn::Sub variables.
+REFERENCE = re.compile(r"\$\{([^}]*)\}")
+SERVICE_REFERENCE = re.compile(r"^service\.([a-z0-9-]+)\.(url|host)$")
+ALB_REFERENCE = "alb.dns"
+
+
+class ConfigError(Exception):
+    """Bad input: the message is one line naming the file, the field path and what is allowed."""
+
+
+def _f(description: str, **constraints: Any) -> Any:
+    """A documented, constrained field type: Annotated[T, Meta(...)] without the noise."""
+    return Meta(description=description, **constraints)
+
+
+class _Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class Capacity(_Model, frozen=True):
+    """Capacity-provider strategy: FARGATE takes the base, the rest is split by weight."""
+
+    fargate_base: Annotated[int, _f("Tasks always on FARGATE (on-demand).", ge=0, le=100_000)] = 1
+    fargate_weight: Annotated[int, _f("Relative share of FARGATE above the base.", ge=0, le=1000)] = 1
+    spot_weight: Annotated[int, _f("Relative share of FARGATE_SPOT above the base.", ge=0, le=1000)] = 4
+
+
+class Environment(_Model, frozen=True):
+    """One environment profile (dev, staging, prod, ...)."""
+
+    vpc_cidr: Annotated[str, _f("VPC CIDR, a private (RFC 1918) range.")] = "10.0.0.0/16"
+    subnet_prefix: Annotated[
+        int, _f("Prefix length of every subnet (/24 = 256 addresses).", ge=17, le=28)
+    ] = 24
+    az_count: Annotated[int, _f("Availability zones used (an ALB needs at least 2).", ge=2, le=6)] = 3
+    nat: Annotated[Literal["single", "per_az"], _f("One NAT gateway per AZ, or a single shared one.")] = (
+        "per_az"
+    )
+    log_retention_days: Annotated[int, _f("CloudWatch Logs retention of the service log groups.")] = 30
+    capacity: Capacity = msgspec.field(default_factory=Capacity)
+    retain_data: Annotated[bool, _f("Keep stateful resources (DeletionPolicy Retain) on deletion.")] = True
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.vpc_cidr)
+
+
+class Secret(_Model, frozen=True):
+    """A Secrets Manager secret whose value CloudFormation generates; no value is ever in a template."""
+
+    name: Annotated[
+        str, _f("DNS label; the secret is named <project>-secret-<name>-<suffix>.", pattern=DNS_LABEL)
+    ]
+    description: Annotated[str, _f("Shown in the Secrets Manager console.", max_length=2048)] = ""
+    template: Annotated[str | None, _f("JSON object the generated value is added to.")] = None
+    generate_key: Annotated[str | None, _f("Key of the generated value inside `template`.")] = None
+    length: Annotated[int, _f("Length of the generated value.", ge=20, le=4096)] = 32
+
+
+class Route(_Model, frozen=True):
+    """How a service is reached: through the ALB (default action, path or host rule) or only internally."""
+
+    type: Annotated[
+        Literal["alb", "internal"], _f("alb: behind the load balancer; internal: Cloud Map only.")
+    ]
+    default: Annotated[bool, _f("The listener's default action forwards here (exactly one service).")] = False
+    path: Annotated[
+        Annotated[str, Meta(pattern=r"^/[A-Za-z0-9_\-.$/~\"'@:+*?&]{0,127}$")] | None,
+        _f("Path pattern rule, e.g. /api/*."),
+    ] = None
+    host: Annotated[
+        Annotated[str, Meta(pattern=r"^[A-Za-z0-9*?.-]{1,128}$")] | None,
+        _f("Host header rule, e.g. api.example.com."),
+    ] = None
+    priority: Annotated[
+        Annotated[int, Meta(ge=1, le=50_000)] | None,
+        _f("Listener rule priority; default: 100, 200, ... in declaration order."),
+    ] = None
+
+
+Percent = Annotated[float, Meta(gt=0, le=100)]
+
+
+class Scaling(_Model, frozen=True):
+    """Target-tracking auto scaling of the service's desired count."""
+
+    cpu_target: Annotated[Percent | None, _f("Average CPU utilisation target (%).")] = 70.0
+    memory_target: Annotated[Percent | None, _f("Average memory utilisation target (%).")] = None
+    requests_per_target: Annotated[
+        Annotated[int, Meta(ge=1)] | None, _f("ALB requests per target (ALB services only).")
+    ] = None
+    scale_in_cooldown: Annotated[int, _f("Seconds between scale-in activities.", ge=0, le=3600)] = 60
+    scale_out_cooldown: Annotated[int, _f("Seconds between scale-out activities.", ge=0, le=3600)] = 60
+
+
+EnvName = Annotated[str, Meta(pattern=ENV_VAR)]
+
+
+class Service(_Model, frozen=True):
+    """One ECS service on Fargate, with its own task definition, roles, repository and log group."""
+
+    name: Annotated[
+        str, _f("DNS label; also the service's Cloud Map name.", pattern=DNS_LABEL, max_length=32)
+    ]
+    port: Annotated[int, _f("Container port.", ge=1, le=65535)]
+    cpu: Annotated[int, _f("Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.")]
+    memory: Annotated[int, _f("Fargate memory (MiB), one that the CPU size offers.")]
+    route: Route
+    desired: Annotated[int, _f("Desired task count.", ge=0, le=1000)] = 2
+    min: Annotated[int, _f("Auto scaling minimum.", ge=0, le=1000)] = 2
+    max: Annotated[int, _f("Auto scaling maximum.", ge=1, le=1000)] = 10
+    health_check_path: Annotated[str, _f("ALB health check path.", pattern=r"^/\S{0,1023}$")] = "/"
+    environment: Annotated[
+        dict[EnvName, str],
+        _f("Variables; values may use ${alb.dns}, ${service.<name>.url} and ${service.<name>.host}."),
+    ] = msgspec.field(default_factory=dict)
+    secrets: Annotated[dict[EnvName, str], _f("Variable name -> secret name, injected with valueFrom.")] = (
+        msgspec.field(default_factory=dict)
+    )
+    callers: Annotated[list[str], _f("Services allowed to call this one on its port.")] = msgspec.field(
+        default_factory=list
+    )
+    scaling: Scaling = msgspec.field(default_factory=Scaling)
+
+
+class Config(_Model, frozen=True):
+    """The whole platform: environment profiles, secrets and services."""
+
+    environments: Annotated[
+        dict[Annotated[str, Meta(pattern=DNS_LABEL)], Environment],
+        _f("Profiles by name; each is merged over environment_defaults.", min_length=1),
+    ]
+    services: Annotated[list[Service], _f("The services, in declaration order.", min_length=1)]
+    project: Annotated[str, _f("Prefix of every physical name.", pattern=r"^[a-z][a-z0-9]{0,9}$")] = "tap"
+    environment_defaults: Annotated[
+        dict[str, Any], _f("Settings every environment starts from (see Environment).")
+    ] = msgspec.field(default_factory=dict)
+    secrets: list[Secret] = msgspec.field(default_factory=list)
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the config file, for editors and `generate.py schema`."""
+    return msgspec.json.schema(Config)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What one environment's templates are built from: the config and the chosen profile."""
+
+    config: Config
+    env_name: str
+
+    @property
+    def env(self) -> Environment:
+        return self.config.environments[self.env_name]
+
+    @property
+    def project(self) -> str:
+        return self.config.project
+
+    @property
+    def services(self) -> list[Service]:
+        return self.config.services
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """The one merge rule: mappings merge key by key, recursively; anything else in `override` replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """('services', 2, 'memory') -> 'services[2].memory'."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Read, merge and validate a config file (the packaged default when `path` is None)."""
+    if path is None:
+        source = DEFAULT_CONFIG
+        text = (Path(__file__).parent / DEFAULT_CONFIG).read_text(encoding="utf-8")
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read the file ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{source}: not valid YAML{where}") from None
+    return parse(raw, source)
+
+
+def parse(raw: Any, source: str = "<config>") -> Config:
+    """Validate an already-read mapping; errors name `source` and the field path."""
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{source}: (top level): expected a mapping with project, environments and services"
+        )
+    raw = _merge_environments(raw, source)
+    try:
+        config = msgspec.convert(raw, Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {_describe(str(exc))}") from None
+    problems = _check(config)
+    if problems:
+        where, what = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"{source}: {where}: {what}{more}")
+    return config
+
+
+def _merge_environments(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    defaults = raw.get("environment_defaults") or {}
+    envs = raw.get("environments")
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{source}: environment_defaults: expected a mapping of environment settings")
+    if not isinstance(envs, dict):
+        return raw  # msgspec reports the missing or mistyped field
+    merged = {}
+    for name, env in envs.items():
+        if env is not None and not isinstance(env, dict):
+            raise ConfigError(f"{source}: environments.{name}: expected a mapping of environment settings")
+        merged[name] = deep_merge(defaults, env or {})
+        try:  # each on its own, so that an error names the environment
+            msgspec.convert(merged[name], Environment)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"{source}: {_describe(str(exc), f'environments.{name}')}") from None
+    return {**raw, "environments": merged}
+
+
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
+
+
+def _describe(message: str, prefix: str = "") -> str:
+    """msgspec's 'Expected `int`, got `str` - at `$.services[2].port`' -> 'services[2].port: ...'."""
+    match = _AT.match(message)
+    assert match is not None
+    what, path = match["what"], prefix + (match["path"] or "")
+    path = path.lstrip(".")
+    unknown = re.match(r"Object contains unknown field `(.*)`", what)
+    missing = re.match(r"Object missing required field `(.*)`", what)
+    if unknown or missing:
+        field = (unknown or missing).group(1)  # type: ignore[union-attr]
+        path = f"{path}.{field}" if path else field
+        what = "unknown key" if unknown else "required field is missing"
+    return f"{path or '(top level)'}: {what}"
+
+
+def _check(config: Config) -> list[tuple[str, str]]:
+    """Checks that span fields. Returns (field path, message) pairs, in field order."""
+    problems: list[tuple[str, str]] = []
+    add = lambda where, what: problems.append((where, what))  # noqa: E731
+
+    for name, env in config.environments.items():
+        where = f"environments.{name}"
+        if env.log_retention_days not in LOG_RETENTION_DAYS:
+            add(f"{where}.log_retention_days", f"{env.log_retention_days} is not one of {LOG_RETENTION_DAYS}")
+        try:
+            network = env.network
+        except ValueError:
+            add(f"{where}.vpc_cidr", f"{env.vpc_cidr!r} is not an IPv4 network such as 10.0.0.0/16")
+            continue
+        if not 16 <= network.prefixlen <= 27:
+            add(f"{where}.vpc_cidr", f"{env.vpc_cidr}: a VPC is a /16 to /27 network")
+        elif not network.is_private:
+            add(f"{where}.vpc_cidr", f"{env.vpc_cidr} must be a private (RFC 1918) range")
+        elif 2 ** (env.subnet_prefix - network.prefixlen) < 2 * env.az_count:
+            add(
+                f"{where}.subnet_prefix",
+                f"{env.az_count} public and {env.az_count} private /{env.subnet_prefix} "
+                f"subnets do not fit in {env.vpc_cidr}",
+            )
+        cap = env.capacity
+        if cap.fargate_weight + cap.spot_weight == 0:
+            add(f"{where}.capacity", "fargate_weight and spot_weight cannot both be 0")
+
+    secret_names = [s.name for s in config.secrets]
+    for i, secret in enumerate(config.secrets):
+        where = f"secrets[{i}]"
+        if secret_names.index(secret.name) != i:
+            add(f"{where}.name", f"duplicate secret name {secret.name!r}")
+        if secret.template is not None:
+            try:
+                parsed = json.loads(secret.template)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                add(f"{where}.template", 'must be a JSON object, e.g. \'{"username": "admin"}\'')
+        if (secret.template is None) != (secret.generate_key is None):
+            add(f"{where}.generate_key", "template and generate_key go together (both or neither)")
+
+    names = [s.name for s in config.services]
+    for i, name in enumerate(names):  # identity first: later checks look services up by name
+        if names.index(name) != i:
+            add(f"services[{i}].name", f"duplicate service name {name!r}")
+    defaults = [s.name for s in config.services if s.route.type == "alb" and s.route.default]
+    if not any(s.route.type == "alb" for s in config.services):
+        add("services", "at least one service must be reachable through the ALB (route.type: alb)")
+    elif len(defaults) != 1:
+        add("services", f"exactly one ALB service needs route.default: true (found {len(defaults)})")
+    seen_rules: dict[tuple[str | None, str | None], str] = {}
+    for i, svc in enumerate(config.services):
+        where = f"services[{i}]"
+        if svc.cpu not in FARGATE_SIZES:
+            add(f"{where}.cpu", f"{svc.cpu} is not a Fargate CPU size; allowed: {sorted(FARGATE_SIZES)}")
+        elif svc.memory not in FARGATE_SIZES[svc.cpu]:
+            allowed = FARGATE_SIZES[svc.cpu]
+            add(
+                f"{where}.memory",
+                f"{svc.memory} MiB is not offered with {svc.cpu} CPU; allowed: "
+                f"{allowed.start}-{allowed.stop - 1} in steps of {allowed.step}",
+            )
+        if svc.min > svc.desired:
+            add(f"{where}.min", f"min ({svc.min}) must not exceed desired ({svc.desired})")
+        if svc.desired > svc.max:
+            add(f"{where}.desired", f"desired ({svc.desired}) must not exceed max ({svc.max})")
+        route = svc.route
+        if route.type == "internal":
+            if route.default or route.path or route.host or route.priority:
+                add(f"{where}.route", "an internal service takes no default, path, host or priority")
+            if svc.scaling.requests_per_target is not None:
+                add(f"{where}.scaling.requests_per_target", "needs an ALB route (route.type: alb)")
+        elif route.default:
+            if route.path or route.host or route.priority:
+                add(f"{where}.route", "the default service takes no path, host or priority")
+        elif not (route.path or route.host):
+            add(f"{where}.route", "an ALB service needs default: true, a path or a host")
+        else:
+            key = (route.path, route.host)
+            if key in seen_rules:
+                add(f"{where}.route", f"same path/host as service {seen_rules[key]!r}")
+            seen_rules[key] = svc.name
+        for j, caller in enumerate(svc.callers):
+            if caller not in names:
+                add(f"{where}.callers[{j}]", f"unknown service {caller!r}; known: {', '.join(names)}")
+            elif caller == svc.name:
+                add(f"{where}.callers[{j}]", "a service cannot list itself as a caller")
+        for var, secret_name in svc.secrets.items():
+            if secret_name not in secret_names:
+                add(
+                    f"{where}.secrets.{var}",
+                    f"unknown secret {secret_name!r}; known: {', '.join(secret_names) or 'none'}",
+                )
+        for var, value in svc.environment.items():
+            for ref in REFERENCE.findall(value):
+                problem = _check_reference(config, svc, ref)
+                if problem:
+                    add(f"{where}.environment.{var}", problem)
+    return problems
+
+
+def _check_reference(config: Config, svc: Service, ref: str) -> str | None:
+    if ref == ALB_REFERENCE:
+        return None
+    match = SERVICE_REFERENCE.match(ref)
+    if not match:
+        allowed = "${alb.dns}, ${service.<name>.url}, ${service.<name>.host}"
+        return f"unknown reference ${{{ref}}}; allowed: {allowed}"
+    target = match.group(1)
+    if target not in {s.name for s in config.services}:
+        return f"${{{ref}}} names an unknown service {target!r}"
+    if svc.name not in config.service(target).callers:
+        return f"${{{ref}}}: {svc.name!r} must be listed in the callers of {target!r} to reach it"
+    return None

@@ -1,0 +1,85 @@
+"""The values that travel between stacks, declared once.
+
+A producing stack emits a `Value` as an Output, a consuming stack takes it as a Parameter of the
+same name, and the root wires the two together by that name (see `stacks.root`). Per-service and
+per-secret values carry the owner's CamelCase name in front: ``ApiGatewayTargetGroupArn``.
+`public` values are re-exported as Outputs of the root stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tap_cfn.naming import logical_id
+
+
+@dataclass(frozen=True)
+class Value:
+    key: str
+    type: str
+    description: str
+    public: bool = False
+
+    def name(self, owner: str | None = None) -> str:
+        return f"{logical_id(owner)}{self.key}" if owner else self.key
+
+    @property
+    def owned(self) -> bool:
+        """Per service or per secret: the name carries the owner in front."""
+        return "{owner}" in self.description
+
+    def describe(self, owner: str | None = None) -> str:
+        return self.description.format(owner=owner)
+
+
+STRING = "String"
+
+# Root parameters (given by the user at deploy time).
+ENVIRONMENT_SUFFIX = Value("EnvironmentSuffix", STRING, "Suffix of every physical name, e.g. dev or pr-42.")
+IMAGE_TAG = Value(
+    "ImageTag", STRING, "Image tag of the {owner} container in its ECR repository (not 'latest')."
+)
+
+# network
+VPC_ID = Value("VpcId", "AWS::EC2::VPC::Id", "ID of the VPC.", public=True)
+PUBLIC_SUBNET_IDS = Value(
+    "PublicSubnetIds", "List<AWS::EC2::Subnet::Id>", "Public subnets, one per AZ.", public=True
+)
+PRIVATE_SUBNET_IDS = Value(
+    "PrivateSubnetIds", "List<AWS::EC2::Subnet::Id>", "Private subnets of the tasks, one per AZ.", public=True
+)
+# security
+ALB_SECURITY_GROUP_ID = Value(
+    "AlbSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the ALB."
+)
+SERVICE_SECURITY_GROUP_ID = Value(
+    "SecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the {owner} tasks."
+)
+# data
+REPOSITORY_URI = Value("RepositoryUri", STRING, "URI of the {owner} ECR repository.", public=True)
+REPOSITORY_ARN = Value("RepositoryArn", STRING, "ARN of the {owner} ECR repository.")
+LOG_GROUP_NAME = Value("LogGroupName", STRING, "Log group of the {owner} containers.")
+SECRET_ARN = Value("SecretArn", STRING, "ARN of the {owner} secret.")
+# loadbalancer
+ALB_DNS_NAME = Value("AlbDnsName", STRING, "DNS name of the application load balancer.", public=True)
+ALB_FULL_NAME = Value("AlbFullName", STRING, "Full name of the load balancer (CloudWatch dimension).")
+TARGET_GROUP_ARN = Value("TargetGroupArn", STRING, "Target group of the {owner} service.")
+TARGET_GROUP_FULL_NAME = Value(
+    "TargetGroupFullName", STRING, "Full name of the {owner} target group (CloudWatch dimension)."
+)
+# cluster
+CLUSTER_NAME = Value("ClusterName", STRING, "Name of the ECS cluster.", public=True)
+CLUSTER_ARN = Value("ClusterArn", STRING, "ARN of the ECS cluster.", public=True)
+NAMESPACE_ID = Value("NamespaceId", STRING, "ID of the Cloud Map private DNS namespace.")
+NAMESPACE_NAME = Value("NamespaceName", STRING, "Name of the Cloud Map private DNS namespace.", public=True)
+# service
+SERVICE_NAME = Value("ServiceName", STRING, "Name of the {owner} ECS service.", public=True)
+
+
+def is_public(key: str) -> bool:
+    """Whether the output `key` is re-exported by the root stack."""
+    return any(
+        value.public and (key.endswith(value.key) if value.owned else key == value.key)
+        for value in globals().values()
+        if isinstance(value, Value)
+    )

@@ -1,0 +1,78 @@
+"""Logical IDs, physical names and tags: made here and nowhere else.
+
+Physical names are ``<project>-<resource>[-<service>]-${EnvironmentSuffix}`` built with Fn::Sub.
+`NAME_LIMITS` holds the AWS length limit of every name property we set; the root's
+EnvironmentSuffix MaxLength is derived from it over the names actually emitted, so no accepted
+suffix can produce a name AWS rejects.
+"""
+
+from __future__ import annotations
+
+from troposphere import Sub, Tags
+
+from tap_cfn.config import Deployment
+
+SUFFIX = "EnvironmentSuffix"
+SUFFIX_VAR = "${" + SUFFIX + "}"
+SUFFIX_PATTERN = "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
+MANAGED_BY = "tap-cfn"
+
+# (resource type, name property) -> the longest name AWS accepts there.
+NAME_LIMITS: dict[tuple[str, str], int] = {
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "Name"): 32,
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "Name"): 32,
+    ("AWS::IAM::Role", "RoleName"): 64,
+    ("AWS::ECS::Cluster", "ClusterName"): 255,
+    ("AWS::ECS::Service", "ServiceName"): 255,
+    ("AWS::ECS::TaskDefinition", "Family"): 255,
+    ("AWS::ECR::Repository", "RepositoryName"): 256,
+    ("AWS::Logs::LogGroup", "LogGroupName"): 512,
+    ("AWS::SecretsManager::Secret", "Name"): 512,
+    ("AWS::ServiceDiscovery::PrivateDnsNamespace", "Name"): 253,
+    ("AWS::ApplicationAutoScaling::ScalingPolicy", "PolicyName"): 256,
+}
+
+
+def logical_id(*parts: str) -> str:
+    """'api-gateway', 'Service' -> 'ApiGatewayService'."""
+    words: list[str] = []
+    for part in parts:
+        words.extend(w for w in part.replace("_", "-").split("-") if w)
+    return "".join(w[:1].upper() + w[1:] for w in words)
+
+
+def name_text(dep: Deployment, resource: str, service: str | None = None) -> str:
+    """The Fn::Sub text of a physical name."""
+    middle = f"-{service}" if service else ""
+    return f"{dep.project}-{resource}{middle}-{SUFFIX_VAR}"
+
+
+def log_group_text(dep: Deployment, service: str) -> str:
+    """Fn::Sub text of a service's log group: /ecs/<project>-<service>-<suffix>."""
+    return f"/ecs/{dep.project}-{service}-{SUFFIX_VAR}"
+
+
+def namespace_text(dep: Deployment) -> str:
+    """Fn::Sub text of the Cloud Map namespace: <project>-<suffix>.local."""
+    return f"{dep.project}-{SUFFIX_VAR}.local"
+
+
+def name(dep: Deployment, resource: str, service: str | None = None) -> Sub:
+    return Sub(name_text(dep, resource, service))
+
+
+def tags(dep: Deployment, resource: str, service: str | None = None, **extra: str) -> Tags:
+    """A fresh Tags object per resource: Project, Environment, ManagedBy, Name (+ extra)."""
+    return Tags(
+        Project=dep.project,
+        Environment=dep.env_name,
+        ManagedBy=MANAGED_BY,
+        Name=name(dep, resource, service),
+        **extra,
+    )
+
+
+def suffix_room(text: str, limit: int) -> int:
+    """How many characters a suffix may have for `text` (a Fn::Sub name) to stay within `limit`."""
+    fixed = len(text.replace(SUFFIX_VAR, ""))
+    return limit - fixed

@@ -1,0 +1,61 @@
+"""What every child stack builder shares: parameters added on first use, outputs from the
+contract, names and tags from `naming`, and the data-retention policy of the profile."""
+
+from __future__ import annotations
+
+from troposphere import AWSObject, Output, Parameter, Ref, Sub, Tags, Template
+
+from tap_cfn import naming
+from tap_cfn.config import Deployment
+from tap_cfn.contract import ENVIRONMENT_SUFFIX, Value
+
+
+class StackBuilder:
+    """A child template under construction. Builders stay pure: this holds no global state."""
+
+    def __init__(self, dep: Deployment, description: str) -> None:
+        self.dep = dep
+        self.template = Template(Description=f"{dep.project} ({dep.env_name}): {description}")
+        self.template.set_version("2010-09-09")
+
+    def add(self, resource: AWSObject) -> AWSObject:
+        return self.template.add_resource(resource)
+
+    def param(self, value: Value, owner: str | None = None) -> Ref:
+        """Ref to the parameter carrying `value`, declaring it the first time it is used."""
+        key = value.name(owner)
+        parameter = self.template.parameters.get(key)
+        if parameter is None:
+            parameter = self.template.add_parameter(
+                Parameter(key, Type=value.type, Description=value.describe(owner))
+            )
+        return Ref(parameter)
+
+    def var(self, value: Value, owner: str | None = None) -> str:
+        """`${Name}` of the parameter carrying `value`, for use inside Fn::Sub."""
+        self.param(value, owner)
+        return "${" + value.name(owner) + "}"
+
+    def output(self, value: Value, what: object, owner: str | None = None) -> None:
+        self.template.add_output(Output(value.name(owner), Value=what, Description=value.describe(owner)))
+
+    def name(self, resource: str, service: str | None = None) -> Sub:
+        self.param(ENVIRONMENT_SUFFIX)
+        return naming.name(self.dep, resource, service)
+
+    def sub(self, text: str) -> Sub:
+        """Fn::Sub of `text`, declaring EnvironmentSuffix when the text uses it."""
+        if naming.SUFFIX_VAR in text:
+            self.param(ENVIRONMENT_SUFFIX)
+        return Sub(text)
+
+    def tags(self, resource: str, service: str | None = None, **extra: str) -> Tags:
+        self.param(ENVIRONMENT_SUFFIX)
+        return naming.tags(self.dep, resource, service, **extra)
+
+    def stateful(self, resource: AWSObject) -> AWSObject:
+        """Keep data on stack deletion or replacement where the profile says so (prod, staging)."""
+        policy = "Retain" if self.dep.env.retain_data else "Delete"
+        resource.DeletionPolicy = policy
+        resource.UpdateReplacePolicy = policy
+        return self.add(resource)

@@ -1,0 +1,50 @@
+"""Cluster stack: the ECS cluster on FARGATE and FARGATE_SPOT with Container Insights, and the
+Cloud Map private DNS namespace the services register in."""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, Template, ecs, servicediscovery
+
+from tap_cfn import naming
+from tap_cfn.config import Deployment
+from tap_cfn.contract import CLUSTER_ARN, CLUSTER_NAME, NAMESPACE_ID, NAMESPACE_NAME, VPC_ID
+from tap_cfn.stacks.base import StackBuilder
+
+
+def capacity_strategy(dep: Deployment) -> list[ecs.CapacityProviderStrategyItem]:
+    """FARGATE takes the base; above it tasks split FARGATE : FARGATE_SPOT by weight."""
+    cap = dep.env.capacity
+    return [
+        ecs.CapacityProviderStrategyItem(
+            CapacityProvider="FARGATE", Base=cap.fargate_base, Weight=cap.fargate_weight
+        ),
+        ecs.CapacityProviderStrategyItem(CapacityProvider="FARGATE_SPOT", Weight=cap.spot_weight),
+    ]
+
+
+def build(dep: Deployment) -> Template:
+    s = StackBuilder(dep, "ECS cluster (Fargate and Fargate Spot) and Cloud Map namespace")
+    cluster = s.add(
+        ecs.Cluster(
+            "Cluster",
+            ClusterName=s.name("cluster"),
+            ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+            CapacityProviders=["FARGATE", "FARGATE_SPOT"],
+            DefaultCapacityProviderStrategy=capacity_strategy(dep),
+            Tags=s.tags("cluster"),
+        )
+    )
+    namespace = s.add(
+        servicediscovery.PrivateDnsNamespace(
+            "Namespace",
+            Name=s.sub(naming.namespace_text(dep)),
+            Vpc=s.param(VPC_ID),
+            Description="Service discovery for the platform's internal services",
+            Tags=s.tags("namespace"),
+        )
+    )
+    s.output(CLUSTER_NAME, Ref(cluster))
+    s.output(CLUSTER_ARN, GetAtt(cluster, "Arn"))
+    s.output(NAMESPACE_ID, GetAtt(namespace, "Id"))
+    s.output(NAMESPACE_NAME, s.sub(naming.namespace_text(dep)))
+    return s.template

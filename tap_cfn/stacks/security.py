@@ -1,0 +1,98 @@
+"""Security stack: one security group for the ALB and one per service. Groups reference each
+other, never CIDRs inside the VPC; every allowed path is one edge of `topology.edges`, written
+as an ingress rule on the target and the matching egress rule on the source."""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Template, ec2
+
+from tap_cfn.config import Deployment
+from tap_cfn.contract import ALB_SECURITY_GROUP_ID, SERVICE_SECURITY_GROUP_ID, VPC_ID
+from tap_cfn.naming import logical_id
+from tap_cfn.stacks.base import StackBuilder
+from tap_cfn.topology import ALB, edges
+
+ANYWHERE = "0.0.0.0/0"
+PUBLIC_PORTS = (80, 443)
+AWS_API_EGRESS = "HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch Logs) through the NAT"
+# An egress rule that matches nothing: declaring it removes the default allow-all egress rule.
+NO_EGRESS = ec2.SecurityGroupRule(
+    IpProtocol="icmp",
+    FromPort=252,
+    ToPort=86,
+    CidrIp="255.255.255.255/32",
+    Description="Disallow all traffic",
+)
+
+
+def build(dep: Deployment) -> Template:
+    s = StackBuilder(dep, "security groups of the ALB and of each service, chained by reference")
+    vpc = s.param(VPC_ID)
+    groups = {
+        ALB: s.add(
+            ec2.SecurityGroup(
+                "AlbSecurityGroup",
+                GroupDescription="Load balancer: HTTP(S) from the internet",
+                VpcId=vpc,
+                Tags=s.tags("sg-alb"),
+                SecurityGroupEgress=[NO_EGRESS],
+                SecurityGroupIngress=[
+                    ec2.SecurityGroupRule(
+                        IpProtocol="tcp",
+                        FromPort=port,
+                        ToPort=port,
+                        CidrIp=ANYWHERE,
+                        Description=f"Port {port} from the internet",
+                    )
+                    for port in PUBLIC_PORTS
+                ],
+            )
+        )
+    }
+    for svc in dep.services:
+        groups[svc.name] = s.add(
+            ec2.SecurityGroup(
+                f"{logical_id(svc.name)}SecurityGroup",
+                GroupDescription=f"Tasks of the {svc.name} service",
+                VpcId=vpc,
+                Tags=s.tags("sg", svc.name),
+                SecurityGroupEgress=[
+                    ec2.SecurityGroupRule(
+                        IpProtocol="tcp",
+                        FromPort=443,
+                        ToPort=443,
+                        CidrIp=ANYWHERE,
+                        Description=AWS_API_EGRESS,
+                    )
+                ],
+            )
+        )
+    for edge in edges(dep):
+        source, target = logical_id(edge.source), logical_id(edge.target)
+        s.add(
+            ec2.SecurityGroupIngress(
+                f"{target}IngressFrom{source}",
+                GroupId=GetAtt(groups[edge.target], "GroupId"),
+                IpProtocol="tcp",
+                FromPort=edge.port,
+                ToPort=edge.port,
+                SourceSecurityGroupId=GetAtt(groups[edge.source], "GroupId"),
+                Description=f"{edge.target} accepts {edge.port} from {edge.source}",
+            )
+        )
+        s.add(
+            ec2.SecurityGroupEgress(
+                f"{source}EgressTo{target}",
+                GroupId=GetAtt(groups[edge.source], "GroupId"),
+                IpProtocol="tcp",
+                FromPort=edge.port,
+                ToPort=edge.port,
+                DestinationSecurityGroupId=GetAtt(groups[edge.target], "GroupId"),
+                Description=f"{edge.source} connects to {edge.target} on {edge.port}",
+            )
+        )
+
+    s.output(ALB_SECURITY_GROUP_ID, GetAtt(groups[ALB], "GroupId"))
+    for svc in dep.services:
+        s.output(SERVICE_SECURITY_GROUP_ID, GetAtt(groups[svc.name], "GroupId"), svc.name)
+    return s.template

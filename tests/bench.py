@@ -1,0 +1,56 @@
+"""`make bench`: wall time and peak memory of `python generate.py templates --env ENV` per
+profile (JSON and YAML, interpreter start included), median of several runs.
+
+Targets on the 2-core reference machine: under 0.25 s and 60 MiB for one profile."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RUNS = 9
+TARGET_SECONDS, TARGET_MIB = 0.25, 60
+
+
+def measure(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(args)}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> int:
+    print(
+        f"generate.py templates --env ENV --format both: median of {RUNS} runs (target < {TARGET_SECONDS} s, "
+        f"< {TARGET_MIB} MiB)"
+    )
+    print(f"{'profile':<10} {'wall s':>8} {'min s':>8} {'peak MiB':>9}  verdict")
+    ok = True
+    with tempfile.TemporaryDirectory() as out:
+        for env in ("dev", "staging", "prod"):
+            args = [sys.executable, "generate.py", "templates", "--env", env, "--out", out, "--quiet"]
+            measure(args)  # warm the file cache
+            samples = [measure(args) for _ in range(RUNS)]
+            wall = statistics.median(s[0] for s in samples)
+            peak = statistics.median(s[1] for s in samples)
+            meets = wall < TARGET_SECONDS and peak < TARGET_MIB
+            ok &= meets
+            print(
+                f"{env:<10} {wall:>8.3f} {min(s[0] for s in samples):>8.3f} {peak:>9.1f}  "
+                f"{'ok' if meets else 'OVER TARGET'}"
+            )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

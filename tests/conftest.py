@@ -1,0 +1,70 @@
+"""Shared fixtures: the packaged config, and every profile's templates built as plain dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tap_cfn import config as cfg
+from tap_cfn import generator
+from tap_cfn.stacks import root
+
+PROFILES = ("dev", "staging", "prod")
+SERVICES = ("frontend", "api-gateway", "processing")
+
+
+class Built:
+    """One environment's templates as dicts: `root` plus children by stem (network, service-frontend, ...)."""
+
+    def __init__(self, dep: cfg.Deployment) -> None:
+        kids = generator.children(dep)
+        self.dep = dep
+        self.children = {child.stem: child.template.to_dict() for child in kids}
+        self.logical_ids = {child.stem: child.logical_id for child in kids}
+        self.root = root.build(dep, kids, "json").to_dict()
+
+    def stack(self, stem: str) -> dict[str, Any]:
+        return self.children[stem]
+
+    def resources(self, stem: str, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.children[stem]["Resources"].items() if v["Type"] == kind}
+
+    def resource(self, stem: str, logical_id: str) -> dict[str, Any]:
+        return self.children[stem]["Resources"][logical_id]
+
+    def all_resources(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for stem, template in self.children.items():
+            for logical_id, resource in template["Resources"].items():
+                yield stem, logical_id, resource
+
+    def fed_by(self, stem: str, parameter: str) -> Any:
+        """What the root passes to `parameter` of child `stem`."""
+        return self.root["Resources"][self.logical_ids[stem]]["Properties"]["Parameters"][parameter]
+
+
+@pytest.fixture(scope="session")
+def config() -> cfg.Config:
+    return cfg.load()
+
+
+@pytest.fixture(scope="session")
+def built(config: cfg.Config) -> dict[str, Built]:
+    return {env: Built(cfg.Deployment(config, env)) for env in PROFILES}
+
+
+@pytest.fixture(params=PROFILES)
+def env_built(request: pytest.FixtureRequest, built: dict[str, Built]) -> Built:
+    return built[request.param]
+
+
+def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (path, value) pair below `node`."""
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk(value, f"{path}[{index}]")

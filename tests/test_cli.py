@@ -1,0 +1,130 @@
+"""The command line as users run it: exit codes, one-line errors, atomic and deterministic output."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "generate.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("gen")
+    result = run("templates", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_generates_every_profile_in_both_formats(generated: Path) -> None:
+    expected_stems = {
+        "root",
+        "network",
+        "security",
+        "data",
+        "loadbalancer",
+        "cluster",
+        "service-frontend",
+        "service-api-gateway",
+        "service-processing",
+    }
+    for env in ("dev", "staging", "prod"):
+        names = {p.name for p in (generated / env).iterdir()}
+        assert names == {f"{s}.{f}" for s in expected_stems for f in ("json", "yaml")}, env
+
+
+def test_no_command_means_templates_and_runs_are_byte_identical(generated: Path, tmp_path: Path) -> None:
+    result = run("--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert snapshot(tmp_path) == snapshot(generated)
+
+
+def test_committed_templates_are_up_to_date(generated: Path) -> None:
+    committed = REPO / "templates"
+    compare = filecmp.dircmp(committed, generated)
+    stale = []
+    for env in ("dev", "staging", "prod"):
+        sub = filecmp.dircmp(committed / env, generated / env)
+        _, mismatch, errors = filecmp.cmpfiles(
+            committed / env, generated / env, sub.right_list, shallow=False
+        )
+        stale += [f"{env}/{m}" for m in mismatch + errors]
+    assert not stale, f"run `make templates` and commit: {stale}"
+    assert not compare.right_only
+
+
+def test_one_format_one_env(tmp_path: Path) -> None:
+    result = run("templates", "--env", "prod", "--format", "yaml", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["prod"]
+    assert all(p.suffix == ".yaml" for p in (tmp_path / "prod").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["templates", "--env", "qa"], "unknown environment 'qa'; known: dev, staging, prod, all"),
+        (["templates", "--format", "xml"], "invalid choice: 'xml'"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run(*args, "--out", str(tmp_path)) if args[0] == "templates" else run(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_config_exits_2_and_leaves_the_output_untouched(generated: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("templates", "--out", str(out)).returncode == 0
+    before = snapshot(out)
+    bad = tmp_path / "bad.yaml"
+    text = (REPO / "tap_cfn" / "tap.yaml").read_text().replace("memory: 4096", "memory: 1000")
+    bad.write_text(text)
+    result = run("templates", "--config", str(bad), "--out", str(out))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {bad}: services[2].memory: 1000 MiB is not offered with 2048 CPU; "
+        "allowed: 4096-16384 in steps of 1024"
+    )
+    assert snapshot(out) == before
+
+
+def test_a_failure_while_writing_leaves_the_output_as_it_was(tmp_path: Path) -> None:
+    from tap_cfn import generator
+
+    out = tmp_path / "out"
+    (out / "dev").mkdir(parents=True)
+    (out / "dev" / "root.json").write_text("old\n")
+    before = snapshot(out)
+    # the second environment cannot be written: the staging folder makes its name a file
+    with pytest.raises(OSError):
+        generator.write(out, {"dev": {"root.json": "new\n"}, "bad/name": {"x.json": "{}\n"}})
+    assert snapshot(out) == before
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("templates", "lint", "schema"):
+        assert command in result.stdout

@@ -1,0 +1,174 @@
+"""Bad input gets one clear line naming the file, the field path and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tap_cfn import config as cfg
+
+DEFAULT = yaml.safe_load((Path(cfg.__file__).parent / cfg.DEFAULT_CONFIG).read_text())
+
+
+def mutated(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    raw = copy.deepcopy(DEFAULT)
+    change(raw)
+    return raw
+
+
+def test_the_packaged_default_loads_with_three_profiles_and_services() -> None:
+    config = cfg.load()
+    assert list(config.environments) == ["dev", "staging", "prod"]
+    assert [s.name for s in config.services] == ["frontend", "api-gateway", "processing"]
+    assert config.environments["dev"].nat == "single" and config.environments["prod"].nat == "per_az"
+    assert config.environments["dev"].log_retention_days == 7
+    assert config.environments["staging"].log_retention_days == 30
+
+
+def test_environments_merge_over_the_defaults_key_by_key() -> None:
+    raw = mutated(lambda r: r["environments"].update(qa={"capacity": {"spot_weight": 9}}))
+    qa = cfg.parse(raw).environments["qa"]
+    assert qa.capacity.spot_weight == 9
+    assert qa.capacity.fargate_base == 1  # kept from environment_defaults
+    assert qa.log_retention_days == 30
+
+
+BAD = [
+    ("unknown key", lambda r: r["services"][1].update(colour="red"), r"services\[1\]\.colour: unknown key"),
+    ("wrong type", lambda r: r["services"][2].update(port="http"), r"services\[2\]\.port: Expected `int`"),
+    (
+        "port range",
+        lambda r: r["services"][0].update(port=70000),
+        r"services\[0\]\.port: Expected `int` <= 65535",
+    ),
+    ("missing", lambda r: r["services"][0].pop("cpu"), r"services\[0\]\.cpu: required field is missing"),
+    (
+        "fargate cpu",
+        lambda r: r["services"][0].update(cpu=300),
+        r"services\[0\]\.cpu: 300 is not a Fargate CPU",
+    ),
+    (
+        "fargate pair",
+        lambda r: r["services"][2].update(memory=1024),
+        r"services\[2\]\.memory: 1024 MiB is not offered with 2048 CPU",
+    ),
+    (
+        "min > desired",
+        lambda r: r["services"][0].update(min=3),
+        r"services\[0\]\.min: min \(3\) must not exceed",
+    ),
+    (
+        "desired > max",
+        lambda r: r["services"][0].update(desired=11),
+        r"services\[0\]\.desired: desired \(11\)",
+    ),
+    (
+        "dup name",
+        lambda r: r["services"][2].update(name="frontend"),
+        r"services\[2\]\.name: duplicate service",
+    ),
+    (
+        "dns label",
+        lambda r: r["services"][0].update(name="Front_End"),
+        r"services\[0\]\.name: Expected `str` match",
+    ),
+    (
+        "unknown caller",
+        lambda r: r["services"][2]["callers"].append("ghost"),
+        r"services\[2\]\.callers\[1\]: unknown service 'ghost'",
+    ),
+    (
+        "unknown secret",
+        lambda r: r["services"][2]["secrets"].update(X="nope"),
+        r"services\[2\]\.secrets\.X: unknown secret 'nope'",
+    ),
+    (
+        "bad reference",
+        lambda r: r["services"][0]["environment"].update(X="${db.host}"),
+        r"services\[0\]\.environment\.X: unknown reference \$\{db\.host\}",
+    ),
+    (
+        "reference without edge",
+        lambda r: r["services"][0]["environment"].update(X="${service.processing.url}"),
+        r"services\[0\]\.environment\.X: .*'frontend' must be listed in the callers of 'processing'",
+    ),
+    (
+        "same route",
+        lambda r: r["services"][2].update(route={"type": "alb", "path": "/api/*"}),
+        r"services\[2\]\.route: same path/host as service 'api-gateway'",
+    ),
+    (
+        "two defaults",
+        lambda r: r["services"][1]["route"].update(default=True, path=None),
+        r"services: exactly one ALB service needs route.default: true \(found 2\)",
+    ),
+    (
+        "no public",
+        lambda r: [s.update(route={"type": "internal"}) for s in r["services"]],
+        r"services: at least one service must be reachable through the ALB",
+    ),
+    (
+        "az count",
+        lambda r: r["environments"]["dev"].update(az_count=1),
+        r"environments\.dev\.az_count: Expected",
+    ),
+    (
+        "bad cidr",
+        lambda r: r["environments"]["dev"].update(vpc_cidr="10.0.0.0/33"),
+        r"environments\.dev\.vpc_cidr",
+    ),
+    (
+        "public cidr",
+        lambda r: r["environments"]["prod"].update(vpc_cidr="8.8.0.0/16"),
+        r"environments\.prod\.vpc_cidr: 8\.8\.0\.0/16 must be a private",
+    ),
+    (
+        "subnets do not fit",
+        lambda r: r["environments"]["prod"].update(vpc_cidr="10.0.0.0/24", subnet_prefix=26),
+        r"environments\.prod\.subnet_prefix: 3 public and 3 private /26 subnets do not fit",
+    ),
+    (
+        "retention",
+        lambda r: r["environments"]["dev"].update(log_retention_days=8),
+        r"environments\.dev\.log_retention_days: 8 is not one of",
+    ),
+    (
+        "env unknown key",
+        lambda r: r["environments"]["dev"].update(nats=2),
+        r"environments\.dev\.nats: unknown key",
+    ),
+    ("no services", lambda r: r.update(services=[]), r"services: Expected `array` of length >= 1"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [(c, m) for _, c, m in BAD], ids=[i for i, _, _ in BAD])
+def test_invalid_config_names_file_field_and_rule(change: Callable[[dict], object], message: str) -> None:
+    with pytest.raises(cfg.ConfigError, match=r"^platform\.yaml: " + message) as error:
+        cfg.parse(mutated(change), "platform.yaml")
+    assert "\n" not in str(error.value)
+
+
+def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(cfg.ConfigError, match="missing.yaml: cannot read the file"):
+        cfg.load(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("services: [\n")
+    with pytest.raises(cfg.ConfigError, match=r"broken.yaml: not valid YAML at line \d"):
+        cfg.load(broken)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(cfg.ConfigError, match=r"list.yaml: \(top level\): expected a mapping"):
+        cfg.load(listed)
+
+
+def test_json_schema_describes_the_fields() -> None:
+    schema = cfg.json_schema()
+    service = schema["$defs"]["Service"]
+    assert {"name", "port", "cpu", "memory", "route"} <= set(service["required"])
+    assert service["properties"]["port"]["maximum"] == 65535
+    assert service["properties"]["cpu"]["description"]
