@@ -21,8 +21,6 @@ from tap_cfn.deploy.deployer import (
     run_safely,
 )
 
-ENVIRONMENTS = ("dev", "staging", "prod")
-
 
 def parse_param(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
@@ -33,7 +31,7 @@ def parse_param(text: str) -> tuple[str, str]:
 
 def _add_targeting(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--env", required=True, choices=ENVIRONMENTS, help="environment whose templates to use"
+        "--env", required=True, help="environment whose templates to deploy: templates/<env>/"
     )
     parser.add_argument("--suffix", required=True, help="environment suffix; the stack is tap-<suffix>")
     parser.add_argument("--region", help="AWS region (default: the standard boto3 chain)")

@@ -75,7 +75,9 @@ def fixture_templates(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def generated_templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """TEMPORARY until main's generator is merged: a copy of main's rendered templates."""
-    out = tmp_path_factory.mktemp("generated")
-    shutil.copytree("/tmp/real", out, dirs_exist_ok=True)
+    """Every environment rendered by the generator now, as `python generate.py templates` does."""
+    from tap_cfn.cli import main
+
+    out = tmp_path_factory.mktemp("templates")
+    assert main(["templates", "--out", str(out), "--quiet"]) == 0
     return out

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tap_cfn.deploy.aws import Clients
+from tap_cfn.deploy.packaging import load_template
 
 AWS = Path(sys.executable).with_name("aws")  # the venv's AWS CLI (a pinned dev dependency)
 
@@ -39,18 +40,24 @@ def deploy_with_aws_cli(
     assert f"Successfully created/updated stack - {stack}" in done.stdout
 
 
-def test_the_fixture_deploys_with_aws_cloudformation_package_and_deploy(
-    aws, clients: Clients, fixture_templates, tmp_path
+def test_generated_dev_deploys_with_aws_cloudformation_package_and_deploy(
+    aws, clients: Clients, generated_templates: Path, tmp_path: Path
 ):
+    # GIVEN the generated dev templates and a bucket for `package`
     clients.s3.create_bucket(Bucket="cli-artifacts")
-    deploy_with_aws_cli(
-        aws,
-        fixture_templates / "dev" / "root.yaml",
-        tmp_path,
-        "tap-cli",
-        ["EnvironmentSuffix=cli", "AppImageTag=v1"],
-    )
+    # WHEN they go through `aws cloudformation package` and `aws cloudformation deploy`
+    overrides = [
+        "EnvironmentSuffix=cli",
+        "FrontendImageTag=1.0.0",
+        "ApiGatewayImageTag=1.0.0",
+        "ProcessingImageTag=1.0.0",
+    ]
+    deploy_with_aws_cli(aws, generated_templates / "dev" / "root.yaml", tmp_path, "tap-cli", overrides)
+    # THEN the stack and its nested stacks are complete and wired
     stack = clients.cloudformation.describe_stacks(StackName="tap-cli")["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert stack["StackStatus"] == "CREATE_COMPLETE"
-    assert outputs["WorkerLogGroup"] == "/fixture/worker-cli"
+    assert outputs["ClusterName"] == "tap-cluster-cli"
+    assert outputs["VpcId"].startswith("vpc-")
+    nested = clients.cloudformation.describe_stack_resources(StackName="tap-cli")["StackResources"]
+    assert len(nested) == len(load_template(generated_templates / "dev" / "root.yaml")["Resources"])
