@@ -6,7 +6,7 @@ the note it answers. `install()` is idempotent.
 
 What the patches make moto do, as CloudFormation does:
 - `Fn::GetAtt [Child, Outputs.X]` on a nested stack (moto's Stack has no get_cfn_attribute);
-- outputs and parameters of a stack refreshed after execute_change_set;
+- outputs, parameters and exports of a stack refreshed after execute_change_set;
 - per-resource stack events (moto records stack-level events only), so nested stacks can be
   discovered from their parent's events and progress means something;
 - failures inside execute_change_set become what AWS reports asynchronously: a *_FAILED event
@@ -19,7 +19,9 @@ What the patches make moto do, as CloudFormation does:
   ServiceDiscovery::PrivateDnsNamespace/Service, ApplicationAutoScaling::ScalableTarget/
   ScalingPolicy, CloudWatch::Alarm, EC2::SecurityGroupEgress,
   ECS::ClusterCapacityProviderAssociations, backed by moto's service backends where it has one;
-- EC2::SubnetRouteTableAssociation made with AssociateRouteTable, so DescribeRouteTables shows it.
+- EC2::SubnetRouteTableAssociation made with AssociateRouteTable, so DescribeRouteTables shows it;
+- a nested stack whose delete fails (dependency on a sibling) is retried instead of forgotten,
+  and route tables are deleted with their stack, so the VPC can go too.
 """
 
 from __future__ import annotations
@@ -601,8 +603,12 @@ def _roll_back_create(stack: Any, failed: _ResourceFailed, backend: Any) -> None
 
 def _forget_resources(stack: Any) -> None:
     """moto's ResourceMap creates resources lazily when listed: after a delete or a rollback,
-    listing the stack's resources would create them all again."""
+    listing the stack's resources would create them all again, and its outputs would fail."""
+    from moto.cloudformation.parsing import OutputMap
+
     stack.resource_map._resource_json_map = {}
+    # Nor can its outputs be evaluated any more; CloudFormation shows none for such a stack.
+    stack.output_map = OutputMap(stack.resource_map, {}, stack.stack_id)
 
 
 def _install_engine_fixes() -> None:
@@ -690,6 +696,33 @@ def _install_engine_fixes() -> None:
 
     stack_cls.delete = delete
 
+    # A parent deletes its nested stacks in no particular order and retries the ones that fail
+    # (the network stack's VPC while the security stack's groups still exist). moto pops a stack
+    # before deleting its resources, so the retry found nothing and the VPC was left behind.
+    original_delete_stack = models.CloudFormationBackend.delete_stack
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        before = dict(self.stacks)
+        try:
+            original_delete_stack(self, name_or_stack_id)
+        except Exception:
+            for stack_id, stack in before.items():
+                if stack_id not in self.stacks and stack_id not in self.deleted_stacks:
+                    self.stacks[stack_id] = stack
+            raise
+
+    models.CloudFormationBackend.delete_stack = delete_stack
+
+    # moto's RouteTable has no CloudFormation delete: the tables outlived their stack and the
+    # VPC could never be deleted ("has dependencies").
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.route_tables import RouteTable
+
+    def delete_route_table(self: Any, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].delete_route_table(self.id)
+
+    RouteTable.delete = delete_route_table
+
     # Notes: "After execute_change_set, the stack's Outputs stay empty"; plus asynchronous failures.
     original_execute = models.CloudFormationBackend.execute_change_set
 
@@ -720,6 +753,10 @@ def _install_engine_fixes() -> None:
         stack.description = stack.template_dict.get("Description")
         stack.parameters = dict(change_set.parameters)
         stack.output_map = stack._create_output_map()
+        # create_stack registers a stack's exports, execute_change_set does not: deleting the
+        # stack then fails on the missing export (KeyError, HTTP 500).
+        for export in stack.exports:
+            self.exports[export.name] = export
 
     models.CloudFormationBackend.execute_change_set = execute_change_set
 
