@@ -14,6 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tap_cfn.cli import build_parser
 from tap_cfn.deploy import commands
 from tap_cfn.deploy.aws import Clients
 
@@ -21,10 +22,10 @@ from .conftest import Terminal
 
 
 def run(endpoint: str, templates: Path, term: Terminal, *argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="generate.py")
-    commands.register(parser.add_subparsers(dest="command", required=True))
+    """`python generate.py VERB --env dev --suffix demo --endpoint-url E --templates T ARGV...`,
+    parsed by the main CLI's parser, with the test's terminal (a later --env wins)."""
     verb, *rest = argv
-    args = parser.parse_args(
+    args = build_parser().parse_args(
         [
             verb,
             "--env",
@@ -239,6 +240,14 @@ def test_bad_suffix_and_missing_templates_exit_2(aws, fixture_templates, termina
     term = terminal()
     assert run(aws, tmp_path / "nowhere", term, "deploy", "--yes") == 2
     assert "no template" in term.stderr and "run `python generate.py templates` first" in term.stderr
+
+
+def test_no_region_anywhere_exits_2(aws, fixture_templates, terminal, monkeypatch):
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION")
+    term = terminal()
+    assert run(aws, fixture_templates, term, "outputs") == 2
+    assert term.stderr.startswith("error: You must specify a region. (pass --region")
 
 
 def test_the_commands_module_does_not_import_boto3():

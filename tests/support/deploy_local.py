@@ -1,8 +1,8 @@
 """`make deploy-local`: the whole deploy path against a local AWS, no account needed.
 
 Starts moto's server (with the fixes in moto_endpoint) in this process, deploys
-templates/<env>/root.yaml through the same CLI handlers users run, prints the outputs,
-destroys the stack and stops the server. moto is a dev dependency: `pip install -e '.[dev]'`.
+templates/<env>/root.yaml through the same CLI handlers users run (which print the stack's
+outputs), destroys the stack and stops the server. moto is a dev dependency: `pip install -e '.[dev]'`.
 
     python -m tests.support.deploy_local [--env dev] [--suffix local] [--param KEY=VALUE ...]
 """
@@ -53,9 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.func(args))
 
         params = [arg for p in [*options.param, *tags] for arg in ("--param", p)]
-        code = run("deploy", *targeting, *params, "--yes")
+        code = run("deploy", *targeting, *params, "--yes")  # prints the outputs when it succeeds
         if code == 0:
-            run("outputs", *targeting)
             code = run("destroy", *targeting, "--yes")
         print("Stopping the local endpoint")
     return code
