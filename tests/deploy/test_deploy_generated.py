@@ -9,6 +9,7 @@ Only what the local endpoint keeps is asserted (see ../shared/notes/local-aws-en
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -338,3 +339,51 @@ def test_destroy_removes_the_platform_and_keeps_prod_data(
     repositories = client(aws, "ecr").describe_repositories()["repositories"]
     log_groups = client(aws, "logs").describe_log_groups(logGroupNamePrefix="/ecs/tap-")["logGroups"]
     assert (len(repositories), len(log_groups)) == ((3, 3) if kept else (0, 0))
+
+
+def test_a_platform_large_enough_for_group_stacks_deploys_three_levels_deep(
+    aws: str, clients: Clients, tmp_path: Path, terminal
+) -> None:
+    # GIVEN a platform of 12 services: the generator puts them in two `services-<k>` group stacks,
+    # whose templates reference their own children by relative TemplateURL
+    import yaml
+
+    from tap_cfn.cli import main
+
+    config = yaml.safe_load((Path(__file__).parents[2] / "tap_cfn" / "tap.yaml").read_text())
+    for i in range(1, 10):
+        config["services"].append(
+            {
+                "name": f"worker-{i}",
+                "port": 9100 + i,
+                "cpu": 256,
+                "memory": 512,
+                "health_check_path": "/health",
+                "route": {"type": "alb", "path": f"/w{i}/*"},
+            }
+        )
+    (tmp_path / "big.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "templates"
+    assert (
+        main(["templates", "--config", str(tmp_path / "big.yaml"), "--env", "dev", "--out", str(out), "-q"])
+        == 0
+    )
+    declared = load_template(out / "dev" / "root.yaml")["Parameters"]
+    tags = [arg for name in declared if name.endswith("ImageTag") for arg in ("--param", f"{name}=2.0.0")]
+    assert len(tags) == 24
+    # WHEN the deploy command deploys it
+    term: Terminal = terminal()
+    assert run(aws, out, term, "deploy", *tags, "--yes") == 0, term.stderr
+    # THEN every group's services run the tagged images, found through two levels of nested stacks
+    # (the preview and the events name the third level by its path)
+    third_level = set(re.findall(r"tap-demo/Services\dStack/\w+ServiceStack", term.stdout))
+    assert len(third_level) == 12
+    ecs = client(aws, "ecs")
+    arns = ecs.list_services(cluster="tap-cluster-demo", maxResults=100)["serviceArns"]
+    assert len(arns) == 12
+    for batch in (arns[:10], arns[10:]):
+        for service in ecs.describe_services(cluster="tap-cluster-demo", services=batch)["services"]:
+            task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+            assert task["containerDefinitions"][0]["image"].endswith(":2.0.0")
+    tree = Deployed(clients.cloudformation, "tap-demo")
+    assert {"Services1Stack", "Services2Stack"} <= set(tree.children)

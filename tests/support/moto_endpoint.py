@@ -5,7 +5,8 @@ See ../shared/notes/local-aws-endpoint.md for what moto gets wrong; each patch b
 the note it answers. `install()` is idempotent.
 
 What the patches make moto do, as CloudFormation does:
-- `Fn::GetAtt [Child, Outputs.X]` on a nested stack (moto's Stack has no get_cfn_attribute);
+- `Fn::GetAtt [Child, Outputs.X]` on a nested stack (moto's Stack has no get_cfn_attribute), also
+  inside Fn::Sub, and list parameters handed on to a nested stack joined by commas;
 - outputs, parameters and exports of a stack refreshed after execute_change_set;
 - per-resource stack events (moto records stack-level events only), so nested stacks can be
   discovered from their parent's events and progress means something;
@@ -645,6 +646,30 @@ def _install_engine_fixes() -> None:
         return original_clean_json(resource_json, resources_map)
 
     parsing.clean_json = clean_json
+
+    # A list parameter (CommaDelimitedList, List<...>) passed on to a nested stack reaches it as a
+    # Python list, which moto then tries to split(","); CloudFormation passes it joined by commas.
+    original_create_stack = stack_cls.create_from_cloudformation_json.__func__
+
+    def create_nested_stack(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = cloudformation_json.get("Properties") or {}
+        parameters = properties.get("Parameters") or {}
+        properties["Parameters"] = {
+            key: ",".join(map(str, value)) if isinstance(value, list) else value
+            for key, value in parameters.items()
+        }
+        return original_create_stack(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+
+    stack_cls.create_from_cloudformation_json = classmethod(create_nested_stack)
 
     # Per-resource events, and failures that name their resource.
     original_create = parsing.parse_and_create_resource
