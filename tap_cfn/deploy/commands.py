@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tap_cfn.deploy.deployer import (
-    EXIT_OK,
-    Console,
-    DeployOptions,
-    Target,
-    UsageError,
-    deploy,
-    destroy,
-    outputs,
-    run_safely,
-)
+if TYPE_CHECKING:  # the deployer (and boto3 behind it) loads when a handler runs
+    from tap_cfn.deploy.deployer import Console, Target
 
 
 def parse_param(text: str) -> tuple[str, str]:
+    from tap_cfn.deploy.deployer import UsageError
+
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise UsageError(f"--param {text!r}: expected KEY=VALUE")
@@ -75,6 +68,8 @@ def register(subparsers: Any) -> None:
 
 
 def _target(args: argparse.Namespace) -> Target:
+    from tap_cfn.deploy.deployer import Target
+
     return Target(env=args.env, suffix=args.suffix, templates_dir=args.templates)
 
 
@@ -85,6 +80,8 @@ def _clients(args: argparse.Namespace) -> Any:
 
 
 def handle_deploy(args: argparse.Namespace, console: Console | None = None) -> int:
+    from tap_cfn.deploy.deployer import Console, DeployOptions, deploy, run_safely
+
     console = console or Console.system()
 
     def run() -> int:
@@ -100,13 +97,17 @@ def handle_deploy(args: argparse.Namespace, console: Console | None = None) -> i
 
 
 def handle_destroy(args: argparse.Namespace, console: Console | None = None) -> int:
+    from tap_cfn.deploy.deployer import Console, destroy, run_safely
+
     console = console or Console.system()
     return run_safely(lambda: destroy(_clients(args), _target(args), args.yes, console), console)
 
 
 def handle_outputs(args: argparse.Namespace, console: Console | None = None) -> int:
+    from tap_cfn.deploy.deployer import Console, outputs, run_safely
+
     console = console or Console.system()
     return run_safely(lambda: outputs(_clients(args), _target(args), args.json, console), console)
 
 
-__all__ = ["register", "handle_deploy", "handle_destroy", "handle_outputs", "EXIT_OK"]
+__all__ = ["register", "handle_deploy", "handle_destroy", "handle_outputs"]
