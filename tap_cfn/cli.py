@@ -136,9 +136,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    import json
-
-    print(json.dumps(cfg.json_schema(), indent=2, sort_keys=True))
+    sys.stdout.write(cfg.json_schema_text())
     return EXIT_OK
 
 
