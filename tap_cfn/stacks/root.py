@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation
+from troposphere import Equals, Export, GetAtt, If, Not, Output, Parameter, Ref, Sub, Template, cloudformation
 
 from tap_cfn import contract, naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import ALB_DNS_NAME, ENVIRONMENT_SUFFIX, IMAGE_TAG
+from tap_cfn.contract import ALB_DNS_NAME, CERTIFICATE_ARN, ENVIRONMENT_SUFFIX, IMAGE_TAG
+from tap_cfn.stacks.base import HAS_CERTIFICATE
 
 IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 IMAGE_TAG_CONSTRAINT = (
     "a Docker image tag (letters, digits, _ . -), not 'latest': the repositories are immutable"
 )
+CERTIFICATE_PATTERN = r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$"
+CERTIFICATE_CONSTRAINT = "empty, or the ARN of an ACM certificate in the stack's region"
 SUFFIX_CONSTRAINT = (
     "lowercase letters, digits and inner hyphens, short enough for every name it feeds "
     "(ALB and target group names have 32 characters)"
@@ -63,6 +66,18 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
             )
         )
     }
+    root_params[CERTIFICATE_ARN.key] = certificate = t.add_parameter(
+        Parameter(
+            CERTIFICATE_ARN.key,
+            Type="String",
+            Description=CERTIFICATE_ARN.description,
+            Default="",
+            AllowedPattern=CERTIFICATE_PATTERN,
+            MaxLength=2048,
+            ConstraintDescription=CERTIFICATE_CONSTRAINT,
+        )
+    )
+    t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(certificate), "")))
     for svc in dep.services:
         key = IMAGE_TAG.name(svc.name)
         root_params[key] = t.add_parameter(
@@ -81,6 +96,7 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
             "AWS::CloudFormation::Interface": {
                 "ParameterGroups": [
                     {"Label": {"default": "Environment"}, "Parameters": [ENVIRONMENT_SUFFIX.key]},
+                    {"Label": {"default": "HTTPS"}, "Parameters": [CERTIFICATE_ARN.key]},
                     {
                         "Label": {"default": "Container images"},
                         "Parameters": [IMAGE_TAG.name(s.name) for s in dep.services],
@@ -88,6 +104,7 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 ],
                 "ParameterLabels": {
                     ENVIRONMENT_SUFFIX.key: {"default": "Environment suffix"},
+                    CERTIFICATE_ARN.key: {"default": "ACM certificate ARN (empty: HTTP only)"},
                     **{IMAGE_TAG.name(s.name): {"default": f"{s.name} image tag"} for s in dep.services},
                 },
             }
@@ -131,12 +148,13 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                     Export=_export(key),
                 )
             )
-    alb_stack = producers[ALB_DNS_NAME.key]
+    alb_dns = "${" + producers[ALB_DNS_NAME.key] + ".Outputs." + ALB_DNS_NAME.key + "}"
     t.add_output(
         Output(
             "AlbUrl",
-            Description="URL of the platform (the load balancer's default action serves the frontend).",
-            Value=Sub(f"http://${{{alb_stack}.Outputs.{ALB_DNS_NAME.key}}}"),
+            Description="URL of the platform (the load balancer's default action serves the frontend); "
+            "https when a CertificateArn is given.",
+            Value=If(HAS_CERTIFICATE, Sub(f"https://{alb_dns}"), Sub(f"http://{alb_dns}")),
             Export=_export("AlbUrl"),
         )
     )
