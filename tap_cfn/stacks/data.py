@@ -178,7 +178,7 @@ def _access_log_bucket(s: StackBuilder, dep: Deployment) -> None:
         bucket,
         "CKV_AWS_18",
         "This bucket is the log destination (ALB access logs); server access logs of it would need "
-        "another bucket, which would need one in turn. Reads of the logs are visible in CloudTrail.",
+        "another bucket, which would need one in turn. Audit reads with CloudTrail S3 data events.",
     )
     s.add(
         s3.BucketPolicy(
