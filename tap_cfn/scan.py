@@ -13,6 +13,7 @@ from typing import Any
 
 from tap_cfn import config as cfg
 from tap_cfn import generator
+from tap_cfn.stacks.nesting import leaves
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ def packaged_table() -> str:
     by_profile = {}
     for env in config.environments:
         kids = generator.children(cfg.Deployment(config, env))
-        by_profile[env] = skips({kid.stem: kid.template.to_dict() for kid in kids})
+        by_profile[env] = skips(
+            {leaf.stem: leaf.template.to_dict() for leaf in leaves(kids) if leaf.template}
+        )
     return table(by_profile)
 
 

@@ -22,6 +22,7 @@ from tap_cfn.contract import (
 )
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder, skip_check
+from tap_cfn.topology import Part
 
 KEEP_IMAGES = 10
 # Characters that break connection strings and shell quoting.
@@ -49,12 +50,15 @@ KEY_DELETION_WINDOW = {True: 30, False: 7}
 ACCESS_LOG_PREFIX = "alb"
 
 
-def build(dep: Deployment) -> Template:
+def build(dep: Deployment, part: Part | None = None) -> Template:
+    part = part or Part.whole(dep)
     s = StackBuilder(dep, "KMS key, ECR repositories, log groups, generated secrets, access-log bucket")
-    key = _key(s, dep)
-    key_arn = GetAtt(key, "Arn")
-    s.output(KMS_KEY_ARN, key_arn)
-    for svc in dep.services:
+    if part.shared:  # the platform-wide part holds the key; the parts of a large platform take it in
+        key_arn: object = GetAtt(_key(s, dep), "Arn")
+        s.output(KMS_KEY_ARN, key_arn)
+    else:
+        key_arn = s.param(KMS_KEY_ARN)
+    for svc in part.members(dep):
         owner = logical_id(svc.name)
         repository = s.stateful(
             ecr.Repository(
@@ -82,7 +86,7 @@ def build(dep: Deployment) -> Template:
         s.output(REPOSITORY_ARN, GetAtt(repository, "Arn"), svc.name)
         s.output(LOG_GROUP_NAME, Ref(log_group), svc.name)
 
-    for secret in dep.config.secrets:
+    for secret in dep.config.secrets if part.shared else []:
         generate = secretsmanager.GenerateSecretString(
             PasswordLength=secret.length,
             ExcludeCharacters=SECRET_EXCLUDED_CHARACTERS,
@@ -102,6 +106,8 @@ def build(dep: Deployment) -> Template:
         )
         s.output(SECRET_ARN, Ref(resource), secret.name)
 
+    if not part.shared:
+        return s.template
     if any(svc.exec for svc in dep.services):
         exec_logs = s.stateful(
             logs.LogGroup(

@@ -11,13 +11,15 @@ from __future__ import annotations
 from troposphere import GetAtt, If, Ref, Template
 from troposphere import elasticloadbalancingv2 as elb
 
-from tap_cfn.config import Deployment
+from tap_cfn import naming
+from tap_cfn.config import Deployment, Service
 from tap_cfn.contract import (
     ACCESS_LOG_BUCKET_NAME,
     ALB_DNS_NAME,
     ALB_FULL_NAME,
     ALB_SECURITY_GROUP_ID,
     CERTIFICATE_ARN,
+    LISTENER_ARN,
     PUBLIC_SUBNET_IDS,
     TARGET_GROUP_ARN,
     TARGET_GROUP_FULL_NAME,
@@ -26,7 +28,7 @@ from tap_cfn.contract import (
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder, skip_check
 from tap_cfn.stacks.data import ACCESS_LOG_PREFIX
-from tap_cfn.topology import default_service, listener_rules
+from tap_cfn.topology import Part, default_service, listener_rules, service_groups
 
 # Health check and draining figures shared by every target group.
 HEALTH = {
@@ -47,31 +49,23 @@ ALB_ATTRIBUTES = {
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
-def build(dep: Deployment) -> Template:
+def _target_services(dep: Deployment, part: Part) -> list[Service]:
+    """The platform-wide stack holds the default service's target group (the listener's default
+    action needs it); each part holds those of its other ALB services."""
+    default = default_service(dep)
+    members = [s for s in part.members(dep) if s.route.type == "alb" and s is not default]
+    return [default, *members] if part.shared else members
+
+
+def build(dep: Deployment, part: Part | None = None) -> Template:
+    part = part or Part.whole(dep)
     s = StackBuilder(dep, "internet-facing application load balancer, listener, rules and target groups")
-    alb = s.add(
-        elb.LoadBalancer(
-            "LoadBalancer",
-            Name=s.name("alb"),
-            Type="application",
-            Scheme="internet-facing",
-            IpAddressType="ipv4",
-            Subnets=s.param(PUBLIC_SUBNET_IDS),
-            SecurityGroups=[s.param(ALB_SECURITY_GROUP_ID)],
-            LoadBalancerAttributes=[
-                elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(_attributes(s, dep).items())
-            ],
-            Tags=s.tags("alb"),
-        )
-    )
     target_groups = {}
-    for svc in dep.services:
-        if svc.route.type != "alb":
-            continue
+    for svc in _target_services(dep, part):
         target_groups[svc.name] = tg = s.add(
             elb.TargetGroup(
                 f"{logical_id(svc.name)}TargetGroup",
-                Name=s.name("tg", svc.name),
+                Name=s.name(naming.TARGET_GROUP, svc.name),
                 Port=svc.port,
                 Protocol="HTTP",
                 TargetType="ip",
@@ -86,15 +80,69 @@ def build(dep: Deployment) -> Template:
                         Value=str(DEREGISTRATION_DELAY_SECONDS),
                     )
                 ],
-                Tags=s.tags("tg", svc.name),
+                Tags=s.tags(naming.TARGET_GROUP, svc.name),
                 **HEALTH,
             )
         )
         s.output(TARGET_GROUP_ARN, Ref(tg), svc.name)
         s.output(TARGET_GROUP_FULL_NAME, GetAtt(tg, "TargetGroupFullName"), svc.name)
 
+    if part.shared:
+        alb = s.add(
+            elb.LoadBalancer(
+                "LoadBalancer",
+                Name=s.name("alb"),
+                Type="application",
+                Scheme="internet-facing",
+                IpAddressType="ipv4",
+                Subnets=s.param(PUBLIC_SUBNET_IDS),
+                SecurityGroups=[s.param(ALB_SECURITY_GROUP_ID)],
+                LoadBalancerAttributes=[
+                    elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(_attributes(s, dep).items())
+                ],
+                Tags=s.tags("alb"),
+            )
+        )
+        listener_arn: object = _listeners(s, alb, target_groups[default_service(dep).name])
+    else:
+        listener_arn = s.param(LISTENER_ARN)
+    for rule in [r for r in listener_rules(dep) if r.service in target_groups]:
+        conditions = []
+        if rule.path:
+            conditions.append(
+                elb.Condition(
+                    Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[rule.path])
+                )
+            )
+        if rule.host:
+            conditions.append(
+                elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[rule.host]))
+            )
+        s.add(
+            elb.ListenerRule(
+                f"{logical_id(rule.service)}ListenerRule",
+                ListenerArn=listener_arn,
+                Priority=rule.priority,
+                Conditions=conditions,
+                Actions=[
+                    elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_groups[rule.service]))
+                ],
+                Tags=s.tags("rule", rule.service),
+            )
+        )
+
+    if part.shared:
+        s.output(ALB_DNS_NAME, GetAtt(alb, "DNSName"))
+        s.output(ALB_FULL_NAME, GetAtt(alb, "LoadBalancerFullName"))
+        if len(service_groups(dep)) > 1:  # the other parts' rules go on this listener
+            s.output(LISTENER_ARN, listener_arn)
+    return s.template
+
+
+def _listeners(s: StackBuilder, alb: elb.LoadBalancer, default: elb.TargetGroup) -> If:
+    """Port 80, and 443 with a certificate; returns the ARN of the listener that carries the rules."""
     has_certificate = s.has_certificate()
-    default_action = elb.Action(Type="forward", TargetGroupArn=Ref(target_groups[default_service(dep).name]))
+    default_action = elb.Action(Type="forward", TargetGroupArn=Ref(default))
     redirect = elb.Action(
         Type="redirect",
         RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
@@ -129,35 +177,7 @@ def build(dep: Deployment) -> Template:
             Tags=s.tags("listener-https"),
         )
     )
-    listener = If(has_certificate, Ref(https), Ref(http))
-    for rule in listener_rules(dep):
-        conditions = []
-        if rule.path:
-            conditions.append(
-                elb.Condition(
-                    Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[rule.path])
-                )
-            )
-        if rule.host:
-            conditions.append(
-                elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[rule.host]))
-            )
-        s.add(
-            elb.ListenerRule(
-                f"{logical_id(rule.service)}ListenerRule",
-                ListenerArn=listener,
-                Priority=rule.priority,
-                Conditions=conditions,
-                Actions=[
-                    elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_groups[rule.service]))
-                ],
-                Tags=s.tags("rule", rule.service),
-            )
-        )
-
-    s.output(ALB_DNS_NAME, GetAtt(alb, "DNSName"))
-    s.output(ALB_FULL_NAME, GetAtt(alb, "LoadBalancerFullName"))
-    return s.template
+    return If(has_certificate, Ref(https), Ref(http))
 
 
 def _attributes(s: StackBuilder, dep: Deployment) -> dict[str, object]:

@@ -3,19 +3,19 @@ wiring between them, derived from the children's own Outputs and Parameters by n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from troposphere import Equals, Export, GetAtt, If, Not, Output, Parameter, Ref, Sub, Template, cloudformation
+from troposphere import Equals, Export, GetAtt, If, Not, Output, Parameter, Ref, Sub, Template
 
 from tap_cfn import contract, naming
 from tap_cfn.config import Deployment
 from tap_cfn.contract import ALB_DNS_NAME, CERTIFICATE_ARN, ENVIRONMENT_SUFFIX, IMAGE_TAG
 from tap_cfn.stacks.base import HAS_CERTIFICATE
+from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
+
+__all__ = ["Child", "WiringError", "build", "suffix_max_length"]
+MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
 
 IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
-IMAGE_TAG_CONSTRAINT = (
-    "a Docker image tag (letters, digits, _ . -), not 'latest': the repositories are immutable"
-)
+IMAGE_TAG_CONSTRAINT = "a Docker tag (letters, digits, _ . -), not latest"
 CERTIFICATE_PATTERN = r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$"
 CERTIFICATE_CONSTRAINT = "empty, or the ARN of an ACM certificate in the stack's region"
 SUFFIX_CONSTRAINT = (
@@ -24,22 +24,12 @@ SUFFIX_CONSTRAINT = (
 )
 
 
-class WiringError(Exception):
-    """A child parameter nobody feeds, or an output two children claim."""
-
-
-@dataclass(frozen=True)
-class Child:
-    stem: str  # file name without extension: network, service-frontend, ...
-    logical_id: str
-    template: Template
-
-
 def suffix_max_length(children: list[Child]) -> int:
-    """The longest suffix for which every name any child emits stays within its AWS limit."""
+    """The longest suffix for which every name any stack emits stays within its AWS limit."""
     rooms = []
-    for child in children:
-        for resource in child.template.resources.values():
+    for leaf in leaves(children):
+        assert leaf.template is not None
+        for resource in leaf.template.resources.values():
             for (kind, prop), limit in naming.NAME_LIMITS.items():
                 value = resource.properties.get(prop) if resource.resource_type == kind else None
                 if isinstance(value, Sub):
@@ -85,9 +75,7 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 key,
                 Type="String",
                 Description=IMAGE_TAG.describe(svc.name),
-                AllowedPattern=IMAGE_TAG_PATTERN,
-                MinLength=1,
-                MaxLength=128,
+                AllowedPattern=IMAGE_TAG_PATTERN,  # also bounds the length: 1 to 128 characters
                 ConstraintDescription=IMAGE_TAG_CONSTRAINT,
             )
         )
@@ -102,53 +90,31 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                         "Parameters": [IMAGE_TAG.name(s.name) for s in dep.services],
                     },
                 ],
+                # Image tags keep their names as labels (FrontendImageTag says it all): with a
+                # hundred services, labels would push the root past the 51,200-byte body quota.
                 "ParameterLabels": {
                     ENVIRONMENT_SUFFIX.key: {"default": "Environment suffix"},
                     CERTIFICATE_ARN.key: {"default": "ACM certificate ARN (empty: HTTP only)"},
-                    **{IMAGE_TAG.name(s.name): {"default": f"{s.name} image tag"} for s in dep.services},
                 },
             }
         }
     )
 
-    producers = _producers(children)
-    for child in children:
-        params = {}
-        for key in sorted(child.template.parameters):
-            if key in root_params:
-                params[key] = Ref(root_params[key])
-            elif key in producers:
-                params[key] = GetAtt(producers[key], f"Outputs.{key}")
-            else:
-                raise WiringError(
-                    f"{child.stem}: parameter {key} is neither a root parameter nor a sibling output"
-                )
-        stack = cloudformation.Stack(
-            child.logical_id,
-            TemplateURL=f"{child.stem}.{extension}",
-            Parameters=params,
-            Tags=naming.tags(dep, "stack", child.stem),
-            # Deleting the root deletes its children; the data inside follows its own policies.
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
-            # The relative TemplateURL is the point: `aws cloudformation package` (or our deployer)
-            # uploads the child and rewrites it, which is what W3002 warns about.
-            Metadata={"cfn-lint": {"config": {"ignore_checks": ["W3002"]}}},
-        )
-        t.add_resource(stack)
-
-    for key, producer in sorted(producers.items()):
-        if contract.is_public(key):
-            output = children_output(children, producer, key)
-            t.add_output(
-                Output(
-                    key,
-                    Description=output.Description,
-                    Value=GetAtt(producer, f"Outputs.{key}"),
-                    Export=_export(key),
-                )
+    templates = nest(dep, t, children, extension, declared=root_params)
+    made = producers(templates)
+    public = sorted(key for key in made if contract.is_public(key))
+    if len(public) >= MAX_OUTPUTS:  # many services: per-service values stay on their group stacks
+        public = [key for key in public if not contract.is_owned(key)]
+    for key in public:
+        t.add_output(
+            Output(
+                key,
+                Description=templates[made[key]].outputs[key].Description,
+                Value=GetAtt(made[key], f"Outputs.{key}"),
+                Export=_export(key),
             )
-    alb_dns = "${" + producers[ALB_DNS_NAME.key] + ".Outputs." + ALB_DNS_NAME.key + "}"
+        )
+    alb_dns = "${" + made[ALB_DNS_NAME.key] + ".Outputs." + ALB_DNS_NAME.key + "}"
     t.add_output(
         Output(
             "AlbUrl",
@@ -159,22 +125,6 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
         )
     )
     return t
-
-
-def _producers(children: list[Child]) -> dict[str, str]:
-    """Output name -> logical ID of the child that declares it (each name declared once)."""
-    producers: dict[str, str] = {}
-    for child in children:
-        for key in child.template.outputs:
-            if key in producers:
-                raise WiringError(f"output {key} is declared by both {producers[key]} and {child.logical_id}")
-            producers[key] = child.logical_id
-    return producers
-
-
-def children_output(children: list[Child], producer: str, key: str) -> Output:
-    child = next(c for c in children if c.logical_id == producer)
-    return child.template.outputs[key]
 
 
 def _export(key: str) -> Export:

@@ -10,7 +10,7 @@ from tap_cfn.config import Deployment
 from tap_cfn.contract import ALB_SECURITY_GROUP_ID, SERVICE_SECURITY_GROUP_ID, VPC_ID
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder, skip_check
-from tap_cfn.topology import ALB, edges
+from tap_cfn.topology import ALB, Part, edges_of
 
 ANYWHERE = "0.0.0.0/0"
 HTTP, HTTPS = 80, 443
@@ -25,44 +25,47 @@ NO_EGRESS = ec2.SecurityGroupRule(
 )
 
 
-def build(dep: Deployment) -> Template:
+def build(dep: Deployment, part: Part | None = None) -> Template:
+    part = part or Part.whole(dep)
     s = StackBuilder(dep, "security groups of the ALB and of each service, chained by reference")
     vpc = s.param(VPC_ID)
-    alb = s.add(
-        ec2.SecurityGroup(
-            "AlbSecurityGroup",
-            GroupDescription="Load balancer: HTTP, and HTTPS when a certificate is given, from the internet",
-            VpcId=vpc,
-            Tags=s.tags("sg-alb"),
-            SecurityGroupEgress=[NO_EGRESS],
-            SecurityGroupIngress=[
-                _from_anywhere(
-                    HTTP, "HTTP from the internet (redirected to HTTPS when a certificate is given)"
-                ),
-            ],
+    groups = {}
+    if part.shared:
+        alb = s.add(
+            ec2.SecurityGroup(
+                "AlbSecurityGroup",
+                GroupDescription="Load balancer: HTTP(S) from the internet",
+                VpcId=vpc,
+                Tags=s.tags("sg-alb"),
+                SecurityGroupEgress=[NO_EGRESS],
+                SecurityGroupIngress=[
+                    _from_anywhere(
+                        HTTP, "HTTP from the internet (redirected to HTTPS when a certificate is given)"
+                    ),
+                ],
+            )
         )
-    )
-    # A resource of its own, not an Fn::If inside the group, so that scanners see the rule whole.
-    s.add(
-        ec2.SecurityGroupIngress(
-            "AlbIngressHttps",
-            Condition=s.has_certificate(),
-            GroupId=GetAtt(alb, "GroupId"),
-            IpProtocol="tcp",
-            FromPort=HTTPS,
-            ToPort=HTTPS,
-            CidrIp=ANYWHERE,
-            Description="HTTPS from the internet",
+        # A resource of its own, not an Fn::If inside the group, so that scanners see the rule whole.
+        s.add(
+            ec2.SecurityGroupIngress(
+                "AlbIngressHttps",
+                Condition=s.has_certificate(),
+                GroupId=GetAtt(alb, "GroupId"),
+                IpProtocol="tcp",
+                FromPort=HTTPS,
+                ToPort=HTTPS,
+                CidrIp=ANYWHERE,
+                Description="HTTPS from the internet",
+            )
         )
-    )
-    skip_check(
-        alb,
-        "CKV_AWS_260",
-        "Port 80 of a public load balancer: with a certificate its listener only redirects to HTTPS "
-        "(HTTP 301); without one, plain HTTP is the deployment's explicit choice (CertificateArn empty).",
-    )
-    groups = {ALB: alb}
-    for svc in dep.services:
+        skip_check(
+            alb,
+            "CKV_AWS_260",
+            "Port 80 of a public load balancer: with a certificate its listener only redirects to HTTPS "
+            "(HTTP 301); without one, plain HTTP is the deployment's explicit choice (CertificateArn empty).",
+        )
+        groups[ALB] = alb
+    for svc in part.members(dep):
         groups[svc.name] = s.add(
             ec2.SecurityGroup(
                 f"{logical_id(svc.name)}SecurityGroup",
@@ -80,33 +83,41 @@ def build(dep: Deployment) -> Template:
                 ],
             )
         )
-    for edge in edges(dep):
+
+    def group_id(name: str) -> object:
+        """A security group of this stack, or one of an earlier group's stack, passed in."""
+        if name in groups:
+            return GetAtt(groups[name], "GroupId")
+        return s.param(ALB_SECURITY_GROUP_ID) if name == ALB else s.param(SERVICE_SECURITY_GROUP_ID, name)
+
+    for edge in edges_of(dep, part):
         source, target = logical_id(edge.source), logical_id(edge.target)
         s.add(
             ec2.SecurityGroupIngress(
                 f"{target}IngressFrom{source}",
-                GroupId=GetAtt(groups[edge.target], "GroupId"),
+                GroupId=group_id(edge.target),
                 IpProtocol="tcp",
                 FromPort=edge.port,
                 ToPort=edge.port,
-                SourceSecurityGroupId=GetAtt(groups[edge.source], "GroupId"),
+                SourceSecurityGroupId=group_id(edge.source),
                 Description=f"{edge.target} accepts {edge.port} from {edge.source}",
             )
         )
         s.add(
             ec2.SecurityGroupEgress(
                 f"{source}EgressTo{target}",
-                GroupId=GetAtt(groups[edge.source], "GroupId"),
+                GroupId=group_id(edge.source),
                 IpProtocol="tcp",
                 FromPort=edge.port,
                 ToPort=edge.port,
-                DestinationSecurityGroupId=GetAtt(groups[edge.target], "GroupId"),
+                DestinationSecurityGroupId=group_id(edge.target),
                 Description=f"{edge.source} connects to {edge.target} on {edge.port}",
             )
         )
 
-    s.output(ALB_SECURITY_GROUP_ID, GetAtt(groups[ALB], "GroupId"))
-    for svc in dep.services:
+    if part.shared:
+        s.output(ALB_SECURITY_GROUP_ID, GetAtt(groups[ALB], "GroupId"))
+    for svc in part.members(dep):
         s.output(SERVICE_SECURITY_GROUP_ID, GetAtt(groups[svc.name], "GroupId"), svc.name)
     return s.template
 
