@@ -411,3 +411,46 @@ def test_readme_lists_exactly_the_skips_in_the_templates(built: dict[str, Built]
     expected = scan.table({env: scan.skips(b.children) for env, b in built.items()})
     assert expected == scan.packaged_table()
     assert expected in README.read_text(encoding="utf-8"), "run `python -m tap_cfn.scan` and update README"
+
+
+# --- A platform of several service groups ---------------------------------------------------------
+
+
+def test_in_a_grouped_platform_the_parts_take_the_key_and_the_rules_listener_from_the_shared_stacks() -> None:
+    from tap_cfn import topology
+    from tap_cfn.stacks.nesting import leaves
+
+    raw = copy.deepcopy(yaml.safe_load((Path(cfg.__file__).parent / cfg.DEFAULT_CONFIG).read_text()))
+    for i in range(topology.GROUP_SIZE):
+        raw["services"].append(
+            {
+                "name": f"extra{i}",
+                "port": 8100 + i,
+                "cpu": 256,
+                "memory": 512,
+                "route": {"type": "alb", "path": f"/x{i}/*"},
+            }
+        )
+    dep = cfg.Deployment(cfg.parse(raw), "prod")
+    templates = {
+        leaf.stem: leaf.template.to_dict() for leaf in leaves(generator.children(dep)) if leaf.template
+    }
+    assert "data-2" in templates and "loadbalancer-2" in templates
+
+    shared_lb = templates["loadbalancer"]
+    assert shared_lb["Outputs"]["ListenerArn"]["Value"] == {
+        "Fn::If": ["HasCertificate", {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]
+    }
+    for rule in (
+        r for r in templates["loadbalancer-2"]["Resources"].values() if r["Type"].endswith("ListenerRule")
+    ):
+        assert rule["Properties"]["ListenerArn"] == {"Ref": "ListenerArn"}
+
+    assert [k for k, r in templates["data"]["Resources"].items() if r["Type"] == "AWS::KMS::Key"] == ["Key"]
+    part = templates["data-2"]["Resources"]
+    assert not any(r["Type"] in {"AWS::KMS::Key", "AWS::S3::Bucket"} for r in part.values())
+    for resource in part.values():
+        if resource["Type"] == "AWS::Logs::LogGroup":
+            assert resource["Properties"]["KmsKeyId"] == KEY_ARN_PARAM
+        if resource["Type"] == "AWS::ECR::Repository":
+            assert resource["Properties"]["EncryptionConfiguration"]["KmsKey"] == KEY_ARN_PARAM
