@@ -87,13 +87,21 @@ def _add_verbosity(parser: argparse.ArgumentParser) -> None:
     )
 
 
+OPTIONAL_COMMANDS = ("tap_cfn.deploy.commands", "tap_cfn.ops.commands")
+
+
 def _register_optional(sub: argparse._SubParsersAction) -> None:
-    """Commands that live in other packages register themselves here."""
-    try:
-        from tap_cfn.deploy.commands import register
-    except ImportError:
-        return
-    register(sub)
+    """Commands that live in other packages register themselves here (when the package is there)."""
+    import importlib
+
+    for module in OPTIONAL_COMMANDS:
+        try:
+            commands = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise  # the package is there but broken: say so
+            continue
+        commands.register(sub)
 
 
 def environments(config: cfg.Config, env: str) -> list[str]:

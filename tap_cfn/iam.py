@@ -171,14 +171,14 @@ class KeyUser:
     def statement(self) -> Statement:
         elements: list[ConditionElement] = []
         if self.service is not None:
-            principal = Principal("Service", [Sub(self.service)])
+            principal = Principal("Service", [_sub(self.service)])
         else:
             principal = Principal("AWS", [Sub(ACCOUNT)])
             here = {"kms:CallerAccount": Sub("${AWS::AccountId}")}
             if self.via is not None:
                 here["kms:ViaService"] = Sub(self.via)
             elements.append(StringEquals(here))
-        elements.extend(op({key: Sub(value)}) for op, key, value in self.conditions)
+        elements.extend(op({key: _sub(value)}) for op, key, value in self.conditions)
         # In a key policy, Resource "*" means this key and nothing else.
         return Statement(
             Sid=self.sid,
@@ -208,10 +208,19 @@ KEY_USERS: tuple[KeyUser, ...] = (
         actions=(*ENVELOPE, kms.CreateGrant, kms.RetireGrant),
         via="ecr.${AWS::Region}.amazonaws.com",
     ),
+    # Alarms publish to the KMS-encrypted alarm topic; the aws/sns managed key cannot allow this,
+    # which is why the topic uses the customer-managed key.
+    KeyUser(
+        "CloudWatchAlarms", actions=(kms.Decrypt, kms.GenerateDataKey), service="cloudwatch.amazonaws.com"
+    ),
 )
 # ECS Exec, only when a service enables it: the agent in the task decrypts and the operator's client
 # makes the session data key, both calling KMS directly (Session Manager has no kms:ViaService).
 EXEC_KEY_USER = KeyUser("EcsExecSessions", actions=(kms.Decrypt, kms.GenerateDataKey))
+
+
+def _sub(text: str) -> str | Sub:
+    return Sub(text) if "${" in text else text
 
 
 def key_policy(users: Sequence[KeyUser]) -> PolicyDocument:

@@ -172,7 +172,13 @@ def test_the_platform_key_rotates_and_only_named_users_may_use_it(env_built: Bui
     assert key["EnableKeyRotation"] is True
     assert key["KeySpec"] == "SYMMETRIC_DEFAULT"
     by_sid = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
-    assert set(by_sid) == {"AccountAdministersTheKey", "CloudWatchLogs", "SecretsManager", "Ecr"}
+    assert set(by_sid) == {
+        "AccountAdministersTheKey",
+        "CloudWatchLogs",
+        "SecretsManager",
+        "Ecr",
+        "CloudWatchAlarms",
+    }
     account = {"AWS": [{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}]}
     for statement in by_sid.values():
         assert statement["Effect"] == "Allow" and statement["Principal"] != "*"
@@ -210,8 +216,15 @@ def test_key_users_are_one_table_a_new_service_principal_lands_in_the_policy() -
     template.add_resource(troposphere.kms.Key("K", KeyPolicy=iam.key_policy([*iam.KEY_USERS, sns])))
     policy = template.to_dict()["Resources"]["K"]["Properties"]["KeyPolicy"]
     sids = [s["Sid"] for s in policy["Statement"]]
-    assert sids == ["AccountAdministersTheKey", "CloudWatchLogs", "SecretsManager", "Ecr", "Sns"]
-    assert policy["Statement"][-1]["Principal"] == {"Service": [{"Fn::Sub": "sns.amazonaws.com"}]}
+    assert sids == [
+        "AccountAdministersTheKey",
+        "CloudWatchLogs",
+        "SecretsManager",
+        "Ecr",
+        "CloudWatchAlarms",
+        "Sns",
+    ]
+    assert policy["Statement"][-1]["Principal"] == {"Service": ["sns.amazonaws.com"]}
 
 
 def test_log_groups_secrets_and_repositories_use_the_platform_key(env_built: Built) -> None:

@@ -128,7 +128,10 @@ def _key(s: StackBuilder, dep: Deployment) -> kms.Key:
     return s.stateful(
         kms.Key(
             "Key",
-            Description=f"{dep.project} ({dep.env_name}): logs, secrets and images of the platform",
+            Description=s.sub(
+                f"{naming.name_text(dep.project, 'key')}: encrypts the platform's logs, secrets, images "
+                "and alarm topic"
+            ),
             KeySpec="SYMMETRIC_DEFAULT",
             KeyUsage="ENCRYPT_DECRYPT",
             EnableKeyRotation=True,

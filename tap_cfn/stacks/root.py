@@ -7,7 +7,7 @@ from troposphere import Equals, Export, GetAtt, If, Not, Output, Parameter, Ref,
 
 from tap_cfn import contract, naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import ALB_DNS_NAME, CERTIFICATE_ARN, ENVIRONMENT_SUFFIX, IMAGE_TAG
+from tap_cfn.contract import ALARM_EMAIL, ALB_DNS_NAME, CERTIFICATE_ARN, ENVIRONMENT_SUFFIX, IMAGE_TAG
 from tap_cfn.stacks.base import HAS_CERTIFICATE
 from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 
@@ -18,6 +18,8 @@ IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 IMAGE_TAG_CONSTRAINT = "a Docker tag (letters, digits, _ . -), not latest"
 CERTIFICATE_PATTERN = r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$"
 CERTIFICATE_CONSTRAINT = "empty, or the ARN of an ACM certificate in the stack's region"
+# Empty (no subscription) or something shaped like an address; SNS confirms the rest by mail.
+ALARM_EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
 SUFFIX_CONSTRAINT = (
     "lowercase letters, digits and inner hyphens, short enough for every name it feeds "
     "(ALB and target group names have 32 characters)"
@@ -79,6 +81,17 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 ConstraintDescription=IMAGE_TAG_CONSTRAINT,
             )
         )
+    root_params[ALARM_EMAIL.key] = t.add_parameter(
+        Parameter(
+            ALARM_EMAIL.key,
+            Type="String",
+            Description=ALARM_EMAIL.description,
+            Default="",
+            AllowedPattern=ALARM_EMAIL_PATTERN,
+            MaxLength=254,
+            ConstraintDescription="an e-mail address, or empty for no subscription",
+        )
+    )
     t.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
@@ -89,12 +102,14 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                         "Label": {"default": "Container images"},
                         "Parameters": [IMAGE_TAG.name(s.name) for s in dep.services],
                     },
+                    {"Label": {"default": "Notifications"}, "Parameters": [ALARM_EMAIL.key]},
                 ],
                 # Image tags keep their names as labels (FrontendImageTag says it all): with a
                 # hundred services, labels would push the root past the 51,200-byte body quota.
                 "ParameterLabels": {
                     ENVIRONMENT_SUFFIX.key: {"default": "Environment suffix"},
                     CERTIFICATE_ARN.key: {"default": "ACM certificate ARN (empty: HTTP only)"},
+                    ALARM_EMAIL.key: {"default": "Alarm e-mail (optional)"},
                 },
             }
         }
