@@ -6,9 +6,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= templates
+# checkov lives in its own environment (its boto3 pin conflicts with ours); the pins are read
+# from [tool.tap-cfn.scan] in pyproject.toml.
+SCAN_VENV  := .venv-checkov
+SCAN_STAMP := $(SCAN_VENV)/.installed
+CHECKOV    := $(SCAN_VENV)/bin/checkov
 
 .DEFAULT_GOAL := help
-.PHONY: help setup templates lint-templates test lint bench clean
+.PHONY: help setup templates lint-templates scan test lint bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -18,7 +23,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
 	@touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv from pyproject.toml (done by every other target)
+setup: $(STAMP) $(SCAN_STAMP) ## Create .venv and .venv-checkov from pyproject.toml (done by every other target)
+
+$(SCAN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		$$($(PYTHON) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['tool']['tap-cfn']['scan']['requirements']))")
+	@touch $(SCAN_STAMP)
 
 templates: $(STAMP) ## Generate templates/<env>/ for every profile, then lint them with cfn-lint
 	$(PY) generate.py templates --out $(OUT)
@@ -27,8 +38,12 @@ templates: $(STAMP) ## Generate templates/<env>/ for every profile, then lint th
 lint-templates: $(STAMP) ## cfn-lint (informational rules included) on the committed templates
 	$(PY) generate.py lint $(OUT)
 
-test: $(STAMP) ## Run the test suite (behaviour, config errors, CLI, lint gate)
+scan: $(SCAN_STAMP) ## checkov (offline) on every committed template: fails on any failed check
+	$(CHECKOV) --skip-download --framework cloudformation --directory $(OUT) --compact --quiet
+
+test: $(STAMP) $(SCAN_STAMP) ## Run the test suite (behaviour, config errors, CLI, lint gate), then the checkov gate
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory scan
 
 lint: $(STAMP) ## ruff and mypy on the code
 	$(VENV)/bin/ruff check tap_cfn tests generate.py
@@ -39,7 +54,7 @@ bench: $(STAMP) ## Wall time and peak memory of generating each profile (median 
 	$(PY) tests/bench.py
 
 clean: ## Remove the virtual environment and caches (not the committed templates)
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # --- Deploying ------------------------------------------------------------------------------------

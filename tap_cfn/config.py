@@ -163,6 +163,9 @@ class Environment(_Model, frozen=True):
     log_retention_days: Annotated[int, _f("CloudWatch Logs retention of the service log groups.")] = 30
     capacity: Capacity = msgspec.field(default_factory=Capacity)
     retain_data: Annotated[bool, _f("Keep stateful resources (DeletionPolicy Retain) on deletion.")] = True
+    alb_deletion_protection: Annotated[
+        bool, _f("Deletion protection on the load balancer (a stack delete fails until it is turned off).")
+    ] = False
     alarms: Alarms = msgspec.field(default_factory=Alarms)
     scheduled_scaling: Annotated[
         ScheduledScaling | None, _f("Optional recurring scaling window for every service; none by default.")
@@ -244,6 +247,14 @@ class Service(_Model, frozen=True):
         default_factory=list
     )
     scaling: Scaling = msgspec.field(default_factory=Scaling)
+    readonly_root_filesystem: Annotated[
+        bool,
+        _f("Read-only root filesystem; a writable scratch volume is mounted at /tmp."),
+    ] = True
+    exec: Annotated[
+        bool,
+        _f("ECS Exec into the tasks (encrypted, logged); needs readonly_root_filesystem: false."),
+    ] = False
     alarms: ServiceAlarms = msgspec.field(default_factory=ServiceAlarms)
 
 
@@ -513,6 +524,12 @@ def _check(config: Config) -> list[tuple[str, str]]:
             add(f"{where}.min", f"min ({svc.min}) must not exceed desired ({svc.desired})")
         if svc.desired > svc.max:
             add(f"{where}.desired", f"desired ({svc.desired}) must not exceed max ({svc.max})")
+        if svc.exec and svc.readonly_root_filesystem:
+            # The ECS Exec agent writes into the container's root filesystem.
+            add(
+                f"{where}.exec",
+                "ECS Exec needs a writable root filesystem: set readonly_root_filesystem: false",
+            )
         route = svc.route
         if route.type == "internal":
             if route.default or route.path or route.host or route.priority:

@@ -38,6 +38,12 @@ STRING = "String"
 ENVIRONMENT_SUFFIX = Value("EnvironmentSuffix", STRING, "Suffix of every physical name, e.g. dev or pr-42.")
 IMAGE_TAG = Value("ImageTag", STRING, "Image tag of {owner} in its ECR repository.")
 ALARM_EMAIL = Value("AlarmEmail", STRING, "E-mail address subscribed to the alarm topic; empty for none.")
+CERTIFICATE_ARN = Value(
+    "CertificateArn",
+    STRING,
+    "ARN of an ACM certificate for the load balancer: HTTPS on 443 and port 80 redirecting to it. "
+    "Empty: HTTP only.",
+)
 
 # network
 VPC_ID = Value("VpcId", "AWS::EC2::VPC::Id", "ID of the VPC.", public=True)
@@ -55,6 +61,9 @@ SERVICE_SECURITY_GROUP_ID = Value(
     "SecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the {owner} tasks."
 )
 # data
+KMS_KEY_ARN = Value("KmsKeyArn", STRING, "ARN of the platform's customer-managed KMS key.")
+ACCESS_LOG_BUCKET_NAME = Value("AccessLogBucketName", STRING, "S3 bucket of the load balancer's access logs.")
+EXEC_LOG_GROUP_NAME = Value("ExecLogGroupName", STRING, "Log group of ECS Exec sessions.")
 REPOSITORY_URI = Value("RepositoryUri", STRING, "URI of the {owner} ECR repository.", public=True)
 REPOSITORY_ARN = Value("RepositoryArn", STRING, "ARN of the {owner} ECR repository.")
 LOG_GROUP_NAME = Value("LogGroupName", STRING, "Log group of the {owner} containers.")

@@ -40,7 +40,7 @@ def children(dep: Deployment) -> list[Child]:
         Child("loadbalancer", "LoadBalancerStack", loadbalancer.build(dep, shared)),
         Child("cluster", "ClusterStack", cluster.build(dep)),
         Child("monitoring", "MonitoringStack", monitoring.build(dep)),
-        # the platform-wide data: the deployment's KMS key and the secrets
+        # the platform-wide data: the platform key, the secrets and the access-log bucket
         Child("data", "DataStack", data.build(dep, shared)),
     ]
     return fixed + [_group(dep, index, members) for index, members in enumerate(grouped, start=1)]

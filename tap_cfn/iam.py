@@ -1,26 +1,50 @@
 """IAM policy builders (awacs only). Resource "*" is allowed solely for the actions below,
-which AWS offers no resource-level permission for; anything else must name its ARNs."""
+which AWS offers no resource-level permission for; anything else must name its ARNs.
+
+Also the resource policies: the platform KMS key's policy (whose users are one table,
+`KEY_USERS`) and the TLS-only guard of bucket policies."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from awacs import cloudwatch, ecr, kms, sts
-from awacs.aws import Action, Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs import cloudwatch, ecr, kms, s3, ssmmessages, sts
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnLike,
+    Bool,
+    Condition,
+    ConditionElement,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from troposphere import Sub
 
-# Actions with no resource-level permissions (Service Authorization Reference: "Resource types" empty).
+# Actions with no resource-level permissions: the Service Authorization Reference lists no
+# resource type for them, so "*" is the only Resource IAM accepts.
+# - ecr:GetAuthorizationToken: a registry-wide login token.
+# - cloudwatch:PutMetricData: metrics have no ARN (our statements narrow it by cloudwatch:namespace).
+# - ssmmessages:*Channel: the ECS Exec / Session Manager data channels of the task (granted only to
+#   the task role of a service with `exec: true`).
 UNSCOPED_ACTIONS: frozenset[str] = frozenset(
-    a.JSONrepr() for a in (ecr.GetAuthorizationToken, cloudwatch.PutMetricData)
+    a.JSONrepr()
+    for a in (
+        ecr.GetAuthorizationToken,
+        cloudwatch.PutMetricData,
+        ssmmessages.CreateControlChannel,
+        ssmmessages.CreateDataChannel,
+        ssmmessages.OpenControlChannel,
+        ssmmessages.OpenDataChannel,
+    )
 )
 
-
-# AWS services that use the deployment's KMS key on the platform's behalf, with what each needs.
-KEY_USERS: dict[str, tuple[Action, ...]] = {
-    # Alarms publish to the KMS-encrypted alarm topic; the aws/sns managed key cannot allow this,
-    # which is why the topic uses the customer-managed key.
-    "cloudwatch.amazonaws.com": (kms.Decrypt, kms.GenerateDataKey),
-}
+ACCOUNT = "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
+LOG_GROUPS_HERE = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
 
 
 class PolicyError(ValueError):
@@ -43,8 +67,11 @@ def document(*statements: Statement) -> PolicyDocument:
     return PolicyDocument(Version="2012-10-17", Statement=list(statements))
 
 
-def service_trust(service: str) -> PolicyDocument:
-    """Trust `service` (e.g. ecs-tasks.amazonaws.com) from this account only (confused-deputy guard)."""
+def service_trust(
+    service: str, source_arn: str = "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:*"
+) -> PolicyDocument:
+    """Trust `service` (e.g. ecs-tasks.amazonaws.com) on behalf of this account only (confused-deputy
+    guard): aws:SourceAccount, and aws:SourceArn matching `source_arn` (Fn::Sub text)."""
     return document(
         Statement(
             Effect=Allow,
@@ -53,35 +80,156 @@ def service_trust(service: str) -> PolicyDocument:
             Condition=Condition(
                 [
                     StringEquals({"aws:SourceAccount": Sub("${AWS::AccountId}")}),
-                    ArnLike(
-                        {"aws:SourceArn": Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:*")}
-                    ),
+                    ArnLike({"aws:SourceArn": Sub(source_arn)}),
                 ]
             ),
         )
     )
 
 
-def key_policy() -> PolicyDocument:
-    """The deployment key's policy: the account administers it through IAM, `KEY_USERS` use it.
-    (A key policy's Resource is the key itself, written "*".)"""
-    statements = [
-        Statement(
-            Sid="AccountAdministersThroughIam",
+def deny_insecure_transport(resources: Sequence[object]) -> Statement:
+    """Refuse any request to `resources` that does not come over TLS (aws:SecureTransport false)."""
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[Action("s3", "*")],
+        Resource=list(resources),
+        Condition=Condition(Bool({"aws:SecureTransport": False})),
+    )
+
+
+# ALB access-log delivery. AWS documents two principals: the regional Elastic Load Balancing account
+# (regions opened before August 2022; a per-region account ID table) and this service principal
+# (newer regions, and the form AWS now recommends). The service principal needs no table of
+# account IDs, and the Resource pins delivery to this account's prefix.
+ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def elb_log_delivery(prefix_arn: Sub) -> Statement:
+    """Let the load balancer's log delivery write objects under `prefix_arn` (Fn::Sub, ends in /*)."""
+    return Statement(
+        Sid="ElbAccessLogDelivery",
+        Effect=Allow,
+        Principal=Principal("Service", [ELB_LOG_DELIVERY]),
+        Action=[s3.PutObject],
+        Resource=[prefix_arn],
+    )
+
+
+# --- The platform KMS key -------------------------------------------------------------------------
+
+# What the account may do to the key itself: manage it, never use it. CloudFormation (running as
+# the deployer) needs these to create, update and delete the key; using the key for data goes
+# through a `KeyUser` below. kms:PutKeyPolicy for the account is also what KMS's lockout check
+# requires of a new key policy.
+KEY_ADMIN_ACTIONS = (
+    kms.DescribeKey,
+    kms.GetKeyPolicy,
+    kms.GetKeyRotationStatus,
+    kms.ListResourceTags,
+    kms.ListKeyPolicies,
+    kms.ListGrants,
+    kms.PutKeyPolicy,
+    kms.EnableKey,
+    kms.DisableKey,
+    kms.EnableKeyRotation,
+    kms.DisableKeyRotation,
+    kms.UpdateKeyDescription,
+    kms.TagResource,
+    kms.UntagResource,
+    kms.RevokeGrant,
+    kms.ScheduleKeyDeletion,
+    kms.CancelKeyDeletion,
+)
+ENVELOPE = (
+    kms.Encrypt,
+    kms.Decrypt,
+    kms.ReEncryptFrom,
+    kms.ReEncryptTo,
+    kms.GenerateDataKey,
+    kms.GenerateDataKeyWithoutPlaintext,
+    kms.DescribeKey,
+)
+
+
+@dataclass(frozen=True)
+class KeyUser:
+    """One statement of the key policy: who may use the key, for what, under which conditions.
+
+    With `service` (a service principal, Fn::Sub text) that service uses the key itself. Otherwise
+    principals of this account may (kms:CallerAccount), with their IAM policies deciding which
+    ones, and with `via` only through that service endpoint (kms:ViaService, Fn::Sub text: this
+    region). `conditions` adds (operator, key, Fn::Sub text) triples, e.g. an encryption context."""
+
+    sid: str
+    actions: tuple[Action, ...]
+    service: str | None = None
+    via: str | None = None
+    conditions: tuple[tuple[type[ConditionElement], str, str], ...] = ()
+
+    def statement(self) -> Statement:
+        elements: list[ConditionElement] = []
+        if self.service is not None:
+            principal = Principal("Service", [_sub(self.service)])
+        else:
+            principal = Principal("AWS", [Sub(ACCOUNT)])
+            here = {"kms:CallerAccount": Sub("${AWS::AccountId}")}
+            if self.via is not None:
+                here["kms:ViaService"] = Sub(self.via)
+            elements.append(StringEquals(here))
+        elements.extend(op({key: _sub(value)}) for op, key, value in self.conditions)
+        # In a key policy, Resource "*" means this key and nothing else.
+        return Statement(
+            Sid=self.sid,
             Effect=Allow,
-            Principal=Principal("AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")]),
-            Action=[kms.Action("*")],
+            Principal=principal,
+            Action=list(self.actions),
             Resource=["*"],
+            Condition=Condition(elements),
         )
-    ]
-    for service, actions in sorted(KEY_USERS.items()):
-        statements.append(
-            Statement(
-                Sid=f"{service.split('.')[0].capitalize()}UsesTheKey",
-                Effect=Allow,
-                Principal=Principal("Service", [service]),
-                Action=list(actions),
-                Resource=["*"],
-            )
-        )
-    return document(*statements)
+
+
+# Everyone who may use the platform key. Add a service here (SNS topics, CloudWatch alarms, ...)
+# and the key policy of every environment lets it use the key.
+KEY_USERS: tuple[KeyUser, ...] = (
+    # CloudWatch Logs encrypts log groups itself; only log groups of this account and region.
+    KeyUser(
+        "CloudWatchLogs",
+        actions=ENVELOPE,
+        service="logs.${AWS::Region}.amazonaws.com",
+        conditions=((ArnLike, "kms:EncryptionContext:aws:logs:arn", LOG_GROUPS_HERE),),
+    ),
+    # Secrets Manager encrypts and decrypts on behalf of its caller (execution roles, CloudFormation).
+    KeyUser("SecretsManager", actions=ENVELOPE, via="secretsmanager.${AWS::Region}.amazonaws.com"),
+    # ECR takes a grant when a repository is created and uses it to encrypt and decrypt layers.
+    KeyUser(
+        "Ecr",
+        actions=(*ENVELOPE, kms.CreateGrant, kms.RetireGrant),
+        via="ecr.${AWS::Region}.amazonaws.com",
+    ),
+    # Alarms publish to the KMS-encrypted alarm topic; the aws/sns managed key cannot allow this,
+    # which is why the topic uses the customer-managed key.
+    KeyUser(
+        "CloudWatchAlarms", actions=(kms.Decrypt, kms.GenerateDataKey), service="cloudwatch.amazonaws.com"
+    ),
+)
+# ECS Exec, only when a service enables it: the agent in the task decrypts and the operator's client
+# makes the session data key, both calling KMS directly (Session Manager has no kms:ViaService).
+EXEC_KEY_USER = KeyUser("EcsExecSessions", actions=(kms.Decrypt, kms.GenerateDataKey))
+
+
+def _sub(text: str) -> str | Sub:
+    return Sub(text) if "${" in text else text
+
+
+def key_policy(users: Sequence[KeyUser]) -> PolicyDocument:
+    """The platform key's policy: the account administers the key; `users` use it."""
+    admin = Statement(
+        Sid="AccountAdministersTheKey",
+        Effect=Allow,
+        Principal=Principal("AWS", [Sub(ACCOUNT)]),
+        Action=list(KEY_ADMIN_ACTIONS),
+        Resource=["*"],
+    )
+    return document(admin, *(user.statement() for user in users))

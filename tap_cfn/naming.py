@@ -42,6 +42,9 @@ NAME_LIMITS: dict[tuple[str, str], int] = {
     ("AWS::CloudWatch::Alarm", "AlarmName"): 255,
     ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
     ("AWS::SNS::Topic", "TopicName"): 256,
+    # Counted with ${AWS::AccountId} and ${AWS::Region} as written (17 + 14 characters), which
+    # is more than any account ID (12) and region name (at most 15) take.
+    ("AWS::S3::Bucket", "BucketName"): 63,
 }
 
 
@@ -62,6 +65,22 @@ def name_text(project: str, resource: str, service: str | None = None) -> str:
 def log_group_text(dep: Deployment, service: str) -> str:
     """Fn::Sub text of a service's log group: /ecs/<project>-<service>-<suffix>."""
     return f"/ecs/{dep.project}-{service}-{SUFFIX_VAR}"
+
+
+def exec_log_group_text(dep: Deployment) -> str:
+    """Fn::Sub text of the ECS Exec session log group: /ecs-exec/<project>-<suffix>
+    (a prefix of its own, so that no service's log group can take the name)."""
+    return f"/ecs-exec/{dep.project}-{SUFFIX_VAR}"
+
+
+def flow_log_group_text(dep: Deployment) -> str:
+    """Fn::Sub text of the VPC flow-log group: /vpc-flow-logs/<project>-<suffix>."""
+    return f"/vpc-flow-logs/{dep.project}-{SUFFIX_VAR}"
+
+
+def bucket_text(dep: Deployment, resource: str) -> str:
+    """Fn::Sub text of a bucket name, globally unique: <project>-<resource>-<account>-<region>-<suffix>."""
+    return f"{dep.project}-{resource}-${{AWS::AccountId}}-${{AWS::Region}}-{SUFFIX_VAR}"
 
 
 def namespace_text(dep: Deployment) -> str:

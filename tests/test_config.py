@@ -30,6 +30,21 @@ def test_the_packaged_default_loads_with_three_profiles_and_services() -> None:
     assert config.environments["staging"].log_retention_days == 30
 
 
+def test_security_defaults_and_the_prod_override() -> None:
+    config = cfg.load()
+    # deletion protection: off by default, on in prod only
+    assert cfg.Environment().alb_deletion_protection is False
+    assert {n: e.alb_deletion_protection for n, e in config.environments.items()} == {
+        "dev": False,
+        "staging": False,
+        "prod": True,
+    }
+    for svc in config.services:  # read-only root filesystem and no ECS Exec unless asked for
+        assert svc.readonly_root_filesystem is True and svc.exec is False
+    raw = mutated(lambda r: r["services"][1].update(exec=True, readonly_root_filesystem=False))
+    assert cfg.parse(raw).services[1].exec is True
+
+
 def test_environments_merge_over_the_defaults_key_by_key() -> None:
     raw = mutated(lambda r: r["environments"].update(qa={"capacity": {"spot_weight": 9}}))
     qa = cfg.parse(raw).environments["qa"]
@@ -143,6 +158,26 @@ BAD = [
         r"environments\.dev\.nats: unknown key",
     ),
     ("no services", lambda r: r.update(services=[]), r"services: Expected `array` of length >= 1"),
+    (
+        "exec on a read-only root filesystem",
+        lambda r: r["services"][1].update(exec=True),
+        r"services\[1\]\.exec: ECS Exec needs a writable root filesystem: set readonly_root_filesystem",
+    ),
+    (
+        "exec not a boolean",
+        lambda r: r["services"][1].update(exec="yes"),
+        r"services\[1\]\.exec: Expected `bool`, got `str`",
+    ),
+    (
+        "readonly_root_filesystem not a boolean",
+        lambda r: r["services"][0].update(readonly_root_filesystem="on"),
+        r"services\[0\]\.readonly_root_filesystem: Expected `bool`, got `str`",
+    ),
+    (
+        "deletion protection not a boolean",
+        lambda r: r["environments"]["prod"].update(alb_deletion_protection="always"),
+        r"environments\.prod\.alb_deletion_protection: Expected `bool`, got `str`",
+    ),
 ]
 
 

@@ -21,7 +21,10 @@ AWS_LIMITS = {
     ("AWS::ECS::Service", "ServiceName"): 255,
     ("AWS::ECS::Cluster", "ClusterName"): 255,
     ("AWS::Logs::LogGroup", "LogGroupName"): 512,
+    ("AWS::S3::Bucket", "BucketName"): 63,
 }
+# Worst cases of the pseudo parameters inside names: a 12-digit account, a long region name.
+PSEUDO = {"${AWS::AccountId}": "1" * 12, "${AWS::Region}": "ap-southeast-15"}
 
 
 def test_every_child_parameter_is_fed_by_a_root_parameter_or_a_sibling_output(env_built: Built) -> None:
@@ -73,9 +76,12 @@ def test_suffix_limits_keep_every_name_within_aws_limits(env_built: Built) -> No
         for (kind, prop), limit in AWS_LIMITS.items():
             if resource["Type"] == kind:
                 name = resource["Properties"][prop]["Fn::Sub"].replace("${EnvironmentSuffix}", longest)
+                for variable, worst in PSEUDO.items():
+                    name = name.replace(variable, worst)
                 assert len(name) <= limit, name
                 checked += 1
-    assert checked == 1 + 2 + 6 + 3 + 1 + 3  # ALB, TGs, roles, services, cluster, logs
+    # ALB, TGs, roles (+ flow logs), services, cluster, log groups (+ flow logs), access-log bucket
+    assert checked == 1 + 2 + (6 + 1) + 3 + 1 + (3 + 1) + 1
 
 
 def test_every_name_property_has_a_known_limit(env_built: Built) -> None:
@@ -95,7 +101,10 @@ def test_physical_names_follow_the_convention(env_built: Built) -> None:
             if resource["Type"] == kind and prop in resource["Properties"]:
                 text = resource["Properties"][prop]["Fn::Sub"]
                 if kind == "AWS::Logs::LogGroup":
-                    text = text.removeprefix("/ecs/")
+                    text = text.removeprefix("/ecs/").removeprefix("/vpc-flow-logs/")
+                    text = text.replace("tap-${", "tap-flow-logs-${")  # /vpc-flow-logs/tap-<suffix>
+                if kind == "AWS::S3::Bucket":
+                    text = text.replace("-${AWS::AccountId}-${AWS::Region}", "")
                 if kind == "AWS::ServiceDiscovery::PrivateDnsNamespace":
                     assert text == "tap-${EnvironmentSuffix}.local"
                     continue
@@ -206,6 +215,7 @@ def test_root_parameters_constrain_user_input(env_built: Built) -> None:
     params = env_built.root["Parameters"]
     assert set(params) == {
         "EnvironmentSuffix",
+        "CertificateArn",
         "FrontendImageTag",
         "ApiGatewayImageTag",
         "ProcessingImageTag",
@@ -215,5 +225,12 @@ def test_root_parameters_constrain_user_input(env_built: Built) -> None:
     assert re.fullmatch(tag["AllowedPattern"], "v1.2.3")
     assert not re.fullmatch(tag["AllowedPattern"], "latest")
     assert "Default" not in tag
+    certificate = params["CertificateArn"]
+    assert certificate["Default"] == ""  # optional: HTTP only
+    assert re.fullmatch(certificate["AllowedPattern"], "")
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0b0e2f51-6c5d-4c4f-9d2e-1a2b3c4d5e6f"
+    assert re.fullmatch(certificate["AllowedPattern"], arn)
+    assert re.fullmatch(certificate["AllowedPattern"], arn.replace("arn:aws:", "arn:aws-us-gov:"))
+    assert not re.fullmatch(certificate["AllowedPattern"], "arn:aws:iam::123456789012:server-certificate/x")
     for parameter in params.values():
         assert parameter["Description"] and parameter["ConstraintDescription"]

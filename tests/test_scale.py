@@ -45,9 +45,12 @@ def test_one_hundred_services_are_grouped_in_tens() -> None:
     assert nested[:3] == ["data-3.json", "loadbalancer-3.json", "security-3.json"]
     assert len(nested) == 3 + GROUP_SIZE
     # the platform-wide stacks hold no per-service resources
-    shared_data = {r["Type"] for r in templates["data"]["Resources"].values()}
-    assert "AWS::SecretsManager::Secret" in shared_data
-    assert not shared_data & {"AWS::ECR::Repository", "AWS::Logs::LogGroup"}
+    assert {r["Type"] for r in templates["data"]["Resources"].values()} == {
+        "AWS::SecretsManager::Secret",
+        "AWS::KMS::Key",  # the platform key, the ALB access-log bucket and its policy
+        "AWS::S3::Bucket",
+        "AWS::S3::BucketPolicy",
+    }
     lb_types = [r["Type"] for r in templates["loadbalancer"]["Resources"].values()]
     assert lb_types.count("AWS::ElasticLoadBalancingV2::TargetGroup") == 1  # the default action's
 

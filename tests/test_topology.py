@@ -38,11 +38,15 @@ def test_resource_counts_per_stack_and_profile(built: dict[str, Built], env: str
         "AWS::EC2::RouteTable": 1 + 3,
         "AWS::EC2::Route": 1 + 3,
         "AWS::EC2::SubnetRouteTableAssociation": 6,
+        "AWS::EC2::FlowLog": 1,
+        "AWS::Logs::LogGroup": 1,
+        "AWS::IAM::Role": 1,
     }
     assert count(b, "security") == {
         "AWS::EC2::SecurityGroup": 4,
-        # ALB->frontend, ALB->api-gateway, api-gateway->processing: one ingress and one egress each
-        "AWS::EC2::SecurityGroupIngress": 3,
+        # ALB->frontend, ALB->api-gateway, api-gateway->processing: one ingress and one egress each;
+        # plus HTTPS into the ALB (only with a certificate)
+        "AWS::EC2::SecurityGroupIngress": 3 + 1,
         "AWS::EC2::SecurityGroupEgress": 3,
     }
     assert count(b, "data") == {
@@ -50,11 +54,13 @@ def test_resource_counts_per_stack_and_profile(built: dict[str, Built], env: str
         "AWS::Logs::LogGroup": 3,
         "AWS::SecretsManager::Secret": 2,
         "AWS::KMS::Key": 1,
+        "AWS::S3::Bucket": 1,
+        "AWS::S3::BucketPolicy": 1,
     }
     assert count(b, "loadbalancer") == {
         "AWS::ElasticLoadBalancingV2::LoadBalancer": 1,
         "AWS::ElasticLoadBalancingV2::TargetGroup": 2,
-        "AWS::ElasticLoadBalancingV2::Listener": 1,
+        "AWS::ElasticLoadBalancingV2::Listener": 2,  # 80, and 443 with a certificate
         "AWS::ElasticLoadBalancingV2::ListenerRule": 1,
     }
     assert count(b, "cluster") == {"AWS::ECS::Cluster": 1, "AWS::ServiceDiscovery::PrivateDnsNamespace": 1}
@@ -132,7 +138,7 @@ def _ingress(b: Built) -> dict[str, list[tuple[str, int]]]:
             continue
         props = resource["Properties"]
         assert props["FromPort"] == props["ToPort"]
-        if resource["Type"] == "AWS::EC2::SecurityGroupIngress":
+        if resource["Type"] == "AWS::EC2::SecurityGroupIngress" and "SourceSecurityGroupId" in props:
             target = props["GroupId"]["Fn::GetAtt"][0]
             source = props["SourceSecurityGroupId"]["Fn::GetAtt"][0]
             found.setdefault(target, []).append((source, props["FromPort"]))
@@ -147,7 +153,12 @@ def test_security_groups_chain_alb_to_services_to_processing(env_built: Built) -
     }
     groups = env_built.resources("security", "AWS::EC2::SecurityGroup")
     alb_rules = groups["AlbSecurityGroup"]["Properties"]["SecurityGroupIngress"]
-    assert sorted((r["FromPort"], r["CidrIp"]) for r in alb_rules) == [(80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
+    assert [(r["FromPort"], r["CidrIp"]) for r in alb_rules] == [(80, "0.0.0.0/0")]
+    # 443 opens only with a certificate: a conditional rule of its own
+    https = env_built.resource("security", "AlbIngressHttps")
+    assert https["Condition"] == "HasCertificate"
+    assert https["Properties"]["GroupId"] == {"Fn::GetAtt": ["AlbSecurityGroup", "GroupId"]}
+    assert (https["Properties"]["FromPort"], https["Properties"]["CidrIp"]) == (443, "0.0.0.0/0")
     for name, group in groups.items():
         if name != "AlbSecurityGroup":  # services accept nothing by CIDR
             assert "SecurityGroupIngress" not in group["Properties"], name
@@ -261,7 +272,8 @@ def test_load_balancer_listener_rules_and_target_groups(env_built: Built) -> Non
     }
     listener = env_built.resource("loadbalancer", "HttpListener")["Properties"]
     assert listener["Port"] == 80 and listener["Protocol"] == "HTTP"
-    assert listener["DefaultActions"] == [
+    # without a certificate (the If's false branch) port 80 forwards to the frontend
+    assert listener["DefaultActions"]["Fn::If"][2] == [
         {"TargetGroupArn": {"Ref": "FrontendTargetGroup"}, "Type": "forward"}
     ]
     (rule,) = env_built.resources("loadbalancer", "AWS::ElasticLoadBalancingV2::ListenerRule").values()
@@ -407,7 +419,13 @@ def test_root_outputs_what_an_operator_needs(env_built: Built) -> None:
         *(f"{CAMEL[s]}RepositoryUri" for s in SERVICES),
     }
     assert set(outputs) == expected
-    assert outputs["AlbUrl"]["Value"] == {"Fn::Sub": "http://${LoadBalancerStack.Outputs.AlbDnsName}"}
+    assert outputs["AlbUrl"]["Value"] == {
+        "Fn::If": [
+            "HasCertificate",
+            {"Fn::Sub": "https://${LoadBalancerStack.Outputs.AlbDnsName}"},
+            {"Fn::Sub": "http://${LoadBalancerStack.Outputs.AlbDnsName}"},
+        ]
+    }
     assert outputs["FrontendServiceName"]["Value"] == {
         "Fn::GetAtt": ["FrontendServiceStack", "Outputs.FrontendServiceName"]
     }

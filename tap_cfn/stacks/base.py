@@ -3,11 +3,13 @@ contract, names and tags from `naming`, and the data-retention policy of the pro
 
 from __future__ import annotations
 
-from troposphere import AWSObject, Output, Parameter, Ref, Sub, Tags, Template
+from troposphere import AWSObject, Equals, Not, Output, Parameter, Ref, Sub, Tags, Template
 
 from tap_cfn import naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import ENVIRONMENT_SUFFIX, Value
+from tap_cfn.contract import CERTIFICATE_ARN, ENVIRONMENT_SUFFIX, Value
+
+HAS_CERTIFICATE = "HasCertificate"
 
 
 class StackBuilder:
@@ -53,9 +55,27 @@ class StackBuilder:
         self.param(ENVIRONMENT_SUFFIX)
         return naming.tags(self.dep, resource, service, **extra)
 
+    def has_certificate(self) -> str:
+        """The HasCertificate condition (the CertificateArn parameter is not empty), declared on first use."""
+        if HAS_CERTIFICATE not in self.template.conditions:
+            self.template.add_condition(HAS_CERTIFICATE, Not(Equals(self.param(CERTIFICATE_ARN), "")))
+        return HAS_CERTIFICATE
+
     def stateful(self, resource: AWSObject) -> AWSObject:
         """Keep data on stack deletion or replacement where the profile says so (prod, staging)."""
         policy = "Retain" if self.dep.env.retain_data else "Delete"
         resource.DeletionPolicy = policy
         resource.UpdateReplacePolicy = policy
         return self.add(resource)
+
+
+def skip_check(resource: AWSObject, check: str, reason: str) -> AWSObject:
+    """Tell checkov not to run `check` on `resource`, for `reason` (kept in the template, listed in
+    the README). The only way a check may be skipped; tests refuse a skip without a reason."""
+    if not reason.strip():
+        raise ValueError(f"{resource.title}: skipping {check} needs a reason")
+    metadata = getattr(resource, "Metadata", None) or {}
+    skips = metadata.setdefault("checkov", {}).setdefault("skip", [])
+    skips.append({"id": check, "comment": reason})
+    resource.Metadata = metadata
+    return resource

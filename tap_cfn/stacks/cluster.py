@@ -1,5 +1,6 @@
 """Cluster stack: the ECS cluster on FARGATE and FARGATE_SPOT with Container Insights, and the
-Cloud Map private DNS namespace the services register in."""
+Cloud Map private DNS namespace the services register in. When a service enables ECS Exec, the
+cluster encrypts exec sessions with the platform key and logs them to an encrypted log group."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from troposphere import GetAtt, Ref, Template, ecs, servicediscovery
 
 from tap_cfn import naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import CLUSTER_ARN, CLUSTER_NAME, NAMESPACE_ID, NAMESPACE_NAME, VPC_ID
+from tap_cfn.contract import (
+    CLUSTER_ARN,
+    CLUSTER_NAME,
+    EXEC_LOG_GROUP_NAME,
+    KMS_KEY_ARN,
+    NAMESPACE_ID,
+    NAMESPACE_NAME,
+    VPC_ID,
+)
 from tap_cfn.stacks.base import StackBuilder
 
 
@@ -34,6 +43,17 @@ def build(dep: Deployment) -> Template:
             Tags=s.tags("cluster"),
         )
     )
+    if any(svc.exec for svc in dep.services):
+        cluster.Configuration = ecs.ClusterConfiguration(
+            ExecuteCommandConfiguration=ecs.ExecuteCommandConfiguration(
+                KmsKeyId=s.param(KMS_KEY_ARN),
+                Logging="OVERRIDE",
+                LogConfiguration=ecs.ExecuteCommandLogConfiguration(
+                    CloudWatchLogGroupName=s.param(EXEC_LOG_GROUP_NAME),
+                    CloudWatchEncryptionEnabled=True,
+                ),
+            )
+        )
     namespace = s.add(
         servicediscovery.PrivateDnsNamespace(
             "Namespace",

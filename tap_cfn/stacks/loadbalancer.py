@@ -1,17 +1,24 @@
 """Load balancer stack: an internet-facing ALB in the public subnets, one target group per ALB
-service, and an HTTP listener whose default action and path/host rules come from the config."""
+service, and the listeners whose default action and path/host rules come from the config.
+
+Given a CertificateArn (condition HasCertificate): an HTTPS listener on 443 (TLS 1.2+, HTTP/2)
+carries the default action and the rules, and port 80 redirects to it. Without one: port 80
+carries them, HTTP only. Port 80 is one listener either way, so that adding a certificate to a
+running stack changes its default action instead of replacing it."""
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Ref, Template
+from troposphere import GetAtt, If, Ref, Template
 from troposphere import elasticloadbalancingv2 as elb
 
 from tap_cfn import naming
 from tap_cfn.config import Deployment, Service
 from tap_cfn.contract import (
+    ACCESS_LOG_BUCKET_NAME,
     ALB_DNS_NAME,
     ALB_FULL_NAME,
     ALB_SECURITY_GROUP_ID,
+    CERTIFICATE_ARN,
     LISTENER_ARN,
     PUBLIC_SUBNET_IDS,
     TARGET_GROUP_ARN,
@@ -19,7 +26,8 @@ from tap_cfn.contract import (
     VPC_ID,
 )
 from tap_cfn.naming import logical_id
-from tap_cfn.stacks.base import StackBuilder
+from tap_cfn.stacks.base import StackBuilder, skip_check
+from tap_cfn.stacks.data import ACCESS_LOG_PREFIX
 from tap_cfn.topology import Part, default_service, listener_rules, service_groups
 
 # Health check and draining figures shared by every target group.
@@ -33,7 +41,12 @@ DEREGISTRATION_DELAY_SECONDS = 30
 ALB_ATTRIBUTES = {
     "routing.http.drop_invalid_header_fields.enabled": "true",
     "routing.http.desync_mitigation_mode": "strictest",
+    "routing.http2.enabled": "true",
+    "access_logs.s3.enabled": "true",
+    "access_logs.s3.prefix": ACCESS_LOG_PREFIX,
 }
+# TLS 1.3 and 1.2 only, forward-secret ciphers (the ALB default since 2023).
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 def _target_services(dep: Deployment, part: Part) -> list[Service]:
@@ -85,24 +98,12 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
                 Subnets=s.param(PUBLIC_SUBNET_IDS),
                 SecurityGroups=[s.param(ALB_SECURITY_GROUP_ID)],
                 LoadBalancerAttributes=[
-                    elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(ALB_ATTRIBUTES.items())
+                    elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(_attributes(s, dep).items())
                 ],
                 Tags=s.tags("alb"),
             )
         )
-        listener = s.add(
-            elb.Listener(
-                "HttpListener",
-                LoadBalancerArn=Ref(alb),
-                Port=80,
-                Protocol="HTTP",
-                DefaultActions=[
-                    elb.Action(Type="forward", TargetGroupArn=Ref(target_groups[default_service(dep).name]))
-                ],
-                Tags=s.tags("listener-http"),
-            )
-        )
-        listener_arn: object = Ref(listener)
+        listener_arn: object = _listeners(s, alb, target_groups[default_service(dep).name])
     else:
         listener_arn = s.param(LISTENER_ARN)
     for rule in [r for r in listener_rules(dep) if r.service in target_groups]:
@@ -134,5 +135,54 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
         s.output(ALB_DNS_NAME, GetAtt(alb, "DNSName"))
         s.output(ALB_FULL_NAME, GetAtt(alb, "LoadBalancerFullName"))
         if len(service_groups(dep)) > 1:  # the other parts' rules go on this listener
-            s.output(LISTENER_ARN, Ref(listener))
+            s.output(LISTENER_ARN, listener_arn)
     return s.template
+
+
+def _listeners(s: StackBuilder, alb: elb.LoadBalancer, default: elb.TargetGroup) -> If:
+    """Port 80, and 443 with a certificate; returns the ARN of the listener that carries the rules."""
+    has_certificate = s.has_certificate()
+    default_action = elb.Action(Type="forward", TargetGroupArn=Ref(default))
+    redirect = elb.Action(
+        Type="redirect",
+        RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
+    )
+    http = s.add(
+        elb.Listener(
+            "HttpListener",
+            LoadBalancerArn=Ref(alb),
+            Port=80,
+            Protocol="HTTP",
+            DefaultActions=If(has_certificate, [redirect], [default_action]),
+            Tags=s.tags("listener-http"),
+        )
+    )
+    for check in ("CKV_AWS_2", "CKV_AWS_103"):
+        skip_check(
+            http,
+            check,
+            "Port 80: with a CertificateArn it only redirects to HTTPS (HTTP 301, Fn::If on the default "
+            "action, which checkov cannot evaluate); without one, HTTP only is the deployment's choice.",
+        )
+    https = s.add(
+        elb.Listener(
+            "HttpsListener",
+            Condition=has_certificate,
+            LoadBalancerArn=Ref(alb),
+            Port=443,
+            Protocol="HTTPS",
+            SslPolicy=SSL_POLICY,
+            Certificates=[elb.Certificate(CertificateArn=s.param(CERTIFICATE_ARN))],
+            DefaultActions=[default_action],
+            Tags=s.tags("listener-https"),
+        )
+    )
+    return If(has_certificate, Ref(https), Ref(http))
+
+
+def _attributes(s: StackBuilder, dep: Deployment) -> dict[str, object]:
+    return {
+        **ALB_ATTRIBUTES,
+        "access_logs.s3.bucket": s.param(ACCESS_LOG_BUCKET_NAME),
+        "deletion_protection.enabled": str(dep.env.alb_deletion_protection).lower(),
+    }

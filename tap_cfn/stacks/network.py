@@ -1,12 +1,16 @@
-"""Network stack: a VPC over N AZs with public and private subnets, an internet gateway, and
-NAT (one per AZ, or a single shared one) for the private subnets' egress."""
+"""Network stack: a VPC over N AZs with public and private subnets, an internet gateway, NAT (one
+per AZ, or a single shared one) for the private subnets' egress, and VPC flow logs to a log group
+encrypted with the platform key."""
 
 from __future__ import annotations
 
-from troposphere import GetAtt, GetAZs, Ref, Select, Sub, Template, ec2
+from awacs import logs as log_actions
+from troposphere import GetAtt, GetAZs, Ref, Select, Sub, Template, ec2, iam, logs
 
+from tap_cfn import naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import PRIVATE_SUBNET_IDS, PUBLIC_SUBNET_IDS, VPC_ID
+from tap_cfn.contract import KMS_KEY_ARN, PRIVATE_SUBNET_IDS, PUBLIC_SUBNET_IDS, VPC_ID
+from tap_cfn.iam import LOG_GROUPS_HERE, allow, document, service_trust
 from tap_cfn.stacks.base import StackBuilder
 from tap_cfn.topology import subnet_cidrs
 
@@ -112,10 +116,65 @@ def build(dep: Deployment) -> Template:
         )
         private.append(private_subnet)
 
+    _flow_logs(s, dep, vpc)
     s.output(VPC_ID, Ref(vpc))
     s.output(PUBLIC_SUBNET_IDS, _join(public))
     s.output(PRIVATE_SUBNET_IDS, _join(private))
     return s.template
+
+
+def _flow_logs(s: StackBuilder, dep: Deployment, vpc: ec2.VPC) -> None:
+    """Every accepted and rejected flow of the VPC, to an encrypted log group; the delivery role
+    may write to that group only, for flow logs of this account."""
+    group = s.stateful(
+        logs.LogGroup(
+            "FlowLogGroup",
+            LogGroupName=s.sub(naming.flow_log_group_text(dep)),
+            RetentionInDays=dep.env.log_retention_days,
+            KmsKeyId=s.param(KMS_KEY_ARN),
+            Tags=s.tags("logs", "flow"),
+        )
+    )
+    role = s.add(
+        iam.Role(
+            "FlowLogRole",
+            RoleName=s.name("flowlogs-role"),
+            Description="Delivers the VPC flow logs to their log group",
+            AssumeRolePolicyDocument=service_trust(
+                "vpc-flow-logs.amazonaws.com",
+                "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*",
+            ),
+            Policies=[
+                iam.Policy(
+                    PolicyName="deliver",
+                    PolicyDocument=document(
+                        allow(
+                            [
+                                log_actions.CreateLogStream,
+                                log_actions.PutLogEvents,
+                                log_actions.DescribeLogStreams,
+                            ],
+                            [GetAtt(group, "Arn")],
+                        ),
+                        allow([log_actions.DescribeLogGroups], [Sub(LOG_GROUPS_HERE)]),
+                    ),
+                )
+            ],
+            Tags=s.tags("flowlogs-role"),
+        )
+    )
+    s.add(
+        ec2.FlowLog(
+            "FlowLog",
+            ResourceId=Ref(vpc),
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=Ref(group),
+            DeliverLogsPermissionArn=GetAtt(role, "Arn"),
+            Tags=s.tags("flowlog"),
+        )
+    )
 
 
 def _join(subnets: list[ec2.Subnet]) -> Sub:

@@ -3,11 +3,12 @@ wiring between them, derived from the children's own Outputs and Parameters by n
 
 from __future__ import annotations
 
-from troposphere import Export, GetAtt, Output, Parameter, Sub, Template
+from troposphere import Equals, Export, GetAtt, If, Not, Output, Parameter, Ref, Sub, Template
 
 from tap_cfn import contract, naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import ALARM_EMAIL, ALB_DNS_NAME, ENVIRONMENT_SUFFIX, IMAGE_TAG
+from tap_cfn.contract import ALARM_EMAIL, ALB_DNS_NAME, CERTIFICATE_ARN, ENVIRONMENT_SUFFIX, IMAGE_TAG
+from tap_cfn.stacks.base import HAS_CERTIFICATE
 from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 
 __all__ = ["Child", "WiringError", "build", "suffix_max_length"]
@@ -15,6 +16,8 @@ MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
 
 IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 IMAGE_TAG_CONSTRAINT = "a Docker tag (letters, digits, _ . -), not latest"
+CERTIFICATE_PATTERN = r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$"
+CERTIFICATE_CONSTRAINT = "empty, or the ARN of an ACM certificate in the stack's region"
 # Empty (no subscription) or something shaped like an address; SNS confirms the rest by mail.
 ALARM_EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
 SUFFIX_CONSTRAINT = (
@@ -55,6 +58,18 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
             )
         )
     }
+    root_params[CERTIFICATE_ARN.key] = certificate = t.add_parameter(
+        Parameter(
+            CERTIFICATE_ARN.key,
+            Type="String",
+            Description=CERTIFICATE_ARN.description,
+            Default="",
+            AllowedPattern=CERTIFICATE_PATTERN,
+            MaxLength=2048,
+            ConstraintDescription=CERTIFICATE_CONSTRAINT,
+        )
+    )
+    t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(certificate), "")))
     for svc in dep.services:
         key = IMAGE_TAG.name(svc.name)
         root_params[key] = t.add_parameter(
@@ -82,6 +97,7 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
             "AWS::CloudFormation::Interface": {
                 "ParameterGroups": [
                     {"Label": {"default": "Environment"}, "Parameters": [ENVIRONMENT_SUFFIX.key]},
+                    {"Label": {"default": "HTTPS"}, "Parameters": [CERTIFICATE_ARN.key]},
                     {
                         "Label": {"default": "Container images"},
                         "Parameters": [IMAGE_TAG.name(s.name) for s in dep.services],
@@ -92,6 +108,7 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 # hundred services, labels would push the root past the 51,200-byte body quota.
                 "ParameterLabels": {
                     ENVIRONMENT_SUFFIX.key: {"default": "Environment suffix"},
+                    CERTIFICATE_ARN.key: {"default": "ACM certificate ARN (empty: HTTP only)"},
                     ALARM_EMAIL.key: {"default": "Alarm e-mail (optional)"},
                 },
             }
@@ -112,12 +129,13 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 Export=_export(key),
             )
         )
-    alb_stack = made[ALB_DNS_NAME.key]
+    alb_dns = "${" + made[ALB_DNS_NAME.key] + ".Outputs." + ALB_DNS_NAME.key + "}"
     t.add_output(
         Output(
             "AlbUrl",
-            Description="URL of the platform (the load balancer's default action serves the frontend).",
-            Value=Sub(f"http://${{{alb_stack}.Outputs.{ALB_DNS_NAME.key}}}"),
+            Description="URL of the platform (the load balancer's default action serves the frontend); "
+            "https when a CertificateArn is given.",
+            Value=If(HAS_CERTIFICATE, Sub(f"https://{alb_dns}"), Sub(f"http://{alb_dns}")),
             Export=_export("AlbUrl"),
         )
     )

@@ -9,11 +9,11 @@ from troposphere import GetAtt, Template, ec2
 from tap_cfn.config import Deployment
 from tap_cfn.contract import ALB_SECURITY_GROUP_ID, SERVICE_SECURITY_GROUP_ID, VPC_ID
 from tap_cfn.naming import logical_id
-from tap_cfn.stacks.base import StackBuilder
+from tap_cfn.stacks.base import StackBuilder, skip_check
 from tap_cfn.topology import ALB, Part, edges_of
 
 ANYWHERE = "0.0.0.0/0"
-PUBLIC_PORTS = (80, 443)
+HTTP, HTTPS = 80, 443
 AWS_API_EGRESS = "HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch Logs) through the NAT"
 # An egress rule that matches nothing: declaring it removes the default allow-all egress rule.
 NO_EGRESS = ec2.SecurityGroupRule(
@@ -31,7 +31,7 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
     vpc = s.param(VPC_ID)
     groups = {}
     if part.shared:
-        groups[ALB] = s.add(
+        alb = s.add(
             ec2.SecurityGroup(
                 "AlbSecurityGroup",
                 GroupDescription="Load balancer: HTTP(S) from the internet",
@@ -39,17 +39,32 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
                 Tags=s.tags("sg-alb"),
                 SecurityGroupEgress=[NO_EGRESS],
                 SecurityGroupIngress=[
-                    ec2.SecurityGroupRule(
-                        IpProtocol="tcp",
-                        FromPort=port,
-                        ToPort=port,
-                        CidrIp=ANYWHERE,
-                        Description=f"Port {port} from the internet",
-                    )
-                    for port in PUBLIC_PORTS
+                    _from_anywhere(
+                        HTTP, "HTTP from the internet (redirected to HTTPS when a certificate is given)"
+                    ),
                 ],
             )
         )
+        # A resource of its own, not an Fn::If inside the group, so that scanners see the rule whole.
+        s.add(
+            ec2.SecurityGroupIngress(
+                "AlbIngressHttps",
+                Condition=s.has_certificate(),
+                GroupId=GetAtt(alb, "GroupId"),
+                IpProtocol="tcp",
+                FromPort=HTTPS,
+                ToPort=HTTPS,
+                CidrIp=ANYWHERE,
+                Description="HTTPS from the internet",
+            )
+        )
+        skip_check(
+            alb,
+            "CKV_AWS_260",
+            "Port 80 of a public load balancer: with a certificate its listener only redirects to HTTPS "
+            "(HTTP 301); without one, plain HTTP is the deployment's explicit choice (CertificateArn empty).",
+        )
+        groups[ALB] = alb
     for svc in part.members(dep):
         groups[svc.name] = s.add(
             ec2.SecurityGroup(
@@ -105,3 +120,9 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
     for svc in part.members(dep):
         s.output(SERVICE_SECURITY_GROUP_ID, GetAtt(groups[svc.name], "GroupId"), svc.name)
     return s.template
+
+
+def _from_anywhere(port: int, description: str) -> ec2.SecurityGroupRule:
+    return ec2.SecurityGroupRule(
+        IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=ANYWHERE, Description=description
+    )

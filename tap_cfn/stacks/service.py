@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from awacs import cloudwatch, ecr, logs, secretsmanager
+from awacs import cloudwatch, ecr, kms, logs, secretsmanager, ssmmessages
 from awacs.aws import Condition, StringEquals
 from troposphere import AWS_REGION, GetAtt, Ref, Sub, Template, ecs, iam
 from troposphere import applicationautoscaling as aas
@@ -22,7 +22,9 @@ from tap_cfn.contract import (
     ALB_DNS_NAME,
     ALB_FULL_NAME,
     CLUSTER_NAME,
+    EXEC_LOG_GROUP_NAME,
     IMAGE_TAG,
+    KMS_KEY_ARN,
     LOG_GROUP_NAME,
     NAMESPACE_ID,
     NAMESPACE_NAME,
@@ -35,13 +37,15 @@ from tap_cfn.contract import (
     TARGET_GROUP_ARN,
     TARGET_GROUP_FULL_NAME,
 )
-from tap_cfn.iam import allow, document, service_trust
+from tap_cfn.iam import LOG_GROUPS_HERE, allow, document, service_trust
 from tap_cfn.stacks.base import StackBuilder
 from tap_cfn.stacks.cluster import capacity_strategy
 from tap_cfn.topology import discoverable
 
 HEALTH_CHECK_GRACE_SECONDS = 60
 DISCOVERY_TTL_SECONDS = 10
+# With a read-only root filesystem the container still gets a writable, task-local /tmp.
+SCRATCH_VOLUME, SCRATCH_PATH = "tmp", "/tmp"
 
 
 def build(dep: Deployment, svc: Service) -> Template:
@@ -63,7 +67,7 @@ def build(dep: Deployment, svc: Service) -> Template:
             RoleName=s.name(naming.TASK_ROLE, svc.name),
             Description=f"What the {svc.name} application itself may call",
             AssumeRolePolicyDocument=service_trust("ecs-tasks.amazonaws.com"),
-            Policies=[iam.Policy(PolicyName="application", PolicyDocument=_task_policy(dep, svc))],
+            Policies=[iam.Policy(PolicyName="application", PolicyDocument=_task_policy(s, dep, svc))],
             Tags=s.tags(naming.TASK_ROLE, svc.name),
         )
     )
@@ -71,6 +75,8 @@ def build(dep: Deployment, svc: Service) -> Template:
         Name=svc.name,
         Image=Sub(f"{s.var(REPOSITORY_URI, svc.name)}:{s.var(IMAGE_TAG, svc.name)}"),
         Essential=True,
+        Privileged=False,
+        ReadonlyRootFilesystem=svc.readonly_root_filesystem,
         PortMappings=[ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")],
         LogConfiguration=ecs.LogConfiguration(
             LogDriver="awslogs",
@@ -89,6 +95,14 @@ def build(dep: Deployment, svc: Service) -> Template:
             for key, secret in sorted(svc.secrets.items())
         ],
     )
+    scratch: dict[str, Any] = {}
+    if svc.readonly_root_filesystem:
+        container.MountPoints = [
+            ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath=SCRATCH_PATH, ReadOnly=False)
+        ]
+        scratch["Volumes"] = [ecs.Volume(Name=SCRATCH_VOLUME)]
+    if svc.exec:  # the exec agent runs beside the application; an init process reaps its children
+        container.LinuxParameters = ecs.LinuxParameters(InitProcessEnabled=True)
     task = s.add(
         ecs.TaskDefinition(
             "TaskDefinition",
@@ -102,6 +116,7 @@ def build(dep: Deployment, svc: Service) -> Template:
             TaskRoleArn=GetAtt(task_role, "Arn"),
             ContainerDefinitions=[container],
             Tags=s.tags("task", svc.name),
+            **scratch,
         )
     )
 
@@ -156,6 +171,7 @@ def build(dep: Deployment, svc: Service) -> Template:
                     SecurityGroups=[s.param(SERVICE_SECURITY_GROUP_ID, svc.name)],
                 )
             ),
+            EnableExecuteCommand=svc.exec,
             PropagateTags="SERVICE",
             EnableECSManagedTags=True,
             Tags=s.tags("service", svc.name),
@@ -337,18 +353,53 @@ def _execution_policy(s: StackBuilder, svc: Service):  # noqa: ANN202 (awacs Pol
         statements.append(
             allow([secretsmanager.GetSecretValue], [s.param(SECRET_ARN, name) for name in secrets])
         )
+        # The secrets are encrypted with the platform key: decrypt through Secrets Manager only.
+        statements.append(
+            allow(
+                [kms.Decrypt],
+                [s.param(KMS_KEY_ARN)],
+                Condition(
+                    StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")})
+                ),
+            )
+        )
     return document(*statements)
 
 
-def _task_policy(dep: Deployment, svc: Service):  # noqa: ANN202 (awacs PolicyDocument)
-    """The application may publish metrics to its own namespace only."""
-    return document(
+def _task_policy(s: StackBuilder, dep: Deployment, svc: Service):  # noqa: ANN202 (awacs PolicyDocument)
+    """The application may publish metrics to its own namespace; with ECS Exec, the exec agent may
+    open its session channels, decrypt the session with the platform key and log to the exec group."""
+    statements = [
         allow(
             [cloudwatch.PutMetricData],
             ["*"],
             Condition(StringEquals({"cloudwatch:namespace": f"{dep.project}/{svc.name}"})),
         )
-    )
+    ]
+    if svc.exec:
+        statements += [
+            allow(
+                [
+                    ssmmessages.CreateControlChannel,
+                    ssmmessages.CreateDataChannel,
+                    ssmmessages.OpenControlChannel,
+                    ssmmessages.OpenDataChannel,
+                ],
+                ["*"],
+            ),
+            allow([kms.Decrypt], [s.param(KMS_KEY_ARN)]),
+            allow([logs.DescribeLogGroups], [Sub(LOG_GROUPS_HERE)]),
+            allow(
+                [logs.CreateLogStream, logs.DescribeLogStreams, logs.PutLogEvents],
+                [
+                    Sub(
+                        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+                        f"{s.var(EXEC_LOG_GROUP_NAME)}:*"
+                    )
+                ],
+            ),
+        ]
+    return document(*statements)
 
 
 def _environment_value(s: StackBuilder, dep: Deployment, value: str) -> str | Sub:
