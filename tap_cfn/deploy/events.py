@@ -198,7 +198,7 @@ class EventWatcher:
             events = fetch_new_events(self._cfn, stack_id, self._seen, self._since)
             for event in events:
                 self._seen.add(event.event_id)
-                self.tree.events[stack_id].append(event)
+                self.tree.events.setdefault(stack_id, []).append(event)
                 # Listed by name (some endpoints), the stack's events still carry its ARN.
                 self.tree.labels.setdefault(event.stack_id, self.tree.labels[stack_id])
                 self.tree.depths.setdefault(event.stack_id, self.tree.depths[stack_id])

@@ -397,7 +397,7 @@ class AlarmModel(_Model, CloudFormationModel):
 
         props = _props(cloudformation_json)
         alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
-            name=resource_name,
+            name=props.get("AlarmName", resource_name),
             namespace=props.get("Namespace", ""),
             metric_name=props.get("MetricName", ""),
             comparison_operator=props["ComparisonOperator"],
@@ -406,7 +406,7 @@ class AlarmModel(_Model, CloudFormationModel):
             threshold=float(props.get("Threshold", 0)),
             statistic=props.get("Statistic", "Average"),
             description=props.get("AlarmDescription", ""),
-            dimensions=[{"name": d["Name"], "value": d["Value"]} for d in props.get("Dimensions") or []],
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in props.get("Dimensions") or []],
             alarm_actions=props.get("AlarmActions") or [],
             ok_actions=props.get("OKActions") or [],
             insufficient_data_actions=props.get("InsufficientDataActions") or [],
@@ -912,6 +912,53 @@ class _Change:
         self.change_set_id: str | None = None
 
 
+def _install_kms_fix() -> None:
+    """moto's KMS Key model hands CloudFormation's Key/Value tags to a backend that wants
+    TagKey/TagValue ('TagKey' error), and keeps a dict KeyPolicy that later breaks describe_key."""
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        props = dict(cloudformation_json.get("Properties", {}))
+        props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
+        if isinstance(props.get("KeyPolicy"), dict):
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+        fixed = {**cloudformation_json, "Properties": props}
+        return original(cls, resource_name, fixed, account_id, region_name, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+
+def _install_target_group_attributes() -> None:
+    """moto's target group model answers no Fn::GetAtt (the alarms and request-count scaling
+    need TargetGroupFullName)."""
+    from moto.elbv2.models import FakeTargetGroup
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "TargetGroupFullName":  # targetgroup/<name>/<id>, the ARN's resource
+            return self.arn.split(":")[-1]
+        if attribute_name == "TargetGroupName":
+            return self.name
+        if attribute_name == "TargetGroupArn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    FakeTargetGroup.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]
+    FakeTargetGroup.has_cfn_attr = classmethod(  # type: ignore[attr-defined]
+        lambda cls, attr: attr in {"TargetGroupFullName", "TargetGroupName", "TargetGroupArn"}
+    )
+
+
 def install() -> None:
     """Register the models and the engine fixes in this process (idempotent)."""
     global _installed
@@ -920,6 +967,8 @@ def install() -> None:
     from moto.cloudformation import parsing
 
     _install_engine_fixes()
+    _install_kms_fix()
+    _install_target_group_attributes()
     # moto caches its type -> model map; our subclasses must be in it, and where moto has a model
     # of its own for the same type (SubnetRouteTableAssociation), ours must win.
     parsing.get_model_list.cache_clear()
