@@ -4,21 +4,36 @@ wiring between them, derived from the children's own Outputs and Parameters by n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation
 
 from tap_cfn import contract, naming
 from tap_cfn.config import Deployment
 from tap_cfn.contract import ALB_DNS_NAME, ENVIRONMENT_SUFFIX, IMAGE_TAG
+from tap_cfn.naming import logical_id
 
 IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 IMAGE_TAG_CONSTRAINT = (
-    "a Docker image tag (letters, digits, _ . -), not 'latest': the repositories are immutable"
+    "an image tag pushed to the service's repository, e.g. v1.4.2 or 3f9c2ab: up to 128 letters, "
+    "digits, _ . - (not starting with . or -), and not 'latest' (the repositories are immutable)"
 )
 SUFFIX_CONSTRAINT = (
-    "lowercase letters, digits and inner hyphens, short enough for every name it feeds "
-    "(ALB and target group names have 32 characters)"
+    "1 to {max} lowercase letters, digits and inner hyphens, e.g. dev or pr-42 "
+    "(longer would push a name built from it past its AWS length limit)"
 )
+
+# The console's parameter form (AWS::CloudFormation::Interface): root parameter -> (group, label).
+# Groups are shown in CONSOLE_GROUPS order, parameters in the order the template declares them.
+# Per-service parameters are matched by their contract key (ImageTag) and labelled with the service.
+# Every root parameter must have an entry: build() refuses one without, so none lands unlabelled.
+CONSOLE_GROUPS = ("Environment", "Container images", "Load balancer", "Monitoring")
+CONSOLE: dict[str, tuple[str, str]] = {
+    ENVIRONMENT_SUFFIX.key: ("Environment", "Environment suffix"),
+    IMAGE_TAG.key: ("Container images", "{owner} image tag"),
+    "CertificateArn": ("Load balancer", "HTTPS certificate (ACM ARN)"),
+    "AlarmEmail": ("Monitoring", "Alarm e-mail address"),
+}
 
 
 class WiringError(Exception):
@@ -59,7 +74,7 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 AllowedPattern=naming.SUFFIX_PATTERN,
                 MinLength=1,
                 MaxLength=suffix_max_length(children),
-                ConstraintDescription=SUFFIX_CONSTRAINT,
+                ConstraintDescription=SUFFIX_CONSTRAINT.format(max=suffix_max_length(children)),
             )
         )
     }
@@ -76,24 +91,6 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 ConstraintDescription=IMAGE_TAG_CONSTRAINT,
             )
         )
-    t.set_metadata(
-        {
-            "AWS::CloudFormation::Interface": {
-                "ParameterGroups": [
-                    {"Label": {"default": "Environment"}, "Parameters": [ENVIRONMENT_SUFFIX.key]},
-                    {
-                        "Label": {"default": "Container images"},
-                        "Parameters": [IMAGE_TAG.name(s.name) for s in dep.services],
-                    },
-                ],
-                "ParameterLabels": {
-                    ENVIRONMENT_SUFFIX.key: {"default": "Environment suffix"},
-                    **{IMAGE_TAG.name(s.name): {"default": f"{s.name} image tag"} for s in dep.services},
-                },
-            }
-        }
-    )
-
     producers = _producers(children)
     for child in children:
         params = {}
@@ -140,7 +137,36 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
             Export=_export("AlbUrl"),
         )
     )
+    t.set_metadata({"AWS::CloudFormation::Interface": console_interface(list(t.parameters), dep)})
     return t
+
+
+def console_placement(key: str, dep: Deployment) -> tuple[str, str]:
+    """(group, label) of root parameter `key` in the console; WiringError when it has none."""
+    if key in CONSOLE:
+        return CONSOLE[key]
+    for svc in dep.services:
+        for contract_key, (group, label) in CONSOLE.items():
+            if key == logical_id(svc.name) + contract_key:
+                return group, label.format(owner=svc.name)
+    raise WiringError(
+        f"root parameter {key} has no console group and label: add it to CONSOLE in tap_cfn/stacks/root.py"
+    )
+
+
+def console_interface(keys: list[str], dep: Deployment) -> dict[str, Any]:
+    """ParameterGroups and ParameterLabels for the root parameters `keys` (declaration order)."""
+    placed = {key: console_placement(key, dep) for key in keys}
+    unknown = {group for group, _ in placed.values()} - set(CONSOLE_GROUPS)
+    if unknown:
+        raise WiringError(f"console group(s) {sorted(unknown)} missing from CONSOLE_GROUPS")
+    groups = [
+        {"Label": {"default": group}, "Parameters": [k for k in keys if placed[k][0] == group]}
+        for group in CONSOLE_GROUPS
+        if any(g == group for g, _ in placed.values())
+    ]
+    labels = {key: {"default": label} for key, (_, label) in placed.items()}
+    return {"ParameterGroups": groups, "ParameterLabels": labels}
 
 
 def _producers(children: list[Child]) -> dict[str, str]:
