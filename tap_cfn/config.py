@@ -161,9 +161,7 @@ EnvName = Annotated[str, Meta(pattern=ENV_VAR)]
 class Service(_Model, frozen=True):
     """One ECS service on Fargate, with its own task definition, roles, repository and log group."""
 
-    name: Annotated[
-        str, _f("DNS label; also the service's Cloud Map name.", pattern=DNS_LABEL, max_length=32)
-    ]
+    name: Annotated[str, _f("DNS label; also the service's Cloud Map name.", pattern=DNS_LABEL)]
     port: Annotated[int, _f("Container port.", ge=1, le=65535)]
     cpu: Annotated[int, _f("Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.")]
     memory: Annotated[int, _f("Fargate memory (MiB), one that the CPU size offers.")]
@@ -375,6 +373,7 @@ def _check(config: Config) -> list[tuple[str, str]]:
         add("services", "at least one service must be reachable through the ALB (route.type: alb)")
     elif len(defaults) != 1:
         add("services", f"exactly one ALB service needs route.default: true (found {len(defaults)})")
+    problems += _check_callers(config) + _check_name_room(config) + _check_alb_quotas(config)
     seen_rules: dict[tuple[str | None, str | None], str] = {}
     for i, svc in enumerate(config.services):
         where = f"services[{i}]"
@@ -423,6 +422,79 @@ def _check(config: Config) -> list[tuple[str, str]]:
                 problem = _check_reference(config, svc, ref)
                 if problem:
                     add(f"{where}.environment.{var}", problem)
+    return problems
+
+
+# ALB quotas: rules per load balancer (excluding default rules) and target groups per load balancer.
+ALB_MAX_RULES = 100
+ALB_MAX_TARGET_GROUPS = 100
+
+
+def _check_alb_quotas(config: Config) -> list[tuple[str, str]]:
+    alb = [s for s in config.services if s.route.type == "alb"]
+    rules = [s for s in alb if not s.route.default]
+    if len(rules) > ALB_MAX_RULES:
+        return [
+            (
+                "services",
+                f"{len(rules)} path/host rules; an ALB allows {ALB_MAX_RULES} (excluding the default)",
+            )
+        ]
+    if len(alb) > ALB_MAX_TARGET_GROUPS:
+        return [("services", f"{len(alb)} ALB services; an ALB allows {ALB_MAX_TARGET_GROUPS} target groups")]
+    return []
+
+
+def _check_callers(config: Config) -> list[tuple[str, str]]:
+    """Caller edges must not form a cycle: a request loop (a calls b calls a) is a config mistake
+    that security groups would silently allow."""
+    calls: dict[str, list[str]] = {s.name: [] for s in config.services}
+    for svc in config.services:
+        for caller in svc.callers:
+            if caller in calls and caller != svc.name:
+                calls[caller].append(svc.name)
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        state[name] = 1
+        for callee in calls[name]:
+            if state.get(callee) == 1:
+                return [*path[path.index(callee) :], callee] if callee in path else [name, callee]
+            if callee not in state:
+                found = visit(callee, [*path, callee])
+                if found:
+                    return found
+        state[name] = 2
+        return None
+
+    for i, svc in enumerate(config.services):
+        if svc.name not in state:
+            cycle = visit(svc.name, [svc.name])
+            if cycle:
+                return [(f"services[{i}].callers", f"callers form a cycle: {' -> '.join(cycle)}")]
+    return []
+
+
+def _check_name_room(config: Config) -> list[tuple[str, str]]:
+    """Every per-service name must leave room for a suffix of naming.MIN_SUFFIX_LENGTH."""
+    from tap_cfn import naming
+
+    problems = []
+    for i, svc in enumerate(config.services):
+        for kind, limit in naming.SERVICE_NAME_LIMITS.items():
+            if kind == naming.TARGET_GROUP and svc.route.type != "alb":
+                continue
+            text = naming.name_text(config.project, kind, svc.name)
+            room = naming.suffix_room(text, limit)
+            if room < naming.MIN_SUFFIX_LENGTH:
+                problems.append(
+                    (
+                        f"services[{i}].name",
+                        f"{svc.name!r} is too long: the {kind} name {text} (AWS limit {limit}) leaves "
+                        f"{room} characters for the suffix, {naming.MIN_SUFFIX_LENGTH} are needed",
+                    )
+                )
+                break
     return problems
 
 

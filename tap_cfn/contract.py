@@ -36,9 +36,7 @@ STRING = "String"
 
 # Root parameters (given by the user at deploy time).
 ENVIRONMENT_SUFFIX = Value("EnvironmentSuffix", STRING, "Suffix of every physical name, e.g. dev or pr-42.")
-IMAGE_TAG = Value(
-    "ImageTag", STRING, "Image tag of the {owner} container in its ECR repository (not 'latest')."
-)
+IMAGE_TAG = Value("ImageTag", STRING, "Image tag of {owner} in its ECR repository.")
 
 # network
 VPC_ID = Value("VpcId", "AWS::EC2::VPC::Id", "ID of the VPC.", public=True)
@@ -63,6 +61,7 @@ SECRET_ARN = Value("SecretArn", STRING, "ARN of the {owner} secret.")
 # loadbalancer
 ALB_DNS_NAME = Value("AlbDnsName", STRING, "DNS name of the application load balancer.", public=True)
 ALB_FULL_NAME = Value("AlbFullName", STRING, "Full name of the load balancer (CloudWatch dimension).")
+LISTENER_ARN = Value("ListenerArn", STRING, "Listener that carries the path and host rules.")
 TARGET_GROUP_ARN = Value("TargetGroupArn", STRING, "Target group of the {owner} service.")
 TARGET_GROUP_FULL_NAME = Value(
     "TargetGroupFullName", STRING, "Full name of the {owner} target group (CloudWatch dimension)."
@@ -74,6 +73,15 @@ NAMESPACE_ID = Value("NamespaceId", STRING, "ID of the Cloud Map private DNS nam
 NAMESPACE_NAME = Value("NamespaceName", STRING, "Name of the Cloud Map private DNS namespace.", public=True)
 # service
 SERVICE_NAME = Value("ServiceName", STRING, "Name of the {owner} ECS service.", public=True)
+
+
+def _owned_keys() -> list[str]:
+    return [v.key for v in globals().values() if isinstance(v, Value) and v.owned]
+
+
+def is_owned(key: str) -> bool:
+    """Whether `key` is a per-service or per-secret value (its owner's name in front)."""
+    return any(key.endswith(k) and key != k for k in _owned_keys())
 
 
 def is_public(key: str) -> bool:

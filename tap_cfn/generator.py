@@ -8,39 +8,70 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from tap_cfn.config import Deployment
+from tap_cfn.config import Deployment, Service
 from tap_cfn.naming import logical_id
 from tap_cfn.render import render
 from tap_cfn.stacks import cluster, data, loadbalancer, network, root, security, service
-from tap_cfn.stacks.root import Child
+from tap_cfn.stacks.nesting import Child, group_template, groups, leaves
+from tap_cfn.topology import Part, service_groups
 
 ROOT_STEM = "root"
 
 
 def children(dep: Deployment) -> list[Child]:
-    """The child stacks in deployment order (the order carries no meaning to CloudFormation)."""
-    fixed = [
-        Child("network", "NetworkStack", network.build(dep)),
-        Child("security", "SecurityStack", security.build(dep)),
-        Child("data", "DataStack", data.build(dep)),
-        Child("loadbalancer", "LoadBalancerStack", loadbalancer.build(dep)),
+    """The root's children. A platform of one group (up to topology.GROUP_SIZE services) has one
+    data, security and load balancer stack; a larger one keeps the platform-wide resources in
+    those and gives each group of services a `services-<k>` stack holding its own parts."""
+    fixed = [Child("network", "NetworkStack", network.build(dep))]
+    grouped = service_groups(dep)
+    if len(grouped) == 1:
+        return [
+            *fixed,
+            Child("security", "SecurityStack", security.build(dep)),
+            Child("data", "DataStack", data.build(dep)),
+            Child("loadbalancer", "LoadBalancerStack", loadbalancer.build(dep)),
+            Child("cluster", "ClusterStack", cluster.build(dep)),
+            *(_service(dep, svc) for svc in dep.services),
+        ]
+    shared = Part((), shared=True, group=0)
+    fixed += [
+        Child("security", "SecurityStack", security.build(dep, shared)),
+        Child("loadbalancer", "LoadBalancerStack", loadbalancer.build(dep, shared)),
         Child("cluster", "ClusterStack", cluster.build(dep)),
     ]
-    services = [
-        Child(f"service-{svc.name}", f"{logical_id(svc.name)}ServiceStack", service.build(dep, svc))
-        for svc in dep.services
+    if dep.config.secrets:
+        fixed.append(Child("data", "DataStack", data.build(dep, shared)))
+    return fixed + [_group(dep, index, members) for index, members in enumerate(grouped, start=1)]
+
+
+def _service(dep: Deployment, svc: Service) -> Child:
+    return Child(f"service-{svc.name}", f"{logical_id(svc.name)}ServiceStack", service.build(dep, svc))
+
+
+def _group(dep: Deployment, index: int, members: list[Service]) -> Child:
+    part = Part(tuple(s.name for s in members), shared=False, group=index)
+    parts = [
+        Child(f"security-{index}", "SecurityStack", security.build(dep, part)),
+        Child(f"data-{index}", "DataStack", data.build(dep, part)),
     ]
-    return fixed + services
+    rules = loadbalancer.build(dep, part)
+    if rules.resources:  # a group may have no ALB services besides the default one
+        parts.append(Child(f"loadbalancer-{index}", "LoadBalancerStack", rules))
+    services = [_service(dep, svc) for svc in members]
+    return Child(f"services-{index}", f"Services{index}Stack", children=(*parts, *services))
 
 
 def render_environment(dep: Deployment, formats: Iterable[str]) -> dict[str, str]:
-    """File name -> content for one environment: root.<fmt> plus <stem>.<fmt> per child."""
+    """File name -> content for one environment: root.<fmt>, and <stem>.<fmt> per nested stack."""
     kids = children(dep)
     files = {}
     for fmt in formats:
         files[f"{ROOT_STEM}.{fmt}"] = render(root.build(dep, kids, fmt), fmt)
-        for child in kids:
-            files[f"{child.stem}.{fmt}"] = render(child.template, fmt)
+        for group in groups(kids):
+            files[f"{group.stem}.{fmt}"] = render(group_template(dep, group, fmt), fmt)
+        for leaf in leaves(kids):
+            assert leaf.template is not None
+            files[f"{leaf.stem}.{fmt}"] = render(leaf.template, fmt)
     return files
 
 

@@ -8,14 +8,23 @@ suffix can produce a name AWS rejects.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from troposphere import Sub, Tags
 
-from tap_cfn.config import Deployment
+if TYPE_CHECKING:
+    from tap_cfn.config import Deployment
 
 SUFFIX = "EnvironmentSuffix"
 SUFFIX_VAR = "${" + SUFFIX + "}"
 SUFFIX_PATTERN = "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
 MANAGED_BY = "tap-cfn"
+# Every config must leave at least this much room for the suffix in every name ("staging", "pr-1234").
+MIN_SUFFIX_LENGTH = 8
+
+# Per-service names whose AWS limit can bite; checked when a config is loaded.
+TARGET_GROUP, EXEC_ROLE, TASK_ROLE = "tg", "exec-role", "task-role"
+SERVICE_NAME_LIMITS = {TARGET_GROUP: 32, EXEC_ROLE: 64, TASK_ROLE: 64}
 
 # (resource type, name property) -> the longest name AWS accepts there.
 NAME_LIMITS: dict[tuple[str, str], int] = {
@@ -41,10 +50,10 @@ def logical_id(*parts: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words)
 
 
-def name_text(dep: Deployment, resource: str, service: str | None = None) -> str:
+def name_text(project: str, resource: str, service: str | None = None) -> str:
     """The Fn::Sub text of a physical name."""
     middle = f"-{service}" if service else ""
-    return f"{dep.project}-{resource}{middle}-{SUFFIX_VAR}"
+    return f"{project}-{resource}{middle}-{SUFFIX_VAR}"
 
 
 def log_group_text(dep: Deployment, service: str) -> str:
@@ -58,7 +67,7 @@ def namespace_text(dep: Deployment) -> str:
 
 
 def name(dep: Deployment, resource: str, service: str | None = None) -> Sub:
-    return Sub(name_text(dep, resource, service))
+    return Sub(name_text(dep.project, resource, service))
 
 
 def tags(dep: Deployment, resource: str, service: str | None = None, **extra: str) -> Tags:

@@ -12,6 +12,49 @@ from tap_cfn.config import Deployment, Service
 
 ALB = "alb"  # the source name of edges that start at the load balancer
 RULE_PRIORITY_STEP = 100
+# Services per group once a platform outgrows one set of shared stacks: keeps every template
+# within CloudFormation's 51,200-byte body, 200-parameter and 500-resource quotas.
+GROUP_SIZE = 10
+
+
+@dataclass(frozen=True)
+class Part:
+    """The slice a data, security or load balancer stack holds: the platform-wide resources
+    (`shared`), the per-service resources of `services`, or both (a platform of one group)."""
+
+    services: tuple[str, ...]
+    shared: bool
+    group: int  # 0: the platform-wide stack; k: group k
+
+    @staticmethod
+    def whole(dep: Deployment) -> Part:
+        return Part(tuple(s.name for s in dep.services), shared=True, group=1)
+
+    def members(self, dep: Deployment) -> list[Service]:
+        return [s for s in dep.services if s.name in self.services]
+
+
+def service_groups(dep: Deployment) -> list[list[Service]]:
+    """Services in groups of GROUP_SIZE, in declaration order: appending a service never moves
+    an existing one to another stack (which would replace its resources)."""
+    return [dep.services[i : i + GROUP_SIZE] for i in range(0, len(dep.services), GROUP_SIZE)]
+
+
+def group_of(dep: Deployment) -> dict[str, int]:
+    """Service name -> its group (1-based); the ALB belongs to the platform-wide stacks (0)."""
+    found = {ALB: 0}
+    for index, members in enumerate(service_groups(dep), start=1):
+        found.update({s.name: index for s in members})
+    return found
+
+
+def edges_of(dep: Deployment, part: Part) -> list[Edge]:
+    """The edges whose rules a security stack holds: those whose later end is in its group, so
+    that a stack only ever refers to security groups of earlier groups (no dependency cycle)."""
+    if len(service_groups(dep)) == 1:
+        return edges(dep)
+    group = group_of(dep)
+    return [e for e in edges(dep) if max(group[e.source], group[e.target]) == part.group]
 
 
 @dataclass(frozen=True)

@@ -100,10 +100,38 @@ def test_every_node_sits_in_the_group_of_the_stack_that_declares_it(folders: dic
             assert node.group is None
             continue
         stack = node.group
-        while groups[stack].parent != model.ROOT_GROUP:
+        while stack not in stacks.templates:  # an AZ group inside the network stack
             stack = groups[stack].parent
-        resource = node.id.removeprefix(f"{stack}_")
-        assert resource in stacks.children[stack]["Resources"], node
+        assert node.id.removeprefix(f"{stack}_") in stacks.templates[stack]["Resources"], node
+
+
+def test_a_large_platform_is_drawn_through_its_nested_groups(tmp_path: Path) -> None:
+    """GIVEN 13 services (more than one group of 10), WHEN drawn, THEN the group stacks nest and
+    the edges still reach through them: a service of the second group, its caller, image and target."""
+    import yaml
+
+    raw = yaml.safe_load((REPO / "tap_cfn" / "tap.yaml").read_text(encoding="utf-8"))
+    for index in range(10):
+        raw["services"].append(
+            {
+                "name": f"worker{index}",
+                "port": 7000 + index,
+                "cpu": 256,
+                "memory": 512,
+                "route": {"type": "internal"},
+                "callers": ["api-gateway"],
+            }
+        )
+    graph = model.build(write_templates(cfg.parse(raw, "big.yaml"), tmp_path, "dev"))
+    groups = {g.id: g for g in graph.groups}
+    worker = next(n for n in graph.nodes if n.title == "worker9")
+    assert groups[worker.group].label == "service-worker9 stack"
+    assert groups[groups[worker.group].parent].label == "services-2 stack"
+    assert ("api-gateway", "worker9", "tcp 7009") in graph.named_edges(ALLOWS)
+    uses = graph.named_edges(USES)
+    assert ("worker9", "tap-repo-worker9", "image") in uses and ("worker9", "tap-cluster", "runs on") in uses
+    assert len(graph.titles("service")) == 13
+    assert len([e for e in graph.edges if e.kind == ALLOWS]) == 4 + 10
 
 
 def test_edges_match_the_security_group_rules_in_the_template(folders: dict[str, Path]) -> None:

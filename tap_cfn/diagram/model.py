@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT_FILE = "root.json"
+STACK_TYPE = "AWS::CloudFormation::Stack"
 SUFFIX_VAR = "${EnvironmentSuffix}"
 INTERNET = "internet"
 ROOT_GROUP = "root"
@@ -94,24 +95,29 @@ class Graph:
 
 @dataclass
 class Stacks:
-    """One environment's stack tree as read from disk."""
+    """One environment's stack tree as read from disk. A stack is known by its key: the logical
+    IDs from the root down, joined by `_` (`NetworkStack`, `Services2Stack_DataStack`); the root's is ""."""
 
-    root: dict[str, Any]
-    children: dict[str, dict[str, Any]]  # stack logical ID -> child template
-    stems: dict[str, str]  # stack logical ID -> file stem (network, service-frontend, ...)
+    templates: dict[str, dict[str, Any]]  # key -> template ("" is the root)
+    parents: dict[str, tuple[str, str]]  # key -> (parent key, logical ID in the parent)
+    stems: dict[str, str]  # key -> file stem (network, service-frontend, services-2, ...)
+
+    @property
+    def root(self) -> dict[str, Any]:
+        return self.templates[""]
 
     def resources(self, kind: str) -> Iterator[tuple[Target, dict[str, Any]]]:
         """Every resource of CloudFormation type `kind`, in stack then logical-ID order."""
-        for stack in sorted(self.children):
-            for logical, resource in sorted(self.children[stack].get("Resources", {}).items()):
+        for stack in sorted(self.templates):
+            for logical, resource in sorted(self.templates[stack].get("Resources", {}).items()):
                 if resource.get("Type") == kind:
                     yield Target(stack, logical), resource.get("Properties", {})
 
     def props(self, target: Target) -> dict[str, Any]:
-        return self.children[target.stack]["Resources"][target.resource].get("Properties", {})
+        return self.templates[target.stack]["Resources"][target.resource].get("Properties", {})
 
     def type_of(self, target: Target) -> str:
-        return str(self.children[target.stack]["Resources"][target.resource]["Type"])
+        return str(self.templates[target.stack]["Resources"][target.resource]["Type"])
 
     def resolve(self, stack: str, value: Any) -> list[Target]:
         """The resources `value` (a property of a resource of `stack`) refers to, across stacks."""
@@ -120,64 +126,84 @@ class Stacks:
         return sorted(found)
 
     def _resolve(self, stack: str, value: Any, found: set[Target], depth: int) -> None:
-        if depth > 20:  # a cycle would be a CloudFormation error; refuse rather than loop
+        if depth > 50:  # a cycle would be a CloudFormation error; refuse rather than loop
             raise TemplateError(f"{self.stems.get(stack, stack)}: reference chain too deep")
         if isinstance(value, list):
             for item in value:
                 self._resolve(stack, item, found, depth)
         elif isinstance(value, dict):
             if "Ref" in value:
-                self._name(stack, str(value["Ref"]), found, depth)
+                self._ref(stack, str(value["Ref"]), found, depth)
             elif "Fn::GetAtt" in value:
-                name = value["Fn::GetAtt"]
-                self._name(
-                    stack, str(name[0] if isinstance(name, list) else name.split(".")[0]), found, depth
-                )
+                getatt = value["Fn::GetAtt"]
+                name, attr = getatt if isinstance(getatt, list) else str(getatt).split(".", 1)
+                self._getatt(stack, str(name), str(attr), found, depth)
             elif "Fn::Sub" in value:
                 text, variables = value["Fn::Sub"], {}
                 if isinstance(text, list):
                     text, variables = text
                 for var in _SUB_VARIABLE.findall(text):
-                    name = var.split(".")[0]
+                    name, _, attr = var.partition(".")
                     if name in variables:
                         self._resolve(stack, variables[name], found, depth + 1)
+                    elif attr:
+                        self._getatt(stack, name, attr, found, depth)
                     else:
-                        self._name(stack, name, found, depth)
+                        self._ref(stack, name, found, depth)
             else:
                 for item in value.values():
                     self._resolve(stack, item, found, depth)
 
-    def _name(self, stack: str, name: str, found: set[Target], depth: int) -> None:
-        template = self.children[stack]
+    def _ref(self, stack: str, name: str, found: set[Target], depth: int) -> None:
+        template = self.templates[stack]
         if name in template.get("Resources", {}):
+            if template["Resources"][name].get("Type") != STACK_TYPE:
+                found.add(Target(stack, name))
+        elif name in template.get("Parameters", {}) and stack:
+            # fed by the parent: a sibling's output, or the parent's own parameter (and so on up);
+            # a root parameter is user input, no resource
+            parent, logical = self.parents[stack]
+            fed = self.templates[parent]["Resources"][logical].get("Properties", {}).get("Parameters", {})
+            self._resolve(parent, fed.get(name), found, depth + 1)
+
+    def _getatt(self, stack: str, name: str, attr: str, found: set[Target], depth: int) -> None:
+        resource = self.templates[stack].get("Resources", {}).get(name)
+        if resource is None:
+            return
+        if resource.get("Type") == STACK_TYPE and attr.startswith("Outputs."):
+            child = _key(stack, name)
+            output = self.templates[child].get("Outputs", {}).get(attr.removeprefix("Outputs."), {})
+            self._resolve(child, output.get("Value"), found, depth + 1)
+        elif resource.get("Type") != STACK_TYPE:
             found.add(Target(stack, name))
-        elif name in template.get("Parameters", {}):
-            fed = self.root["Resources"][stack]["Properties"].get("Parameters", {}).get(name)
-            getatt = fed.get("Fn::GetAtt") if isinstance(fed, dict) else None
-            if getatt:  # a sibling's output; a Ref means a root parameter: user input, no resource
-                producer, output = getatt[0], getatt[1].removeprefix("Outputs.")
-                value = self.children[producer]["Outputs"][output]["Value"]
-                self._resolve(producer, value, found, depth + 1)
+
+
+def _key(parent: str, logical: str) -> str:
+    return f"{parent}_{logical}" if parent else logical
 
 
 def read(folder: Path) -> Stacks:
-    """Load root.json and every child it names (relative TemplateURLs, as generated)."""
-    root = _load(folder / ROOT_FILE, folder)
-    children, stems = {}, {}
-    for logical, resource in sorted(root.get("Resources", {}).items()):
-        if resource.get("Type") != "AWS::CloudFormation::Stack":
-            continue
-        url = resource.get("Properties", {}).get("TemplateURL")
-        if not isinstance(url, str) or "/" in url or not url.endswith(".json"):
-            raise TemplateError(
-                f"{folder / ROOT_FILE}: {logical}: TemplateURL {url!r} is not a local JSON file"
-            )
-        children[logical] = _load(folder / url, folder)
-        stems[logical] = url.removesuffix(".json")
-    return Stacks(root, children, stems)
+    """Load root.json and every nested stack below it (relative TemplateURLs, as generated)."""
+    stacks = Stacks({"": _load(folder / ROOT_FILE)}, {}, {"": "root"})
+    pending = [""]
+    while pending:
+        parent = pending.pop()
+        for logical, resource in sorted(stacks.templates[parent].get("Resources", {}).items()):
+            if resource.get("Type") != STACK_TYPE:
+                continue
+            url = resource.get("Properties", {}).get("TemplateURL")
+            if not isinstance(url, str) or "/" in url or not url.endswith(".json"):
+                where = folder / f"{stacks.stems[parent]}.json"
+                raise TemplateError(f"{where}: {logical}: TemplateURL {url!r} is not a local JSON file")
+            key = _key(parent, logical)
+            stacks.templates[key] = _load(folder / url)
+            stacks.parents[key] = (parent, logical)
+            stacks.stems[key] = url.removesuffix(".json")
+            pending.append(key)
+    return stacks
 
 
-def _load(path: Path, folder: Path) -> dict[str, Any]:
+def _load(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -234,8 +260,8 @@ def build(folder: Path, title: str | None = None) -> Graph:
     b = _Builder(stacks)
     description = str(stacks.root.get("Description", ""))
     b.groups[ROOT_GROUP] = Group(ROOT_GROUP, f"root stack: {description.split(':')[0] or folder.name}")
-    for stack, stem in stacks.stems.items():
-        b.groups[stack] = Group(stack, f"{stem} stack", ROOT_GROUP)
+    for stack, (parent, _) in stacks.parents.items():
+        b.groups[stack] = Group(stack, f"{stacks.stems[stack]} stack", parent or ROOT_GROUP)
     b.nodes[INTERNET] = Node(INTERNET, "internet", "internet")
 
     _network(b)

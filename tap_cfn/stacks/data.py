@@ -12,6 +12,7 @@ from tap_cfn.config import Deployment
 from tap_cfn.contract import LOG_GROUP_NAME, REPOSITORY_ARN, REPOSITORY_URI, SECRET_ARN
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder
+from tap_cfn.topology import Part
 
 KEEP_IMAGES = 10
 # Characters that break connection strings and shell quoting.
@@ -36,9 +37,10 @@ LIFECYCLE_POLICY = json.dumps(
 )
 
 
-def build(dep: Deployment) -> Template:
+def build(dep: Deployment, part: Part | None = None) -> Template:
+    part = part or Part.whole(dep)
     s = StackBuilder(dep, "ECR repositories, log groups and generated secrets")
-    for svc in dep.services:
+    for svc in part.members(dep):
         owner = logical_id(svc.name)
         repository = s.stateful(
             ecr.Repository(
@@ -62,7 +64,7 @@ def build(dep: Deployment) -> Template:
         s.output(REPOSITORY_ARN, GetAtt(repository, "Arn"), svc.name)
         s.output(LOG_GROUP_NAME, Ref(log_group), svc.name)
 
-    for secret in dep.config.secrets:
+    for secret in dep.config.secrets if part.shared else []:
         generate = secretsmanager.GenerateSecretString(
             PasswordLength=secret.length,
             ExcludeCharacters=SECRET_EXCLUDED_CHARACTERS,

@@ -6,11 +6,13 @@ from __future__ import annotations
 from troposphere import GetAtt, Ref, Template
 from troposphere import elasticloadbalancingv2 as elb
 
-from tap_cfn.config import Deployment
+from tap_cfn import naming
+from tap_cfn.config import Deployment, Service
 from tap_cfn.contract import (
     ALB_DNS_NAME,
     ALB_FULL_NAME,
     ALB_SECURITY_GROUP_ID,
+    LISTENER_ARN,
     PUBLIC_SUBNET_IDS,
     TARGET_GROUP_ARN,
     TARGET_GROUP_FULL_NAME,
@@ -18,7 +20,7 @@ from tap_cfn.contract import (
 )
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder
-from tap_cfn.topology import default_service, listener_rules
+from tap_cfn.topology import Part, default_service, listener_rules, service_groups
 
 # Health check and draining figures shared by every target group.
 HEALTH = {
@@ -34,31 +36,23 @@ ALB_ATTRIBUTES = {
 }
 
 
-def build(dep: Deployment) -> Template:
+def _target_services(dep: Deployment, part: Part) -> list[Service]:
+    """The platform-wide stack holds the default service's target group (the listener's default
+    action needs it); each part holds those of its other ALB services."""
+    default = default_service(dep)
+    members = [s for s in part.members(dep) if s.route.type == "alb" and s is not default]
+    return [default, *members] if part.shared else members
+
+
+def build(dep: Deployment, part: Part | None = None) -> Template:
+    part = part or Part.whole(dep)
     s = StackBuilder(dep, "internet-facing application load balancer, listener, rules and target groups")
-    alb = s.add(
-        elb.LoadBalancer(
-            "LoadBalancer",
-            Name=s.name("alb"),
-            Type="application",
-            Scheme="internet-facing",
-            IpAddressType="ipv4",
-            Subnets=s.param(PUBLIC_SUBNET_IDS),
-            SecurityGroups=[s.param(ALB_SECURITY_GROUP_ID)],
-            LoadBalancerAttributes=[
-                elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(ALB_ATTRIBUTES.items())
-            ],
-            Tags=s.tags("alb"),
-        )
-    )
     target_groups = {}
-    for svc in dep.services:
-        if svc.route.type != "alb":
-            continue
+    for svc in _target_services(dep, part):
         target_groups[svc.name] = tg = s.add(
             elb.TargetGroup(
                 f"{logical_id(svc.name)}TargetGroup",
-                Name=s.name("tg", svc.name),
+                Name=s.name(naming.TARGET_GROUP, svc.name),
                 Port=svc.port,
                 Protocol="HTTP",
                 TargetType="ip",
@@ -73,26 +67,45 @@ def build(dep: Deployment) -> Template:
                         Value=str(DEREGISTRATION_DELAY_SECONDS),
                     )
                 ],
-                Tags=s.tags("tg", svc.name),
+                Tags=s.tags(naming.TARGET_GROUP, svc.name),
                 **HEALTH,
             )
         )
         s.output(TARGET_GROUP_ARN, Ref(tg), svc.name)
         s.output(TARGET_GROUP_FULL_NAME, GetAtt(tg, "TargetGroupFullName"), svc.name)
 
-    listener = s.add(
-        elb.Listener(
-            "HttpListener",
-            LoadBalancerArn=Ref(alb),
-            Port=80,
-            Protocol="HTTP",
-            DefaultActions=[
-                elb.Action(Type="forward", TargetGroupArn=Ref(target_groups[default_service(dep).name]))
-            ],
-            Tags=s.tags("listener-http"),
+    if part.shared:
+        alb = s.add(
+            elb.LoadBalancer(
+                "LoadBalancer",
+                Name=s.name("alb"),
+                Type="application",
+                Scheme="internet-facing",
+                IpAddressType="ipv4",
+                Subnets=s.param(PUBLIC_SUBNET_IDS),
+                SecurityGroups=[s.param(ALB_SECURITY_GROUP_ID)],
+                LoadBalancerAttributes=[
+                    elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(ALB_ATTRIBUTES.items())
+                ],
+                Tags=s.tags("alb"),
+            )
         )
-    )
-    for rule in listener_rules(dep):
+        listener = s.add(
+            elb.Listener(
+                "HttpListener",
+                LoadBalancerArn=Ref(alb),
+                Port=80,
+                Protocol="HTTP",
+                DefaultActions=[
+                    elb.Action(Type="forward", TargetGroupArn=Ref(target_groups[default_service(dep).name]))
+                ],
+                Tags=s.tags("listener-http"),
+            )
+        )
+        listener_arn: object = Ref(listener)
+    else:
+        listener_arn = s.param(LISTENER_ARN)
+    for rule in [r for r in listener_rules(dep) if r.service in target_groups]:
         conditions = []
         if rule.path:
             conditions.append(
@@ -107,7 +120,7 @@ def build(dep: Deployment) -> Template:
         s.add(
             elb.ListenerRule(
                 f"{logical_id(rule.service)}ListenerRule",
-                ListenerArn=Ref(listener),
+                ListenerArn=listener_arn,
                 Priority=rule.priority,
                 Conditions=conditions,
                 Actions=[
@@ -117,6 +130,9 @@ def build(dep: Deployment) -> Template:
             )
         )
 
-    s.output(ALB_DNS_NAME, GetAtt(alb, "DNSName"))
-    s.output(ALB_FULL_NAME, GetAtt(alb, "LoadBalancerFullName"))
+    if part.shared:
+        s.output(ALB_DNS_NAME, GetAtt(alb, "DNSName"))
+        s.output(ALB_FULL_NAME, GetAtt(alb, "LoadBalancerFullName"))
+        if len(service_groups(dep)) > 1:  # the other parts' rules go on this listener
+            s.output(LISTENER_ARN, Ref(listener))
     return s.template

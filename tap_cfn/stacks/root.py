@@ -3,21 +3,22 @@ wiring between them, derived from the children's own Outputs and Parameters by n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation
+from troposphere import Export, GetAtt, Output, Parameter, Sub, Template
 
 from tap_cfn import contract, naming
 from tap_cfn.config import Deployment
 from tap_cfn.contract import ALB_DNS_NAME, ENVIRONMENT_SUFFIX, IMAGE_TAG
 from tap_cfn.naming import logical_id
+from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
+
+__all__ = ["Child", "WiringError", "build", "suffix_max_length"]
+MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
 
 IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
-IMAGE_TAG_CONSTRAINT = (
-    "an image tag pushed to the service's repository, e.g. v1.4.2 or 3f9c2ab: up to 128 letters, "
-    "digits, _ . - (not starting with . or -), and not 'latest' (the repositories are immutable)"
-)
+# Short: it is repeated once per service in the root, which must stay under the body quota.
+IMAGE_TAG_CONSTRAINT = "e.g. v1.4.2 or 3f9c2ab: letters, digits, _ . - and not latest"
 SUFFIX_CONSTRAINT = (
     "1 to {max} lowercase letters, digits and inner hyphens, e.g. dev or pr-42 "
     "(longer would push a name built from it past its AWS length limit)"
@@ -25,33 +26,24 @@ SUFFIX_CONSTRAINT = (
 
 # The console's parameter form (AWS::CloudFormation::Interface): root parameter -> (group, label).
 # Groups are shown in CONSOLE_GROUPS order, parameters in the order the template declares them.
-# Per-service parameters are matched by their contract key (ImageTag) and labelled with the service.
-# Every root parameter must have an entry: build() refuses one without, so none lands unlabelled.
+# Per-service parameters are matched by their contract key (ImageTag); their label is None: the
+# name says it all (FrontendImageTag), and with a hundred services labels would push the root
+# past the 51,200-byte body quota. A root parameter without an entry fails the build.
 CONSOLE_GROUPS = ("Environment", "Container images", "Load balancer", "Monitoring")
-CONSOLE: dict[str, tuple[str, str]] = {
+CONSOLE: dict[str, tuple[str, str | None]] = {
     ENVIRONMENT_SUFFIX.key: ("Environment", "Environment suffix"),
-    IMAGE_TAG.key: ("Container images", "{owner} image tag"),
+    IMAGE_TAG.key: ("Container images", None),
     "CertificateArn": ("Load balancer", "HTTPS certificate (ACM ARN)"),
     "AlarmEmail": ("Monitoring", "Alarm e-mail address"),
 }
 
 
-class WiringError(Exception):
-    """A child parameter nobody feeds, or an output two children claim."""
-
-
-@dataclass(frozen=True)
-class Child:
-    stem: str  # file name without extension: network, service-frontend, ...
-    logical_id: str
-    template: Template
-
-
 def suffix_max_length(children: list[Child]) -> int:
-    """The longest suffix for which every name any child emits stays within its AWS limit."""
+    """The longest suffix for which every name any stack emits stays within its AWS limit."""
     rooms = []
-    for child in children:
-        for resource in child.template.resources.values():
+    for leaf in leaves(children):
+        assert leaf.template is not None
+        for resource in leaf.template.resources.values():
             for (kind, prop), limit in naming.NAME_LIMITS.items():
                 value = resource.properties.get(prop) if resource.resource_type == kind else None
                 if isinstance(value, Sub):
@@ -85,50 +77,25 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 key,
                 Type="String",
                 Description=IMAGE_TAG.describe(svc.name),
-                AllowedPattern=IMAGE_TAG_PATTERN,
-                MinLength=1,
-                MaxLength=128,
+                AllowedPattern=IMAGE_TAG_PATTERN,  # also bounds the length: 1 to 128 characters
                 ConstraintDescription=IMAGE_TAG_CONSTRAINT,
             )
         )
-    producers = _producers(children)
-    for child in children:
-        params = {}
-        for key in sorted(child.template.parameters):
-            if key in root_params:
-                params[key] = Ref(root_params[key])
-            elif key in producers:
-                params[key] = GetAtt(producers[key], f"Outputs.{key}")
-            else:
-                raise WiringError(
-                    f"{child.stem}: parameter {key} is neither a root parameter nor a sibling output"
-                )
-        stack = cloudformation.Stack(
-            child.logical_id,
-            TemplateURL=f"{child.stem}.{extension}",
-            Parameters=params,
-            Tags=naming.tags(dep, "stack", child.stem),
-            # Deleting the root deletes its children; the data inside follows its own policies.
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
-            # The relative TemplateURL is the point: `aws cloudformation package` (or our deployer)
-            # uploads the child and rewrites it, which is what W3002 warns about.
-            Metadata={"cfn-lint": {"config": {"ignore_checks": ["W3002"]}}},
-        )
-        t.add_resource(stack)
-
-    for key, producer in sorted(producers.items()):
-        if contract.is_public(key):
-            output = children_output(children, producer, key)
-            t.add_output(
-                Output(
-                    key,
-                    Description=output.Description,
-                    Value=GetAtt(producer, f"Outputs.{key}"),
-                    Export=_export(key),
-                )
+    templates = nest(dep, t, children, extension, declared=root_params)
+    made = producers(templates)
+    public = sorted(key for key in made if contract.is_public(key))
+    if len(public) >= MAX_OUTPUTS:  # many services: per-service values stay on their group stacks
+        public = [key for key in public if not contract.is_owned(key)]
+    for key in public:
+        t.add_output(
+            Output(
+                key,
+                Description=templates[made[key]].outputs[key].Description,
+                Value=GetAtt(made[key], f"Outputs.{key}"),
+                Export=_export(key),
             )
-    alb_stack = producers[ALB_DNS_NAME.key]
+        )
+    alb_stack = made[ALB_DNS_NAME.key]
     t.add_output(
         Output(
             "AlbUrl",
@@ -137,18 +104,20 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
             Export=_export("AlbUrl"),
         )
     )
-    t.set_metadata({"AWS::CloudFormation::Interface": console_interface(list(t.parameters), dep)})
+    t.set_metadata(
+        {**t.metadata, "AWS::CloudFormation::Interface": console_interface(list(t.parameters), dep)}
+    )
     return t
 
 
-def console_placement(key: str, dep: Deployment) -> tuple[str, str]:
-    """(group, label) of root parameter `key` in the console; WiringError when it has none."""
+def console_placement(key: str, dep: Deployment) -> tuple[str, str | None]:
+    """(group, label or None) of root parameter `key` in the console; WiringError when it has none."""
     if key in CONSOLE:
         return CONSOLE[key]
     for svc in dep.services:
-        for contract_key, (group, label) in CONSOLE.items():
+        for contract_key, placement in CONSOLE.items():
             if key == logical_id(svc.name) + contract_key:
-                return group, label.format(owner=svc.name)
+                return placement
     raise WiringError(
         f"root parameter {key} has no console group and label: add it to CONSOLE in tap_cfn/stacks/root.py"
     )
@@ -165,24 +134,8 @@ def console_interface(keys: list[str], dep: Deployment) -> dict[str, Any]:
         for group in CONSOLE_GROUPS
         if any(g == group for g, _ in placed.values())
     ]
-    labels = {key: {"default": label} for key, (_, label) in placed.items()}
+    labels = {key: {"default": label} for key, (_, label) in placed.items() if label is not None}
     return {"ParameterGroups": groups, "ParameterLabels": labels}
-
-
-def _producers(children: list[Child]) -> dict[str, str]:
-    """Output name -> logical ID of the child that declares it (each name declared once)."""
-    producers: dict[str, str] = {}
-    for child in children:
-        for key in child.template.outputs:
-            if key in producers:
-                raise WiringError(f"output {key} is declared by both {producers[key]} and {child.logical_id}")
-            producers[key] = child.logical_id
-    return producers
-
-
-def children_output(children: list[Child], producer: str, key: str) -> Output:
-    child = next(c for c in children if c.logical_id == producer)
-    return child.template.outputs[key]
 
 
 def _export(key: str) -> Export:

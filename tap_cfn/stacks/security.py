@@ -10,7 +10,7 @@ from tap_cfn.config import Deployment
 from tap_cfn.contract import ALB_SECURITY_GROUP_ID, SERVICE_SECURITY_GROUP_ID, VPC_ID
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder
-from tap_cfn.topology import ALB, edges
+from tap_cfn.topology import ALB, Part, edges_of
 
 ANYWHERE = "0.0.0.0/0"
 PUBLIC_PORTS = (80, 443)
@@ -25,11 +25,13 @@ NO_EGRESS = ec2.SecurityGroupRule(
 )
 
 
-def build(dep: Deployment) -> Template:
+def build(dep: Deployment, part: Part | None = None) -> Template:
+    part = part or Part.whole(dep)
     s = StackBuilder(dep, "security groups of the ALB and of each service, chained by reference")
     vpc = s.param(VPC_ID)
-    groups = {
-        ALB: s.add(
+    groups = {}
+    if part.shared:
+        groups[ALB] = s.add(
             ec2.SecurityGroup(
                 "AlbSecurityGroup",
                 GroupDescription="Load balancer: HTTP(S) from the internet",
@@ -48,8 +50,7 @@ def build(dep: Deployment) -> Template:
                 ],
             )
         )
-    }
-    for svc in dep.services:
+    for svc in part.members(dep):
         groups[svc.name] = s.add(
             ec2.SecurityGroup(
                 f"{logical_id(svc.name)}SecurityGroup",
@@ -67,32 +68,40 @@ def build(dep: Deployment) -> Template:
                 ],
             )
         )
-    for edge in edges(dep):
+
+    def group_id(name: str) -> object:
+        """A security group of this stack, or one of an earlier group's stack, passed in."""
+        if name in groups:
+            return GetAtt(groups[name], "GroupId")
+        return s.param(ALB_SECURITY_GROUP_ID) if name == ALB else s.param(SERVICE_SECURITY_GROUP_ID, name)
+
+    for edge in edges_of(dep, part):
         source, target = logical_id(edge.source), logical_id(edge.target)
         s.add(
             ec2.SecurityGroupIngress(
                 f"{target}IngressFrom{source}",
-                GroupId=GetAtt(groups[edge.target], "GroupId"),
+                GroupId=group_id(edge.target),
                 IpProtocol="tcp",
                 FromPort=edge.port,
                 ToPort=edge.port,
-                SourceSecurityGroupId=GetAtt(groups[edge.source], "GroupId"),
+                SourceSecurityGroupId=group_id(edge.source),
                 Description=f"{edge.target} accepts {edge.port} from {edge.source}",
             )
         )
         s.add(
             ec2.SecurityGroupEgress(
                 f"{source}EgressTo{target}",
-                GroupId=GetAtt(groups[edge.source], "GroupId"),
+                GroupId=group_id(edge.source),
                 IpProtocol="tcp",
                 FromPort=edge.port,
                 ToPort=edge.port,
-                DestinationSecurityGroupId=GetAtt(groups[edge.target], "GroupId"),
+                DestinationSecurityGroupId=group_id(edge.target),
                 Description=f"{edge.source} connects to {edge.target} on {edge.port}",
             )
         )
 
-    s.output(ALB_SECURITY_GROUP_ID, GetAtt(groups[ALB], "GroupId"))
-    for svc in dep.services:
+    if part.shared:
+        s.output(ALB_SECURITY_GROUP_ID, GetAtt(groups[ALB], "GroupId"))
+    for svc in part.members(dep):
         s.output(SERVICE_SECURITY_GROUP_ID, GetAtt(groups[svc.name], "GroupId"), svc.name)
     return s.template

@@ -13,6 +13,7 @@ from troposphere import applicationautoscaling as aas
 from troposphere import servicediscovery as sd
 
 from tap_cfn import config as cfg
+from tap_cfn import naming
 from tap_cfn.config import Deployment, Service
 from tap_cfn.contract import (
     ALB_DNS_NAME,
@@ -46,21 +47,21 @@ def build(dep: Deployment, svc: Service) -> Template:
     execution_role = s.add(
         iam.Role(
             "ExecutionRole",
-            RoleName=s.name("exec-role", svc.name),
+            RoleName=s.name(naming.EXEC_ROLE, svc.name),
             Description=f"Starts {svc.name} tasks: pulls its image, writes its logs, reads its secrets",
             AssumeRolePolicyDocument=service_trust("ecs-tasks.amazonaws.com"),
             Policies=[iam.Policy(PolicyName="execution", PolicyDocument=_execution_policy(s, svc))],
-            Tags=s.tags("exec-role", svc.name),
+            Tags=s.tags(naming.EXEC_ROLE, svc.name),
         )
     )
     task_role = s.add(
         iam.Role(
             "TaskRole",
-            RoleName=s.name("task-role", svc.name),
+            RoleName=s.name(naming.TASK_ROLE, svc.name),
             Description=f"What the {svc.name} application itself may call",
             AssumeRolePolicyDocument=service_trust("ecs-tasks.amazonaws.com"),
             Policies=[iam.Policy(PolicyName="application", PolicyDocument=_task_policy(dep, svc))],
-            Tags=s.tags("task-role", svc.name),
+            Tags=s.tags(naming.TASK_ROLE, svc.name),
         )
     )
     container = ecs.ContainerDefinition(
