@@ -20,10 +20,10 @@ NODE_FILL = {
 }
 DEFAULT_FILL = "#eeeeee"
 
-# Edge kind -> (colour, DOT style, Mermaid arrow, what it means).
+# Edge kind -> (colour, DOT style, Mermaid arrow, legend).
 EDGE_STYLE = {
-    "request": ("#1565c0", "bold", "==>", "request path"),
-    "allows": ("#c62828", "dashed", "-.->", "security group allows (protocol and port)"),
-    "uses": ("#757575", "dotted", "-.->", "uses (image, secret, service discovery, cluster)"),
-    "route": ("#6a1b9a", "solid", "-->", "default route (destination)"),
+    "request": ("#1565c0", "bold", "==>", "blue, thick: request path (listener, rule, container port)"),
+    "allows": ("#c62828", "dashed", "-.->", "red, dashed: a security group allows it (protocol and port)"),
+    "uses": ("#757575", "dotted", "-.->", "grey: uses (image, secret, Cloud Map registration, cluster)"),
+    "route": ("#6a1b9a", "solid", "-->", "purple: default route (destination)"),
 }
