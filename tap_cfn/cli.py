@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  python generate.py templates --env dev      one profile\n"
         "  python generate.py diagram --env dev        templates/dev/topology.svg and README.md\n"
         "  python generate.py COMMAND --help           the options of one command\n\n"
-        f"{EXIT_CODES}; errors are one line on stderr.\n"
+        f"{EXIT_CODES} (drift: 3 when drifted); errors are one line on stderr.\n"
         "Colour only on a terminal; set NO_COLOR=1 to turn it off.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -172,13 +172,21 @@ def _add_verbosity(parser: argparse.ArgumentParser) -> None:
     )
 
 
+OPTIONAL_COMMANDS = ("tap_cfn.deploy.commands", "tap_cfn.ops.commands")
+
+
 def _register_optional(sub: argparse._SubParsersAction) -> None:
-    """Commands that live in other packages register themselves here."""
-    try:
-        from tap_cfn.deploy.commands import register
-    except ImportError:
-        return
-    register(sub)
+    """Commands that live in other packages register themselves here (when the package is there)."""
+    import importlib
+
+    for module in OPTIONAL_COMMANDS:
+        try:
+            commands = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise  # the package is there but broken: say so
+            continue
+        commands.register(sub)
 
 
 def environments(config: cfg.Config, env: str) -> list[str]:

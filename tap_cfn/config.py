@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,8 +25,8 @@ DEFAULT_CONFIG = "tap.yaml"
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
-FARGATE_SIZES: dict[int, range] = {
-    256: range(512, 2048 + 1, 512),
+FARGATE_SIZES: dict[int, Sequence[int]] = {
+    256: (512, 1024, 2048),
     512: range(1024, 4096 + 1, 1024),
     1024: range(2048, 8192 + 1, 1024),
     2048: range(4096, 16384 + 1, 1024),
@@ -64,6 +64,9 @@ LOG_RETENTION_DAYS = (
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 SERVICE_REFERENCE = re.compile(r"^service\.([a-z0-9-]+)\.(url|host)$")
 ALB_REFERENCE = "alb.dns"
+ONE_DAY = 86_400
+# Per-service alarm thresholds that only exist for services behind the load balancer.
+ALB_ALARMS = ("target_5xx", "unhealthy_hosts", "p99_latency")
 
 
 class ConfigError(Exception):
@@ -87,6 +90,65 @@ class Capacity(_Model, frozen=True):
     spot_weight: Annotated[int, _f("Relative share of FARGATE_SPOT above the base.", ge=0, le=1000)] = 4
 
 
+Percent = Annotated[float, Meta(gt=0, le=100)]
+
+
+class Alarms(_Model, frozen=True):
+    """CloudWatch alarm thresholds of an environment. Every alarm notifies the deployment's one SNS
+    topic; a service may override the per-service thresholds in its own `alarms`."""
+
+    period: Annotated[int, _f("Seconds per evaluated datapoint: 10, 30 or a multiple of 60.", ge=10)] = 60
+    evaluation_periods: Annotated[int, _f("Datapoints an alarm looks at.", ge=1, le=1440)] = 5
+    datapoints_to_alarm: Annotated[
+        int, _f("How many of them must breach (M of N); at most evaluation_periods.", ge=1, le=1440)
+    ] = 3
+    cpu_high: Annotated[Percent, _f("Service average CPU utilisation (%) above which to alarm.")] = 85.0
+    memory_high: Annotated[Percent, _f("Service average memory utilisation (%) above which to alarm.")] = 85.0
+    target_5xx: Annotated[
+        int, _f("5xx responses from one service's targets per period (ALB services).", ge=1)
+    ] = 10
+    unhealthy_hosts: Annotated[int, _f("Unhealthy targets of one service (ALB services).", ge=1)] = 1
+    p99_latency: Annotated[
+        float, _f("p99 target response time (seconds) above which to alarm (ALB services).", gt=0, le=600)
+    ] = 2.0
+    alb_5xx: Annotated[int, _f("5xx responses the load balancer itself generates per period.", ge=1)] = 10
+    rejected_connections: Annotated[
+        int, _f("Connections the load balancer rejects per period (its connection limit).", ge=1)
+    ] = 1
+
+
+class ServiceAlarms(_Model, frozen=True):
+    """Per-service overrides of the environment's `alarms` thresholds; an unset field takes the
+    environment's value (so dev and prod may differ while a service keeps its own figure)."""
+
+    cpu_high: Annotated[Percent | None, _f("Default: the environment's alarms.cpu_high.")] = None
+    memory_high: Annotated[Percent | None, _f("Default: the environment's alarms.memory_high.")] = None
+    target_5xx: Annotated[
+        Annotated[int, Meta(ge=1)] | None, _f("Default: the environment's alarms.target_5xx.")
+    ] = None
+    unhealthy_hosts: Annotated[
+        Annotated[int, Meta(ge=1)] | None, _f("Default: the environment's alarms.unhealthy_hosts.")
+    ] = None
+    p99_latency: Annotated[
+        Annotated[float, Meta(gt=0, le=600)] | None, _f("Default: the environment's alarms.p99_latency.")
+    ] = None
+
+
+# Application Auto Scaling cron: minutes hours day-of-month month day-of-week year.
+SCHEDULE_CRON = r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$"
+
+
+class ScheduledScaling(_Model, frozen=True):
+    """A recurring window in which every service's scaling bounds become `min`..`max` (e.g. dev
+    scaled to zero at night); at `end` each service gets its own min and max back."""
+
+    start: Annotated[str, _f("When the window opens, e.g. cron(0 20 ? * MON-FRI *).", pattern=SCHEDULE_CRON)]
+    end: Annotated[str, _f("When it closes, e.g. cron(0 7 ? * MON-FRI *).", pattern=SCHEDULE_CRON)]
+    timezone: Annotated[str, _f("IANA time zone of the cron expressions, e.g. Europe/Berlin.")] = "UTC"
+    min: Annotated[int, _f("Auto scaling minimum inside the window.", ge=0, le=1000)] = 0
+    max: Annotated[int, _f("Auto scaling maximum inside the window.", ge=0, le=1000)] = 0
+
+
 class Environment(_Model, frozen=True):
     """One environment profile (dev, staging, prod, ...)."""
 
@@ -101,6 +163,10 @@ class Environment(_Model, frozen=True):
     log_retention_days: Annotated[int, _f("CloudWatch Logs retention of the service log groups.")] = 30
     capacity: Capacity = msgspec.field(default_factory=Capacity)
     retain_data: Annotated[bool, _f("Keep stateful resources (DeletionPolicy Retain) on deletion.")] = True
+    alarms: Alarms = msgspec.field(default_factory=Alarms)
+    scheduled_scaling: Annotated[
+        ScheduledScaling | None, _f("Optional recurring scaling window for every service; none by default.")
+    ] = None
 
     @property
     def network(self) -> ipaddress.IPv4Network:
@@ -138,9 +204,6 @@ class Route(_Model, frozen=True):
         Annotated[int, Meta(ge=1, le=50_000)] | None,
         _f("Listener rule priority; default: 100, 200, ... in declaration order."),
     ] = None
-
-
-Percent = Annotated[float, Meta(gt=0, le=100)]
 
 
 class Scaling(_Model, frozen=True):
@@ -181,6 +244,7 @@ class Service(_Model, frozen=True):
         default_factory=list
     )
     scaling: Scaling = msgspec.field(default_factory=Scaling)
+    alarms: ServiceAlarms = msgspec.field(default_factory=ServiceAlarms)
 
 
 class Config(_Model, frozen=True):
@@ -225,6 +289,15 @@ class Deployment:
     def services(self) -> list[Service]:
         return self.config.services
 
+    def alarms(self, svc: Service) -> Alarms:
+        """The thresholds `svc` is alarmed on here: the environment's, overridden by the service's."""
+        return effective_alarms(self.env, svc)
+
+
+def effective_alarms(env: Environment, svc: Service) -> Alarms:
+    overrides = {k: v for k, v in msgspec.structs.asdict(svc.alarms).items() if v is not None}
+    return msgspec.structs.replace(env.alarms, **overrides)
+
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """The one merge rule: mappings merge key by key, recursively; anything else in `override` replaces."""
@@ -257,7 +330,7 @@ def load(path: str | Path | None = None) -> Config:
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read the file ({exc.strerror})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -321,6 +394,12 @@ def _describe(message: str, prefix: str = "") -> str:
     return f"{path or '(top level)'}: {what}"
 
 
+def _sizes(allowed: Sequence[int]) -> str:
+    if isinstance(allowed, range):
+        return f"{allowed.start}-{allowed.stop - 1} in steps of {allowed.step}"
+    return ", ".join(map(str, allowed))
+
+
 def _check(config: Config) -> list[tuple[str, str]]:
     """Checks that span fields. Returns (field path, message) pairs, in field order."""
     problems: list[tuple[str, str]] = []
@@ -348,6 +427,33 @@ def _check(config: Config) -> list[tuple[str, str]]:
         cap = env.capacity
         if cap.fargate_weight + cap.spot_weight == 0:
             add(f"{where}.capacity", "fargate_weight and spot_weight cannot both be 0")
+        alarms = env.alarms
+        if alarms.period not in (10, 30) and alarms.period % 60:
+            add(f"{where}.alarms.period", f"{alarms.period} s: CloudWatch takes 10, 30 or a multiple of 60")
+        elif alarms.period * alarms.evaluation_periods > ONE_DAY:
+            add(
+                f"{where}.alarms.evaluation_periods",
+                f"{alarms.evaluation_periods} x {alarms.period} s exceeds the one day an alarm may look back",
+            )
+        if alarms.datapoints_to_alarm > alarms.evaluation_periods:
+            add(
+                f"{where}.alarms.datapoints_to_alarm",
+                f"{alarms.datapoints_to_alarm} exceeds evaluation_periods ({alarms.evaluation_periods})",
+            )
+        window = env.scheduled_scaling
+        if window is not None:
+            if window.min > window.max:
+                add(
+                    f"{where}.scheduled_scaling.min",
+                    f"min ({window.min}) must not exceed max ({window.max})",
+                )
+            if window.start == window.end:
+                add(f"{where}.scheduled_scaling.end", "the window must end at another time than it starts")
+            if not _is_time_zone(window.timezone):
+                add(
+                    f"{where}.scheduled_scaling.timezone",
+                    f"{window.timezone!r} is not an IANA time zone name such as UTC or Europe/Berlin",
+                )
 
     secret_names = [s.name for s in config.secrets]
     for i, secret in enumerate(config.secrets):
@@ -380,11 +486,9 @@ def _check(config: Config) -> list[tuple[str, str]]:
         if svc.cpu not in FARGATE_SIZES:
             add(f"{where}.cpu", f"{svc.cpu} is not a Fargate CPU size; allowed: {sorted(FARGATE_SIZES)}")
         elif svc.memory not in FARGATE_SIZES[svc.cpu]:
-            allowed = FARGATE_SIZES[svc.cpu]
             add(
                 f"{where}.memory",
-                f"{svc.memory} MiB is not offered with {svc.cpu} CPU; allowed: "
-                f"{allowed.start}-{allowed.stop - 1} in steps of {allowed.step}",
+                f"{svc.memory} MiB is not offered with {svc.cpu} CPU; allowed: {_sizes(FARGATE_SIZES[svc.cpu])}",
             )
         if svc.min > svc.desired:
             add(f"{where}.min", f"min ({svc.min}) must not exceed desired ({svc.desired})")
@@ -396,6 +500,9 @@ def _check(config: Config) -> list[tuple[str, str]]:
                 add(f"{where}.route", "an internal service takes no default, path, host or priority")
             if svc.scaling.requests_per_target is not None:
                 add(f"{where}.scaling.requests_per_target", "needs an ALB route (route.type: alb)")
+            for field in ALB_ALARMS:
+                if getattr(svc.alarms, field) is not None:
+                    add(f"{where}.alarms.{field}", "is about the ALB's targets: needs route.type: alb")
         elif route.default:
             if route.path or route.host or route.priority:
                 add(f"{where}.route", "the default service takes no path, host or priority")
@@ -423,6 +530,18 @@ def _check(config: Config) -> list[tuple[str, str]]:
                 if problem:
                     add(f"{where}.environment.{var}", problem)
     return problems
+
+
+def _is_time_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name.startswith("/") or ".." in name:  # ZoneInfo would read it as a path
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 # ALB quotas: rules per load balancer (excluding default rules) and target groups per load balancer.

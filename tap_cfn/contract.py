@@ -37,6 +37,7 @@ STRING = "String"
 # Root parameters (given by the user at deploy time).
 ENVIRONMENT_SUFFIX = Value("EnvironmentSuffix", STRING, "Suffix of every physical name, e.g. dev or pr-42.")
 IMAGE_TAG = Value("ImageTag", STRING, "Image tag of {owner} in its ECR repository.")
+ALARM_EMAIL = Value("AlarmEmail", STRING, "E-mail address subscribed to the alarm topic; empty for none.")
 
 # network
 VPC_ID = Value("VpcId", "AWS::EC2::VPC::Id", "ID of the VPC.", public=True)
@@ -58,6 +59,7 @@ REPOSITORY_URI = Value("RepositoryUri", STRING, "URI of the {owner} ECR reposito
 REPOSITORY_ARN = Value("RepositoryArn", STRING, "ARN of the {owner} ECR repository.")
 LOG_GROUP_NAME = Value("LogGroupName", STRING, "Log group of the {owner} containers.")
 SECRET_ARN = Value("SecretArn", STRING, "ARN of the {owner} secret.")
+KMS_KEY_ARN = Value("KmsKeyArn", STRING, "ARN of the deployment's customer-managed KMS key.")
 # loadbalancer
 ALB_DNS_NAME = Value("AlbDnsName", STRING, "DNS name of the application load balancer.", public=True)
 ALB_FULL_NAME = Value("AlbFullName", STRING, "Full name of the load balancer (CloudWatch dimension).")
@@ -71,6 +73,11 @@ CLUSTER_NAME = Value("ClusterName", STRING, "Name of the ECS cluster.", public=T
 CLUSTER_ARN = Value("ClusterArn", STRING, "ARN of the ECS cluster.", public=True)
 NAMESPACE_ID = Value("NamespaceId", STRING, "ID of the Cloud Map private DNS namespace.")
 NAMESPACE_NAME = Value("NamespaceName", STRING, "Name of the Cloud Map private DNS namespace.", public=True)
+# monitoring
+ALARM_TOPIC_ARN = Value(
+    "AlarmTopicArn", STRING, "SNS topic (KMS-encrypted) every alarm notifies.", public=True
+)
+DASHBOARD_NAME = Value("DashboardName", STRING, "Name of the CloudWatch dashboard.", public=True)
 # service
 SERVICE_NAME = Value("ServiceName", STRING, "Name of the {owner} ECS service.", public=True)
 

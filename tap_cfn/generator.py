@@ -11,7 +11,7 @@ from pathlib import Path
 from tap_cfn.config import Deployment, Service
 from tap_cfn.naming import logical_id
 from tap_cfn.render import render
-from tap_cfn.stacks import cluster, data, loadbalancer, network, root, security, service
+from tap_cfn.stacks import cluster, data, loadbalancer, monitoring, network, root, security, service
 from tap_cfn.stacks.nesting import Child, group_template, groups, leaves
 from tap_cfn.topology import Part, service_groups
 
@@ -31,6 +31,7 @@ def children(dep: Deployment) -> list[Child]:
             Child("data", "DataStack", data.build(dep)),
             Child("loadbalancer", "LoadBalancerStack", loadbalancer.build(dep)),
             Child("cluster", "ClusterStack", cluster.build(dep)),
+            Child("monitoring", "MonitoringStack", monitoring.build(dep)),
             *(_service(dep, svc) for svc in dep.services),
         ]
     shared = Part((), shared=True, group=0)
@@ -38,9 +39,10 @@ def children(dep: Deployment) -> list[Child]:
         Child("security", "SecurityStack", security.build(dep, shared)),
         Child("loadbalancer", "LoadBalancerStack", loadbalancer.build(dep, shared)),
         Child("cluster", "ClusterStack", cluster.build(dep)),
+        Child("monitoring", "MonitoringStack", monitoring.build(dep)),
+        # the platform-wide data: the deployment's KMS key and the secrets
+        Child("data", "DataStack", data.build(dep, shared)),
     ]
-    if dep.config.secrets:
-        fixed.append(Child("data", "DataStack", data.build(dep, shared)))
     return fixed + [_group(dep, index, members) for index, members in enumerate(grouped, start=1)]
 
 
@@ -64,14 +66,14 @@ def _group(dep: Deployment, index: int, members: list[Service]) -> Child:
 def render_environment(dep: Deployment, formats: Iterable[str]) -> dict[str, str]:
     """File name -> content for one environment: root.<fmt>, and <stem>.<fmt> per nested stack."""
     kids = children(dep)
+    leaf_dicts = {leaf.stem: leaf.template.to_dict() for leaf in leaves(kids) if leaf.template is not None}
     files = {}
-    for fmt in formats:
+    for fmt in formats:  # only the root and groups differ by format (their TemplateURLs)
         files[f"{ROOT_STEM}.{fmt}"] = render(root.build(dep, kids, fmt), fmt)
         for group in groups(kids):
             files[f"{group.stem}.{fmt}"] = render(group_template(dep, group, fmt), fmt)
-        for leaf in leaves(kids):
-            assert leaf.template is not None
-            files[f"{leaf.stem}.{fmt}"] = render(leaf.template, fmt)
+        for stem, data in leaf_dicts.items():
+            files[f"{stem}.{fmt}"] = render(data, fmt)
     return files
 
 

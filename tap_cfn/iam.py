@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from awacs import cloudwatch, ecr, sts
+from awacs import cloudwatch, ecr, kms, sts
 from awacs.aws import Action, Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import Sub
 
@@ -13,6 +13,14 @@ from troposphere import Sub
 UNSCOPED_ACTIONS: frozenset[str] = frozenset(
     a.JSONrepr() for a in (ecr.GetAuthorizationToken, cloudwatch.PutMetricData)
 )
+
+
+# AWS services that use the deployment's KMS key on the platform's behalf, with what each needs.
+KEY_USERS: dict[str, tuple[Action, ...]] = {
+    # Alarms publish to the KMS-encrypted alarm topic; the aws/sns managed key cannot allow this,
+    # which is why the topic uses the customer-managed key.
+    "cloudwatch.amazonaws.com": (kms.Decrypt, kms.GenerateDataKey),
+}
 
 
 class PolicyError(ValueError):
@@ -52,3 +60,28 @@ def service_trust(service: str) -> PolicyDocument:
             ),
         )
     )
+
+
+def key_policy() -> PolicyDocument:
+    """The deployment key's policy: the account administers it through IAM, `KEY_USERS` use it.
+    (A key policy's Resource is the key itself, written "*".)"""
+    statements = [
+        Statement(
+            Sid="AccountAdministersThroughIam",
+            Effect=Allow,
+            Principal=Principal("AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")]),
+            Action=[kms.Action("*")],
+            Resource=["*"],
+        )
+    ]
+    for service, actions in sorted(KEY_USERS.items()):
+        statements.append(
+            Statement(
+                Sid=f"{service.split('.')[0].capitalize()}UsesTheKey",
+                Effect=Allow,
+                Principal=Principal("Service", [service]),
+                Action=list(actions),
+                Resource=["*"],
+            )
+        )
+    return document(*statements)

@@ -39,6 +39,9 @@ NAME_LIMITS: dict[tuple[str, str], int] = {
     ("AWS::SecretsManager::Secret", "Name"): 512,
     ("AWS::ServiceDiscovery::PrivateDnsNamespace", "Name"): 253,
     ("AWS::ApplicationAutoScaling::ScalingPolicy", "PolicyName"): 256,
+    ("AWS::CloudWatch::Alarm", "AlarmName"): 255,
+    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
+    ("AWS::SNS::Topic", "TopicName"): 256,
 }
 
 

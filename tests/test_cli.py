@@ -43,6 +43,7 @@ def test_generates_every_profile_in_both_formats(generated: Path) -> None:
         "data",
         "loadbalancer",
         "cluster",
+        "monitoring",
         "service-frontend",
         "service-api-gateway",
         "service-processing",

@@ -59,6 +59,7 @@ def test_every_root_parameter_is_grouped_once_and_labelled(env_built: Built) -> 
     assert [g["Label"]["default"] for g in interface["ParameterGroups"]] == [
         "Environment",
         "Container images",
+        "Notifications",
     ]
     images = interface["ParameterGroups"][1]["Parameters"]
     assert images == ["FrontendImageTag", "ApiGatewayImageTag", "ProcessingImageTag"]  # service order
@@ -81,7 +82,7 @@ def test_groups_follow_the_declared_order_whatever_the_parameter_order(config: c
         ("Environment", ["EnvironmentSuffix"]),
         ("Container images", ["FrontendImageTag"]),
         ("Load balancer", ["CertificateArn"]),
-        ("Monitoring", ["AlarmEmail"]),
+        ("Notifications", ["AlarmEmail"]),
     ]
 
 

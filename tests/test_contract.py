@@ -209,6 +209,7 @@ def test_root_parameters_constrain_user_input(env_built: Built) -> None:
         "FrontendImageTag",
         "ApiGatewayImageTag",
         "ProcessingImageTag",
+        "AlarmEmail",
     }
     tag = params["FrontendImageTag"]
     assert re.fullmatch(tag["AllowedPattern"], "v1.2.3")

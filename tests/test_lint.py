@@ -24,7 +24,7 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_generated_template_is_lint_clean(out: Path) -> None:
     paths = template_files(out)
-    assert len(paths) == 3 * 9 * 2
+    assert len(paths) == 3 * 10 * 2
     assert lint(paths) == []
 
 

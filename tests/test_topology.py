@@ -49,6 +49,7 @@ def test_resource_counts_per_stack_and_profile(built: dict[str, Built], env: str
         "AWS::ECR::Repository": 3,
         "AWS::Logs::LogGroup": 3,
         "AWS::SecretsManager::Secret": 2,
+        "AWS::KMS::Key": 1,
     }
     assert count(b, "loadbalancer") == {
         "AWS::ElasticLoadBalancingV2::LoadBalancer": 1,
@@ -64,11 +65,19 @@ def test_resource_counts_per_stack_and_profile(built: dict[str, Built], env: str
             "AWS::ECS::Service": 1,
             "AWS::ApplicationAutoScaling::ScalableTarget": 1,
             "AWS::ApplicationAutoScaling::ScalingPolicy": 1,
+            # CPU, memory, running tasks; behind the ALB also 5xx, unhealthy targets, p99 latency
+            "AWS::CloudWatch::Alarm": 3 if svc == "processing" else 6,
         }
         if svc == "processing":
             expected["AWS::ServiceDiscovery::Service"] = 1
         assert count(b, f"service-{svc}") == expected, svc
-    assert len(b.root["Resources"]) == 5 + 3
+    assert count(b, "monitoring") == {
+        "AWS::SNS::Topic": 1,
+        "AWS::SNS::Subscription": 1,
+        "AWS::CloudWatch::Alarm": 2,
+        "AWS::CloudWatch::Dashboard": 1,
+    }
+    assert len(b.root["Resources"]) == 6 + 3
 
 
 def test_vpc_spans_three_azs_without_hard_coded_names(env_built: Built) -> None:
@@ -392,6 +401,8 @@ def test_root_outputs_what_an_operator_needs(env_built: Built) -> None:
         "PublicSubnetIds",
         "PrivateSubnetIds",
         "NamespaceName",
+        "AlarmTopicArn",
+        "DashboardName",
         *(f"{CAMEL[s]}ServiceName" for s in SERVICES),
         *(f"{CAMEL[s]}RepositoryUri" for s in SERVICES),
     }

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 
-from troposphere import GetAtt, Ref, Template, ecr, logs, secretsmanager
+from troposphere import GetAtt, Ref, Template, ecr, kms, logs, secretsmanager
 
 from tap_cfn import naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import LOG_GROUP_NAME, REPOSITORY_ARN, REPOSITORY_URI, SECRET_ARN
+from tap_cfn.contract import KMS_KEY_ARN, LOG_GROUP_NAME, REPOSITORY_ARN, REPOSITORY_URI, SECRET_ARN
+from tap_cfn.iam import key_policy
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder
 from tap_cfn.topology import Part
@@ -39,7 +40,18 @@ LIFECYCLE_POLICY = json.dumps(
 
 def build(dep: Deployment, part: Part | None = None) -> Template:
     part = part or Part.whole(dep)
-    s = StackBuilder(dep, "ECR repositories, log groups and generated secrets")
+    s = StackBuilder(dep, "ECR repositories, log groups, generated secrets and the deployment's KMS key")
+    if part.shared:
+        key = s.stateful(
+            kms.Key(
+                "Key",
+                Description=s.sub(f"{naming.name_text(dep.project, 'key')}: encrypts the alarm topic"),
+                EnableKeyRotation=True,
+                KeyPolicy=key_policy(),
+                Tags=s.tags("key"),
+            )
+        )
+        s.output(KMS_KEY_ARN, GetAtt(key, "Arn"))
     for svc in part.members(dep):
         owner = logical_id(svc.name)
         repository = s.stateful(

@@ -9,7 +9,7 @@ from troposphere import Export, GetAtt, Output, Parameter, Sub, Template
 
 from tap_cfn import contract, naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import ALB_DNS_NAME, ENVIRONMENT_SUFFIX, IMAGE_TAG
+from tap_cfn.contract import ALARM_EMAIL, ALB_DNS_NAME, ENVIRONMENT_SUFFIX, IMAGE_TAG
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 
@@ -19,6 +19,9 @@ MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
 IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 # Short: it is repeated once per service in the root, which must stay under the body quota.
 IMAGE_TAG_CONSTRAINT = "e.g. v1.4.2 or 3f9c2ab: letters, digits, _ . - and not latest"
+# Empty (no subscription) or something shaped like an address; SNS confirms the rest by mail.
+ALARM_EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
+ALARM_EMAIL_CONSTRAINT = "e.g. ops@example.com or oncall@example.org, up to 254 characters; empty for none"
 SUFFIX_CONSTRAINT = (
     "1 to {max} lowercase letters, digits and inner hyphens, e.g. dev or pr-42 "
     "(longer would push a name built from it past its AWS length limit)"
@@ -29,12 +32,12 @@ SUFFIX_CONSTRAINT = (
 # Per-service parameters are matched by their contract key (ImageTag); their label is None: the
 # name says it all (FrontendImageTag), and with a hundred services labels would push the root
 # past the 51,200-byte body quota. A root parameter without an entry fails the build.
-CONSOLE_GROUPS = ("Environment", "Container images", "Load balancer", "Monitoring")
+CONSOLE_GROUPS = ("Environment", "Container images", "Load balancer", "Notifications")
 CONSOLE: dict[str, tuple[str, str | None]] = {
     ENVIRONMENT_SUFFIX.key: ("Environment", "Environment suffix"),
     IMAGE_TAG.key: ("Container images", None),
     "CertificateArn": ("Load balancer", "HTTPS certificate (ACM ARN)"),
-    "AlarmEmail": ("Monitoring", "Alarm e-mail address"),
+    ALARM_EMAIL.key: ("Notifications", "Alarm e-mail (optional)"),
 }
 
 
@@ -81,6 +84,18 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 ConstraintDescription=IMAGE_TAG_CONSTRAINT,
             )
         )
+    root_params[ALARM_EMAIL.key] = t.add_parameter(
+        Parameter(
+            ALARM_EMAIL.key,
+            Type="String",
+            Description=ALARM_EMAIL.description,
+            Default="",
+            AllowedPattern=ALARM_EMAIL_PATTERN,
+            MaxLength=254,
+            ConstraintDescription=ALARM_EMAIL_CONSTRAINT,
+        )
+    )
+
     templates = nest(dep, t, children, extension, declared=root_params)
     made = producers(templates)
     public = sorted(key for key in made if contract.is_public(key))

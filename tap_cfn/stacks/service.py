@@ -1,5 +1,6 @@
 """Service stack (one per service): task definition, execution and task roles, the ECS service
-on the capacity-provider strategy, Cloud Map registration and target-tracking auto scaling."""
+on the capacity-provider strategy, Cloud Map registration, target-tracking auto scaling with an
+optional scheduled window, and the service's CloudWatch alarms, which also guard its deployments."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from awacs import cloudwatch, ecr, logs, secretsmanager
 from awacs.aws import Condition, StringEquals
 from troposphere import AWS_REGION, GetAtt, Ref, Sub, Template, ecs, iam
 from troposphere import applicationautoscaling as aas
+from troposphere import cloudwatch as cw
 from troposphere import servicediscovery as sd
 
 from tap_cfn import config as cfg
 from tap_cfn import naming
 from tap_cfn.config import Deployment, Service
 from tap_cfn.contract import (
+    ALARM_TOPIC_ARN,
     ALB_DNS_NAME,
     ALB_FULL_NAME,
     CLUSTER_NAME,
@@ -128,6 +131,14 @@ def build(dep: Deployment, svc: Service) -> Template:
             )
         )
         extra["ServiceRegistries"] = [ecs.ServiceRegistry(RegistryArn=GetAtt(registry, "Arn"))]
+    deployment_alarms = [Ref(alarm) for alarm, guards_deployments in _alarms(s, svc) if guards_deployments]
+    if deployment_alarms:
+        # A release that trips one of these during the deployment is rolled back.
+        extra["DeploymentConfiguration"] = _deployment(
+            ecs.DeploymentAlarms(AlarmNames=deployment_alarms, Enable=True, Rollback=True)
+        )
+    else:
+        extra["DeploymentConfiguration"] = _deployment()
     # The listener and its rules live in the load balancer stack; taking the target group from
     # that stack's outputs makes this stack wait until the listener exists.
     service = s.add(
@@ -145,11 +156,6 @@ def build(dep: Deployment, svc: Service) -> Template:
                     SecurityGroups=[s.param(SERVICE_SECURITY_GROUP_ID, svc.name)],
                 )
             ),
-            DeploymentConfiguration=ecs.DeploymentConfiguration(
-                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
-                MinimumHealthyPercent=100,
-                MaximumPercent=200,
-            ),
             PropagateTags="SERVICE",
             EnableECSManagedTags=True,
             Tags=s.tags("service", svc.name),
@@ -159,6 +165,153 @@ def build(dep: Deployment, svc: Service) -> Template:
     _scaling(s, svc, service)
     s.output(SERVICE_NAME, GetAtt(service, "Name"), svc.name)
     return s.template
+
+
+def _deployment(alarms: ecs.DeploymentAlarms | None = None) -> ecs.DeploymentConfiguration:
+    """Full capacity throughout a rollout (100 % healthy, up to 200 %), circuit breaker with rollback."""
+    extra = {"Alarms": alarms} if alarms is not None else {}
+    return ecs.DeploymentConfiguration(
+        DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+        MinimumHealthyPercent=100,
+        MaximumPercent=200,
+        **extra,
+    )
+
+
+def _alarms(s: StackBuilder, svc: Service) -> list[tuple[cw.Alarm, bool]]:
+    """CPU and memory high, running tasks short of the minimum; behind the ALB also target 5xx,
+    unhealthy targets and p99 latency. The symptoms a bad release causes also guard deployments;
+    CPU and memory do not: saturation under load is auto scaling's job, not a reason to roll back.
+    Returns (alarm, guards deployments) pairs.
+
+    Dimensions use the service's deterministic name rather than GetAtt: the service lists these
+    alarms by name in its DeploymentConfiguration, so they must not depend on it."""
+    thresholds = s.dep.alarms(svc)
+    topic = s.param(ALARM_TOPIC_ARN)
+    service_name = s.name("service", svc.name)
+    cluster_name = s.param(CLUSTER_NAME)
+    m_of_n = f"{thresholds.datapoints_to_alarm} of {thresholds.evaluation_periods}"
+    window = f"{m_of_n} periods of {thresholds.period} s"
+    common = {
+        "EvaluationPeriods": thresholds.evaluation_periods,
+        "DatapointsToAlarm": thresholds.datapoints_to_alarm,
+        "AlarmActions": [topic],
+        "OKActions": [topic],
+    }
+    ecs_dimensions = [
+        cw.MetricDimension(Name="ClusterName", Value=cluster_name),
+        cw.MetricDimension(Name="ServiceName", Value=service_name),
+    ]
+    alarms: list[tuple[cw.Alarm, bool]] = []
+
+    def alarm(key: str, what: str, description: str, deployment: bool, **props: Any) -> None:
+        if "Metrics" not in props:  # a metric-math alarm carries the period in each query instead
+            props["Period"] = thresholds.period
+        resource = cw.Alarm(
+            f"{key}Alarm",
+            AlarmName=s.name("alarm", f"{svc.name}-{what}"),
+            AlarmDescription=f"{svc.name}: {description}, in {window}",
+            **common,
+            **props,
+        )
+        alarms.append((s.add(resource), deployment))
+
+    for key, what, metric, threshold in (
+        ("CpuHigh", "cpu-high", "CPUUtilization", thresholds.cpu_high),
+        ("MemoryHigh", "memory-high", "MemoryUtilization", thresholds.memory_high),
+    ):
+        alarm(
+            key,
+            what,
+            f"average {metric} above {threshold:g} %",
+            False,
+            Namespace="AWS/ECS",
+            MetricName=metric,
+            Dimensions=ecs_dimensions,
+            Statistic="Average",
+            Threshold=threshold,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="missing",
+        )
+    if svc.min > 0:
+        # The minimum in force is the lower of the service's min and the desired count, so that a
+        # scheduled window scaling to zero does not page anyone (auto scaling keeps desired >= min).
+        def insights(metric_id: str, metric: str) -> cw.MetricDataQuery:
+            return cw.MetricDataQuery(
+                Id=metric_id,
+                MetricStat=cw.MetricStat(
+                    Metric=cw.Metric(
+                        Namespace="ECS/ContainerInsights", MetricName=metric, Dimensions=ecs_dimensions
+                    ),
+                    Period=thresholds.period,
+                    Stat="Average",
+                ),
+                ReturnData=False,
+            )
+
+        alarm(
+            "RunningTasksLow",
+            "running-tasks-low",
+            f"fewer running tasks than its minimum of {svc.min} (or the desired count, when lower)",
+            True,
+            Metrics=[
+                insights("running", "RunningTaskCount"),
+                insights("desired", "DesiredTaskCount"),
+                cw.MetricDataQuery(
+                    Id="shortfall",
+                    Expression=f"IF(desired < {svc.min}, desired, {svc.min}) - running",
+                    Label="Tasks short of the minimum",
+                    ReturnData=True,
+                ),
+            ],
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="missing",
+        )
+    if svc.route.type == "alb":
+        target_dimensions = [
+            cw.MetricDimension(Name="LoadBalancer", Value=s.param(ALB_FULL_NAME)),
+            cw.MetricDimension(Name="TargetGroup", Value=s.param(TARGET_GROUP_FULL_NAME, svc.name)),
+        ]
+        alb = {"Namespace": "AWS/ApplicationELB", "Dimensions": target_dimensions}
+        # These metrics are only reported while there is traffic or targets: no data is no trouble.
+        alarm(
+            "Target5xx",
+            "5xx",
+            f"at least {thresholds.target_5xx} 5xx responses from its targets per period",
+            True,
+            MetricName="HTTPCode_Target_5XX_Count",
+            Statistic="Sum",
+            Threshold=thresholds.target_5xx,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+            **alb,
+        )
+        alarm(
+            "UnhealthyHosts",
+            "unhealthy-hosts",
+            f"at least {thresholds.unhealthy_hosts} unhealthy targets",
+            True,
+            MetricName="UnHealthyHostCount",
+            Statistic="Maximum",
+            Threshold=thresholds.unhealthy_hosts,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+            **alb,
+        )
+        alarm(
+            "LatencyP99",
+            "latency-p99",
+            f"p99 target response time above {thresholds.p99_latency:g} s",
+            True,
+            MetricName="TargetResponseTime",
+            ExtendedStatistic="p99",
+            Threshold=thresholds.p99_latency,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching",
+            **alb,
+        )
+    return alarms
 
 
 def _execution_policy(s: StackBuilder, svc: Service):  # noqa: ANN202 (awacs PolicyDocument)
@@ -215,6 +368,27 @@ def _environment_value(s: StackBuilder, dep: Deployment, value: str) -> str | Su
     return Sub(resolved) if resolved != value else value
 
 
+def _scheduled_window(dep: Deployment, svc: Service) -> dict[str, Any]:
+    """The environment's scheduled window: its bounds when it opens, the service's own when it closes."""
+    window = dep.env.scheduled_scaling
+    if window is None:
+        return {}
+    return {
+        "ScheduledActions": [
+            aas.ScheduledAction(
+                ScheduledActionName=f"window-{edge}",
+                Schedule=schedule,
+                Timezone=window.timezone,
+                ScalableTargetAction=aas.ScalableTargetAction(MinCapacity=low, MaxCapacity=high),
+            )
+            for edge, schedule, low, high in (
+                ("start", window.start, window.min, window.max),
+                ("end", window.end, svc.min, svc.max),
+            )
+        ]
+    }
+
+
 def _scaling(s: StackBuilder, svc: Service, service: ecs.Service) -> None:
     target = s.add(
         aas.ScalableTarget(
@@ -225,6 +399,7 @@ def _scaling(s: StackBuilder, svc: Service, service: ecs.Service) -> None:
             MinCapacity=svc.min,
             MaxCapacity=svc.max,
             Tags=s.tags("scaling", svc.name),
+            **_scheduled_window(s.dep, svc),
         )
     )
     policies = []

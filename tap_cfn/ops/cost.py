@@ -1,0 +1,262 @@
+"""The monthly fixed cost a profile implies, from the committed price table (`prices.json`).
+
+"Fixed" means what runs around the clock at the configured counts: NAT gateways, the load
+balancer, public IPv4 addresses, Fargate tasks at their desired counts (split between FARGATE and
+FARGATE_SPOT the way the capacity strategy places them), log ingestion and storage at an assumed
+volume, secrets, the KMS key, alarms and the dashboard. Traffic-driven charges are not included
+(see `NOT_INCLUDED`). Pure functions: no AWS calls.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tap_cfn.config import Capacity, Deployment
+
+PRICES_FILE = Path(__file__).with_name("prices.json")
+HOURS_PER_DAY = 24
+
+NOT_INCLUDED = (
+    "data processed by NAT gateways (per GB)",
+    "data transfer out to the internet and across AZs",
+    "ALB LCUs above the assumed average",
+    "ECR image storage",
+    "Container Insights metrics",
+    "API requests (Secrets Manager, KMS, CloudWatch)",
+    "free tiers",
+)
+
+
+@dataclass(frozen=True)
+class Prices:
+    as_of: str
+    region: str
+    currency: str
+    hours: float
+    source: str
+    price: dict[str, float]
+    unit: dict[str, str]
+    assumption: dict[str, float]
+    meaning: dict[str, str]
+
+
+def load_prices(path: Path = PRICES_FILE) -> Prices:
+    raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return Prices(
+        as_of=raw["as_of"],
+        region=raw["region"],
+        currency=raw["currency"],
+        hours=float(raw["hours_per_month"]),
+        source=raw["source"],
+        price={k: float(v["price"]) for k, v in raw["prices"].items()},
+        unit={k: v["unit"] for k, v in raw["prices"].items()},
+        assumption={k: float(v["value"]) for k, v in raw["assumptions"].items()},
+        meaning={k: v["meaning"] for k, v in raw["assumptions"].items()},
+    )
+
+
+@dataclass(frozen=True)
+class LineItem:
+    name: str
+    quantity: float
+    unit: str
+    unit_price: float
+
+    @property
+    def monthly(self) -> float:
+        return self.quantity * self.unit_price
+
+
+@dataclass(frozen=True)
+class Estimate:
+    env: str
+    items: list[LineItem]
+    notes: list[str]
+
+    @property
+    def total(self) -> float:
+        return sum(item.monthly for item in self.items)
+
+
+def task_split(desired: int, capacity: Capacity) -> tuple[float, float]:
+    """(on-demand, spot) tasks of one service: FARGATE takes the base, the tasks above it split by
+    weight. Fractions are the long-run share, not a placement."""
+    base = min(desired, capacity.fargate_base)
+    rest = desired - base
+    weights = capacity.fargate_weight + capacity.spot_weight
+    spot = rest * capacity.spot_weight / weights
+    return desired - spot, spot
+
+
+def alarm_metrics(dep: Deployment) -> int:
+    """Metrics alarmed on in the built templates (a metric-math alarm is billed per metric)."""
+    from tap_cfn import generator
+    from tap_cfn.stacks.nesting import leaves
+
+    count = 0
+    for leaf in leaves(generator.children(dep)):
+        assert leaf.template is not None
+        for resource in leaf.template.resources.values():
+            if resource.resource_type != "AWS::CloudWatch::Alarm":
+                continue
+            queries = resource.properties.get("Metrics")
+            count += 1 if queries is None else sum(1 for q in queries if "MetricStat" in q.properties)
+    return count
+
+
+def estimate(dep: Deployment, prices: Prices) -> Estimate:
+    env, p, a, hours = dep.env, prices.price, prices.assumption, prices.hours
+    nat = 1 if env.nat == "single" else env.az_count
+    # An internet-facing ALB has a node, and a public IPv4 address, in each of its AZs (at least).
+    public_ips = nat + env.az_count
+    on_demand_vcpu = spot_vcpu = on_demand_gb = spot_gb = 0.0
+    tasks = 0
+    for svc in dep.services:
+        on_demand, spot = task_split(svc.desired, env.capacity)
+        on_demand_vcpu += on_demand * svc.cpu / 1024
+        spot_vcpu += spot * svc.cpu / 1024
+        on_demand_gb += on_demand * svc.memory / 1024
+        spot_gb += spot * svc.memory / 1024
+        tasks += svc.desired
+    spot_factor = 1 - p["fargate_spot_discount"]
+    logs_gb = tasks * a["log_gb_per_task_month"]
+    days_per_month = hours / HOURS_PER_DAY
+    items = [
+        LineItem(f"NAT gateways ({nat})", nat * hours, "NAT gateway-hours", p["nat_gateway_hour"]),
+        LineItem(
+            f"public IPv4 addresses ({nat} NAT + {env.az_count} ALB)",
+            public_ips * hours,
+            "address-hours",
+            p["public_ipv4_hour"],
+        ),
+        LineItem("application load balancer", hours, "ALB-hours", p["alb_hour"]),
+        LineItem(
+            f"ALB capacity ({a['alb_lcu']:g} LCU assumed)",
+            a["alb_lcu"] * hours,
+            "LCU-hours",
+            p["alb_lcu_hour"],
+        ),
+        LineItem("Fargate vCPU, on-demand", on_demand_vcpu * hours, "vCPU-hours", p["fargate_vcpu_hour"]),
+        LineItem("Fargate memory, on-demand", on_demand_gb * hours, "GB-hours", p["fargate_gb_hour"]),
+        LineItem("Fargate Spot vCPU", spot_vcpu * hours, "vCPU-hours", p["fargate_vcpu_hour"] * spot_factor),
+        LineItem("Fargate Spot memory", spot_gb * hours, "GB-hours", p["fargate_gb_hour"] * spot_factor),
+        LineItem("log ingestion", logs_gb, "GB", p["logs_ingestion_gb"]),
+        # At steady state a log group holds `retention` days of what arrives each month.
+        LineItem(
+            f"log storage ({env.log_retention_days} days retention)",
+            logs_gb * env.log_retention_days / days_per_month,
+            "GB-months",
+            p["logs_storage_gb_month"],
+        ),
+        LineItem("Secrets Manager secrets", len(dep.config.secrets), "secret-months", p["secret_month"]),
+        LineItem("KMS customer-managed key", 1, "key-months", p["kms_key_month"]),
+        LineItem("CloudWatch alarms", alarm_metrics(dep), "alarm metric-months", p["alarm_metric_month"]),
+        LineItem("CloudWatch dashboard", 1, "dashboard-months", p["dashboard_month"]),
+    ]
+    notes = [
+        f"{tasks} tasks around the clock at the desired counts; FARGATE takes {env.capacity.fargate_base} "
+        f"per service, the rest splits FARGATE:FARGATE_SPOT {env.capacity.fargate_weight}:"
+        f"{env.capacity.spot_weight}; Spot at {p['fargate_spot_discount']:.0%} off on-demand",
+        f"{a['log_gb_per_task_month']:g} GB of logs per task and month (assumption), stored uncompressed",
+        f"ALB at {a['alb_lcu']:g} LCU on average, every hour (assumption; {prices.meaning['alb_lcu']})",
+    ]
+    if env.scheduled_scaling is not None:
+        notes.append("the scheduled scaling window is not reflected: tasks are counted around the clock")
+    return Estimate(dep.env_name, items, notes)
+
+
+def money(value: float, currency: str = "USD") -> str:
+    symbol = "$" if currency == "USD" else f"{currency} "
+    return f"{symbol}{value:,.2f}"
+
+
+def unit_money(value: float, currency: str = "USD") -> str:
+    """Unit prices keep their digits ($0.04048), with at least cents ($0.40, $3.00)."""
+    text = f"{value:.6f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    symbol = "$" if currency == "USD" else f"{currency} "
+    return f"{symbol}{whole}.{fraction.ljust(2, '0')}"
+
+
+def _table(rows: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(w) if i in right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _header(prices: Prices) -> str:
+    return (
+        f"{prices.region} on-demand prices as of {prices.as_of}, {prices.hours:g} hours a month "
+        f"(tap_cfn/ops/prices.json)"
+    )
+
+
+def _footer(notes: list[str]) -> str:
+    lines = ["assumptions:", *(f"  - {n}" for n in notes), "not included: " + ", ".join(NOT_INCLUDED)]
+    return "\n".join(lines)
+
+
+def render(estimate: Estimate, prices: Prices, project: str) -> str:
+    rows = [["item", "quantity", "unit price", "per month"]]
+    for item in estimate.items:
+        rows.append(
+            [
+                item.name,
+                f"{item.quantity:,.2f} {item.unit}",
+                unit_money(item.unit_price, prices.currency),
+                money(item.monthly, prices.currency),
+            ]
+        )
+    rows.append(["total", "", "", money(estimate.total, prices.currency)])
+    title = f"{project} {estimate.env}: monthly fixed cost, {_header(prices)}"
+    return f"{title}\n\n{_table(rows, {1, 2, 3})}\n\n{_footer(estimate.notes)}\n"
+
+
+def render_comparison(estimates: list[Estimate], prices: Prices, project: str) -> str:
+    """Line items as rows, one column per environment: what the profiles change at a glance."""
+    rows = [["item", *(e.env for e in estimates)]]
+    for index, item in enumerate(estimates[0].items):
+        # Names may carry per-profile counts ("NAT gateways (3)"); label the row by its stem.
+        label = item.name.split(" (")[0]
+        rows.append([label, *(money(e.items[index].monthly, prices.currency) for e in estimates)])
+    rows.append(["total", *(money(e.total, prices.currency) for e in estimates)])
+    title = f"{project}: monthly fixed cost per environment, {_header(prices)}"
+    notes = list(dict.fromkeys(n for e in estimates for n in e.notes))
+    return f"{title}\n\n{_table(rows, set(range(1, len(rows[0]))))}\n\n{_footer(notes)}\n"
+
+
+def as_json(estimates: list[Estimate], prices: Prices) -> str:
+    return json.dumps(
+        {
+            "as_of": prices.as_of,
+            "region": prices.region,
+            "currency": prices.currency,
+            "environments": {
+                e.env: {
+                    "items": [
+                        {
+                            "item": i.name,
+                            "quantity": round(i.quantity, 6),
+                            "unit": i.unit,
+                            "unit_price": i.unit_price,
+                            "monthly": round(i.monthly, 2),
+                        }
+                        for i in e.items
+                    ],
+                    "total": round(e.total, 2),
+                }
+                for e in estimates
+            },
+        },
+        indent=2,
+        sort_keys=True,
+    )

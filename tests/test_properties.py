@@ -1,0 +1,138 @@
+"""Property-based: random valid platforms of 1 to 20 services lint clean and are fully wired;
+random invalid mutations of the default give a config error, never a traceback, and never
+touch the output folder."""
+
+from __future__ import annotations
+
+import copy
+import io
+import tempfile
+from contextlib import redirect_stderr
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tap_cfn import cli, generator
+from tap_cfn import config as cfg
+from tap_cfn.lint import lint
+from tests.platforms import DEFAULT
+from tests.wiring import parse, quota_problems, wiring_problems
+
+SIZES = [(cpu, memory) for cpu, mems in cfg.FARGATE_SIZES.items() for memory in mems if cpu <= 4096]
+
+
+@st.composite
+def platforms(draw: st.DrawFn) -> dict[str, Any]:
+    count = draw(st.integers(1, 20))
+    names = draw(st.lists(st.from_regex(r"[a-z][a-z0-9]{0,9}", fullmatch=True), min_size=count, max_size=count,
+                          unique=True))
+    services: list[dict[str, Any]] = []
+    for i, name in enumerate(names):
+        cpu, memory = draw(st.sampled_from(SIZES))
+        low = draw(st.integers(0, 3))
+        desired = draw(st.integers(low, 5))
+        kind = "default" if i == 0 else draw(st.sampled_from(["path", "host", "internal"]))
+        route: dict[str, Any] = {
+            "default": {"type": "alb", "default": True},
+            "path": {"type": "alb", "path": f"/{name}/*"},
+            "host": {"type": "alb", "host": f"{name}.example.com"},
+            "internal": {"type": "internal"},
+        }[kind]
+        earlier = [s["name"] for s in services]
+        callers = draw(st.lists(st.sampled_from(earlier), unique=True, max_size=3)) if earlier else []
+        scaling = {"cpu_target": draw(st.one_of(st.none(), st.floats(10, 95))),
+                   "memory_target": draw(st.one_of(st.none(), st.floats(10, 95)))}
+        if kind in {"path", "host"} and draw(st.booleans()):
+            scaling["requests_per_target"] = draw(st.integers(1, 5000))
+        services.append({
+            "name": name, "port": draw(st.integers(1, 65535)), "cpu": cpu, "memory": memory,
+            "desired": desired, "min": low, "max": draw(st.integers(max(desired, 1), 50)),
+            "route": route, "callers": callers, "scaling": scaling,
+            "secrets": draw(st.dictionaries(st.sampled_from(["DB", "KEYS"]),
+                                            st.sampled_from(["db-credentials", "api-keys"]), max_size=2)),
+            "environment": {"CALLS": f"${{service.{earlier[-1]}.url}}"} if callers[-1:] == earlier[-1:] and callers
+            else {},
+        })
+    # a reference to a service needs the caller edge the other way: drop the ones without it
+    for svc in services:
+        for key, value in list(svc["environment"].items()):
+            target = value.split(".")[1]
+            if svc["name"] not in next(s for s in services if s["name"] == target)["callers"]:
+                del svc["environment"][key]
+    raw = copy.deepcopy(DEFAULT)
+    raw["services"] = services
+    raw["environments"]["dev"]["az_count"] = draw(st.integers(2, 3))
+    return raw
+
+
+@settings(max_examples=5, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.generate])  # shrinking would re-run cfn-lint hundreds of times
+@given(platforms())
+def test_random_valid_platforms_lint_clean_and_are_fully_wired(raw: dict[str, Any]) -> None:
+    config = cfg.parse(raw, "random.yaml")
+    files = generator.render_environment(cfg.Deployment(config, "dev"), ["json"])
+    assert wiring_problems(parse(files)) == []
+    assert quota_problems(files) == []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, text in files.items():
+            (Path(folder) / name).write_text(text)
+        assert lint(sorted(Path(folder).iterdir())) == []
+
+
+BAD_VALUES = st.sampled_from([-1, 0, 70000, 10**9, "", "Not A Label", None, [], {}, True, 3.5, "/*", "x" * 80])
+
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    found = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+PATHS = _paths(DEFAULT)
+
+
+@st.composite
+def mutations(draw: st.DrawFn) -> dict[str, Any]:
+    raw = copy.deepcopy(DEFAULT)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(PATHS))
+        node = raw
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            if draw(st.booleans()) and isinstance(node, dict) and isinstance(path[-1], str):
+                node[path[-1] + "_typo"] = node.pop(path[-1])  # an unknown key
+            else:
+                node[path[-1]] = draw(BAD_VALUES)
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation replaced a parent
+    return raw
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(mutations())
+def test_invalid_mutations_fail_cleanly_and_touch_nothing(raw: dict[str, Any]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "out"
+        (out / "dev").mkdir(parents=True)
+        (out / "dev" / "root.json").write_text("previous\n")
+        config = Path(folder) / "tap.yaml"
+        config.write_text(yaml.safe_dump(raw))
+        stderr = io.StringIO()
+        with redirect_stderr(stderr):
+            code = cli.main(["templates", "--config", str(config), "--env", "dev", "--format", "json",
+                             "--out", str(out), "--quiet"])
+        assert code in (0, 2), stderr.getvalue()  # 1 would be an unexpected error
+        if code == 2:
+            lines = stderr.getvalue().strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(f"error: {config}: ")
+            assert [p.name for p in out.rglob("*")] == ["dev", "root.json"]
+            assert (out / "dev" / "root.json").read_text() == "previous\n"
