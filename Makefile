@@ -53,3 +53,31 @@ bench: $(STAMP) ## Wall time and peak memory of generating each profile (median 
 clean: ## Remove the virtual environment and caches (not the committed templates)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# --- Deploying ------------------------------------------------------------------------------------
+# Deploy targets for the main Makefile (uses its PY and STAMP; the deployer lives in tap_cfn/deploy/).
+#   make deploy ENV=dev SUFFIX=demo PARAMS="FrontendImageTag=1.0.0 ApiGatewayImageTag=1.0.0 ProcessingImageTag=1.0.0"
+#   make deploy ... DEPLOY_FLAGS="--plan"       (preview only)   DEPLOY_FLAGS="--yes --region eu-west-1" ...
+#   make destroy ENV=dev SUFFIX=demo [DEPLOY_FLAGS=--yes]     make outputs ENV=dev SUFFIX=demo
+#   make deploy-local [ENV=dev]: moto in-process, deploy, print outputs, destroy (dev extra; no AWS account)
+# Deploys what templates/<ENV>/ holds (committed, kept fresh by CI); run `make templates` first to change it.
+ENV          ?= dev
+SUFFIX       ?=
+PARAMS       ?=
+DEPLOY_FLAGS ?=
+.PHONY: deploy destroy outputs deploy-local
+
+deploy: $(STAMP) ## Package, preview and deploy templates/$(ENV) as stack tap-$(SUFFIX)
+	@test -n "$(SUFFIX)" || { echo "usage: make deploy ENV=dev SUFFIX=demo PARAMS='FrontendImageTag=... ...'" >&2; exit 2; }
+	$(PY) generate.py deploy --env $(ENV) --suffix $(SUFFIX) $(foreach p,$(PARAMS),--param $(p)) $(DEPLOY_FLAGS)
+
+destroy: $(STAMP) ## Delete stack tap-$(SUFFIX) (asks unless DEPLOY_FLAGS=--yes)
+	@test -n "$(SUFFIX)" || { echo "usage: make destroy ENV=dev SUFFIX=demo" >&2; exit 2; }
+	$(PY) generate.py destroy --env $(ENV) --suffix $(SUFFIX) $(DEPLOY_FLAGS)
+
+outputs: $(STAMP) ## Print the outputs of stack tap-$(SUFFIX)
+	@test -n "$(SUFFIX)" || { echo "usage: make outputs ENV=dev SUFFIX=demo" >&2; exit 2; }
+	$(PY) generate.py outputs --env $(ENV) --suffix $(SUFFIX)
+
+deploy-local: $(STAMP) ## Start a local AWS (moto), deploy templates/$(ENV), print outputs, tear down
+	$(PY) -m tests.support.deploy_local --env $(ENV) $(foreach p,$(PARAMS),--param $(p))

@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     schema.set_defaults(func=cmd_schema)
 
-    _register_optional(sub)
+    _register_commands(sub)
     for command in sub.choices.values():
         _add_verbosity(command)
     return parser
@@ -172,21 +172,14 @@ def _add_verbosity(parser: argparse.ArgumentParser) -> None:
     )
 
 
-OPTIONAL_COMMANDS = ("tap_cfn.deploy.commands", "tap_cfn.ops.commands")
+def _register_commands(sub: argparse._SubParsersAction) -> None:
+    """The deployer's and the operations' commands. Their modules only declare arguments: boto3
+    is imported by the handlers, so `templates` stays fast."""
+    from tap_cfn.deploy import commands as deploy_commands
+    from tap_cfn.ops import commands as ops_commands
 
-
-def _register_optional(sub: argparse._SubParsersAction) -> None:
-    """Commands that live in other packages register themselves here (when the package is there)."""
-    import importlib
-
-    for module in OPTIONAL_COMMANDS:
-        try:
-            commands = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise  # the package is there but broken: say so
-            continue
-        commands.register(sub)
+    deploy_commands.register(sub)
+    ops_commands.register(sub)
 
 
 def environments(config: cfg.Config, env: str) -> list[str]:
@@ -280,9 +273,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    import json
-
-    print(json.dumps(cfg.json_schema(), indent=2, sort_keys=True))
+    sys.stdout.write(cfg.json_schema_text())
     return EXIT_OK
 
 

@@ -265,9 +265,27 @@ class Config(_Model, frozen=True):
         return next(s for s in self.services if s.name == name)
 
 
+SCHEMA_FILE = "tap.schema.json"  # shipped beside tap.yaml; tests keep it current
+
+
 def json_schema() -> dict[str, Any]:
     """JSON Schema of the config file, for editors and `generate.py schema`."""
-    return msgspec.json.schema(Config)
+    schema: dict[str, Any] = msgspec.json.schema(Config)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "tap-cfn platform config"
+    # Every Environment field has a default, so the defaults block is checked as an Environment.
+    config = schema["$defs"]["Config"]["properties"]
+    config["environment_defaults"] = {
+        "$ref": "#/$defs/Environment",
+        "description": config["environment_defaults"].get("description", ""),
+    }
+    return schema
+
+
+def json_schema_text() -> str:
+    import json
+
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
 
 
 @dataclass(frozen=True)
@@ -488,7 +506,8 @@ def _check(config: Config) -> list[tuple[str, str]]:
         elif svc.memory not in FARGATE_SIZES[svc.cpu]:
             add(
                 f"{where}.memory",
-                f"{svc.memory} MiB is not offered with {svc.cpu} CPU; allowed: {_sizes(FARGATE_SIZES[svc.cpu])}",
+                f"{svc.memory} MiB is not offered with {svc.cpu} CPU; "
+                f"allowed: {_sizes(FARGATE_SIZES[svc.cpu])}",
             )
         if svc.min > svc.desired:
             add(f"{where}.min", f"min ({svc.min}) must not exceed desired ({svc.desired})")

@@ -72,8 +72,8 @@ def render_environment(dep: Deployment, formats: Iterable[str]) -> dict[str, str
         files[f"{ROOT_STEM}.{fmt}"] = render(root.build(dep, kids, fmt), fmt)
         for group in groups(kids):
             files[f"{group.stem}.{fmt}"] = render(group_template(dep, group, fmt), fmt)
-        for stem, data in leaf_dicts.items():
-            files[f"{stem}.{fmt}"] = render(data, fmt)
+        for stem, as_dict in leaf_dicts.items():
+            files[f"{stem}.{fmt}"] = render(as_dict, fmt)
     return files
 
 

@@ -54,7 +54,9 @@ def _node(value: Any) -> Node:
         short = _short_form(key, inner)
         if short is not None:
             return short
-    return MappingNode(_MAP, [(ScalarNode(_STR, k), _node(value[k])) for k in sorted(value)], flow_style=False)
+    return MappingNode(
+        _MAP, [(ScalarNode(_STR, k), _node(value[k])) for k in sorted(value)], flow_style=False
+    )
 
 
 def _short_form(key: str, value: Any) -> Node | None:

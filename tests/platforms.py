@@ -22,14 +22,27 @@ def platform(count: int) -> dict[str, Any]:
     ]
     for i in range(1, count):
         if i % 3 == 0:
-            services.append({
-                "name": f"worker-{i}", "port": 9000, "cpu": 512, "memory": 1024, "route": {"type": "internal"},
-                "callers": [services[-1]["name"]], "secrets": {"DB": "db-credentials"},
-            })
+            services.append(
+                {
+                    "name": f"worker-{i}",
+                    "port": 9000,
+                    "cpu": 512,
+                    "memory": 1024,
+                    "route": {"type": "internal"},
+                    "callers": [services[-1]["name"]],
+                    "secrets": {"DB": "db-credentials"},
+                }
+            )
         else:
-            services.append({
-                "name": f"api-{i}", "port": 8080, "cpu": 256, "memory": 512, "health_check_path": "/health",
-                "route": {"type": "alb", "path": f"/api-{i}/*"},
-            })
+            services.append(
+                {
+                    "name": f"api-{i}",
+                    "port": 8080,
+                    "cpu": 256,
+                    "memory": 512,
+                    "health_check_path": "/health",
+                    "route": {"type": "alb", "path": f"/api-{i}/*"},
+                }
+            )
     raw["services"] = services
     return raw

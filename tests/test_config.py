@@ -172,3 +172,95 @@ def test_json_schema_describes_the_fields() -> None:
     assert {"name", "port", "cpu", "memory", "route"} <= set(service["required"])
     assert service["properties"]["port"]["maximum"] == 65535
     assert service["properties"]["cpu"]["description"]
+
+
+def test_the_shipped_schema_is_current_and_the_cli_prints_it() -> None:
+    import subprocess
+    import sys
+
+    shipped = Path(cfg.__file__).parent / cfg.SCHEMA_FILE
+    assert shipped.read_text() == cfg.json_schema_text(), (
+        "run `python generate.py schema > tap_cfn/tap.schema.json`"
+    )
+    printed = subprocess.run(
+        [sys.executable, "generate.py", "schema"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(cfg.__file__).parent.parent,
+    ).stdout
+    assert printed == shipped.read_text()
+    assert "tap.schema.json" in (Path(cfg.__file__).parent / cfg.DEFAULT_CONFIG).read_text().splitlines()[0]
+
+
+def test_schema_validates_the_packaged_config_and_rejects_a_bad_one() -> None:
+    import jsonschema  # cfn-lint depends on it
+
+    validator = jsonschema.Draft202012Validator(cfg.json_schema())
+    assert list(validator.iter_errors(DEFAULT)) == []
+    bad = mutated(lambda r: r["services"][0].update(port="http", colour="red"))
+    messages = sorted(e.message for e in validator.iter_errors(bad))
+    assert any("colour" in m for m in messages) and any(
+        "'http' is not of type 'integer'" in m for m in messages
+    )
+
+
+SCALE_BAD = [
+    (
+        "caller cycle",
+        lambda r: r["services"][1].update(callers=["processing"]),
+        r"services\[1\]\.callers: callers form a cycle: api-gateway -> processing -> api-gateway",
+    ),
+    (
+        "name too long for a target group",
+        lambda r: (
+            r["services"][1].update(name="api-gateway-public-v2"),
+            r["services"][2].update(callers=["api-gateway-public-v2"]),
+            r["services"][1]["environment"].clear(),
+        ),
+        r"services\[1\]\.name: 'api-gateway-public-v2' is too long: the tg name "
+        r"tap-tg-api-gateway-public-v2-\$\{EnvironmentSuffix\} \(AWS limit 32\) leaves 3 characters",
+    ),
+    (
+        "more rules than an ALB allows",
+        lambda r: r["services"].extend(
+            {
+                "name": f"s{i}",
+                "port": 80,
+                "cpu": 256,
+                "memory": 512,
+                "route": {"type": "alb", "path": f"/s{i}/*"},
+            }
+            for i in range(100)
+        ),
+        r"services: 101 path/host rules; an ALB allows 100 \(excluding the default\)",
+    ),
+    (
+        "too many AZs",
+        lambda r: r["environments"]["prod"].update(az_count=7),
+        r"environments\.prod\.az_count: Expected `int` <= 6",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"), [(c, m) for _, c, m in SCALE_BAD], ids=[i for i, _, _ in SCALE_BAD]
+)
+def test_invalid_platform_shapes(change: Callable[[dict], object], message: str) -> None:
+    with pytest.raises(cfg.ConfigError, match=r"^platform\.yaml: " + message):
+        cfg.parse(mutated(change), "platform.yaml")
+
+
+def test_an_internal_service_may_have_a_long_name_an_alb_one_may_not() -> None:
+    long_internal = mutated(
+        lambda r: r["services"].append(
+            {
+                "name": "nightly-report-generator",
+                "port": 9100,
+                "cpu": 256,
+                "memory": 512,
+                "route": {"type": "internal"},
+            }
+        )
+    )
+    assert cfg.parse(long_internal).services[-1].name == "nightly-report-generator"

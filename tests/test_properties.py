@@ -27,8 +27,11 @@ SIZES = [(cpu, memory) for cpu, mems in cfg.FARGATE_SIZES.items() for memory in 
 @st.composite
 def platforms(draw: st.DrawFn) -> dict[str, Any]:
     count = draw(st.integers(1, 20))
-    names = draw(st.lists(st.from_regex(r"[a-z][a-z0-9]{0,9}", fullmatch=True), min_size=count, max_size=count,
-                          unique=True))
+    names = draw(
+        st.lists(
+            st.from_regex(r"[a-z][a-z0-9]{0,9}", fullmatch=True), min_size=count, max_size=count, unique=True
+        )
+    )
     services: list[dict[str, Any]] = []
     for i, name in enumerate(names):
         cpu, memory = draw(st.sampled_from(SIZES))
@@ -43,19 +46,36 @@ def platforms(draw: st.DrawFn) -> dict[str, Any]:
         }[kind]
         earlier = [s["name"] for s in services]
         callers = draw(st.lists(st.sampled_from(earlier), unique=True, max_size=3)) if earlier else []
-        scaling = {"cpu_target": draw(st.one_of(st.none(), st.floats(10, 95))),
-                   "memory_target": draw(st.one_of(st.none(), st.floats(10, 95)))}
+        scaling = {
+            "cpu_target": draw(st.one_of(st.none(), st.floats(10, 95))),
+            "memory_target": draw(st.one_of(st.none(), st.floats(10, 95))),
+        }
         if kind in {"path", "host"} and draw(st.booleans()):
             scaling["requests_per_target"] = draw(st.integers(1, 5000))
-        services.append({
-            "name": name, "port": draw(st.integers(1, 65535)), "cpu": cpu, "memory": memory,
-            "desired": desired, "min": low, "max": draw(st.integers(max(desired, 1), 50)),
-            "route": route, "callers": callers, "scaling": scaling,
-            "secrets": draw(st.dictionaries(st.sampled_from(["DB", "KEYS"]),
-                                            st.sampled_from(["db-credentials", "api-keys"]), max_size=2)),
-            "environment": {"CALLS": f"${{service.{earlier[-1]}.url}}"} if callers[-1:] == earlier[-1:] and callers
-            else {},
-        })
+        services.append(
+            {
+                "name": name,
+                "port": draw(st.integers(1, 65535)),
+                "cpu": cpu,
+                "memory": memory,
+                "desired": desired,
+                "min": low,
+                "max": draw(st.integers(max(desired, 1), 50)),
+                "route": route,
+                "callers": callers,
+                "scaling": scaling,
+                "secrets": draw(
+                    st.dictionaries(
+                        st.sampled_from(["DB", "KEYS"]),
+                        st.sampled_from(["db-credentials", "api-keys"]),
+                        max_size=2,
+                    )
+                ),
+                "environment": {"CALLS": f"${{service.{earlier[-1]}.url}}"}
+                if callers[-1:] == earlier[-1:] and callers
+                else {},
+            }
+        )
     # a reference to a service needs the caller edge the other way: drop the ones without it
     for svc in services:
         for key, value in list(svc["environment"].items()):
@@ -68,8 +88,13 @@ def platforms(draw: st.DrawFn) -> dict[str, Any]:
     return raw
 
 
-@settings(max_examples=5, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
-          phases=[Phase.explicit, Phase.generate])  # shrinking would re-run cfn-lint hundreds of times
+@settings(
+    max_examples=5,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.generate],
+)  # shrinking would re-run cfn-lint hundreds of times
 @given(platforms())
 def test_random_valid_platforms_lint_clean_and_are_fully_wired(raw: dict[str, Any]) -> None:
     config = cfg.parse(raw, "random.yaml")
@@ -82,7 +107,9 @@ def test_random_valid_platforms_lint_clean_and_are_fully_wired(raw: dict[str, An
         assert lint(sorted(Path(folder).iterdir())) == []
 
 
-BAD_VALUES = st.sampled_from([-1, 0, 70000, 10**9, "", "Not A Label", None, [], {}, True, 3.5, "/*", "x" * 80])
+BAD_VALUES = st.sampled_from(
+    [-1, 0, 70000, 10**9, "", "Not A Label", None, [], {}, True, 3.5, "/*", "x" * 80]
+)
 
 
 def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
@@ -128,8 +155,20 @@ def test_invalid_mutations_fail_cleanly_and_touch_nothing(raw: dict[str, Any]) -
         config.write_text(yaml.safe_dump(raw))
         stderr = io.StringIO()
         with redirect_stderr(stderr):
-            code = cli.main(["templates", "--config", str(config), "--env", "dev", "--format", "json",
-                             "--out", str(out), "--quiet"])
+            code = cli.main(
+                [
+                    "templates",
+                    "--config",
+                    str(config),
+                    "--env",
+                    "dev",
+                    "--format",
+                    "json",
+                    "--out",
+                    str(out),
+                    "--quiet",
+                ]
+            )
         assert code in (0, 2), stderr.getvalue()  # 1 would be an unexpected error
         if code == 2:
             lines = stderr.getvalue().strip().splitlines()

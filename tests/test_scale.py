@@ -45,7 +45,9 @@ def test_one_hundred_services_are_grouped_in_tens() -> None:
     assert nested[:3] == ["data-3.json", "loadbalancer-3.json", "security-3.json"]
     assert len(nested) == 3 + GROUP_SIZE
     # the platform-wide stacks hold no per-service resources
-    assert {r["Type"] for r in templates["data"]["Resources"].values()} == {"AWS::SecretsManager::Secret"}
+    shared_data = {r["Type"] for r in templates["data"]["Resources"].values()}
+    assert "AWS::SecretsManager::Secret" in shared_data
+    assert not shared_data & {"AWS::ECR::Repository", "AWS::Logs::LogGroup"}
     lb_types = [r["Type"] for r in templates["loadbalancer"]["Resources"].values()]
     assert lb_types.count("AWS::ElasticLoadBalancingV2::TargetGroup") == 1  # the default action's
 
@@ -100,8 +102,21 @@ def test_a_large_platform_lints_clean(tmp_path: Path) -> None:
     files = render(platform(24), env="dev", formats=("json",))
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    picked = ["root", "services-1", "services-3", "security", "loadbalancer", "data", "cluster", "network",
-              "security-3", "data-3", "loadbalancer-3", "service-worker-21", "service-api-22"]
+    picked = [
+        "root",
+        "services-1",
+        "services-3",
+        "security",
+        "loadbalancer",
+        "data",
+        "cluster",
+        "network",
+        "security-3",
+        "data-3",
+        "loadbalancer-3",
+        "service-worker-21",
+        "service-api-22",
+    ]
     assert lint([tmp_path / f"{stem}.json" for stem in picked]) == []
 
 

@@ -32,7 +32,9 @@ def wiring_problems(templates: dict[str, dict[str, Any]]) -> list[str]:
             child = templates[child_stem]
             fed = stack["Properties"].get("Parameters", {})
             if set(fed) != set(child.get("Parameters", {})):
-                problems.append(f"{stem}/{logical_id}: fed {sorted(set(fed) ^ set(child.get('Parameters', {})))}")
+                problems.append(
+                    f"{stem}/{logical_id}: fed {sorted(set(fed) ^ set(child.get('Parameters', {})))}"
+                )
             for key, value in fed.items():
                 if "Ref" in value:
                     if value["Ref"] not in template.get("Parameters", {}):
@@ -59,7 +61,11 @@ def quota_problems(files: dict[str, str]) -> list[str]:
         compact = len(json.dumps(template, separators=(",", ":")).encode())
         if compact > MAX_BODY_BYTES or size > MAX_S3_BYTES:
             problems.append(f"{name}: {compact} bytes compact, {size} as written")
-        for section, limit in (("Resources", MAX_RESOURCES), ("Parameters", MAX_PARAMETERS), ("Outputs", MAX_OUTPUTS)):
+        for section, limit in (
+            ("Resources", MAX_RESOURCES),
+            ("Parameters", MAX_PARAMETERS),
+            ("Outputs", MAX_OUTPUTS),
+        ):
             if len(template.get(section, {})) > limit:
                 problems.append(f"{name}: {len(template[section])} {section} > {limit}")
     return problems

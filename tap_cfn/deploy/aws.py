@@ -1,0 +1,58 @@
+"""Sessions and clients: boto3's standard credential chain, retries that survive throttling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import boto3
+
+# Adaptive mode adds client-side rate limiting on top of standard retries: the event poller
+# calls DescribeStackEvents for every nested stack, which is what gets throttled first.
+RETRY_MODE = "adaptive"
+MAX_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The three clients the deployer uses, all from one session and one endpoint."""
+
+    cloudformation: Any
+    s3: Any
+    sts: Any
+    region: str
+
+
+def make_session(profile: str | None = None, region: str | None = None) -> boto3.Session:
+    import boto3
+
+    return boto3.Session(profile_name=profile, region_name=region)
+
+
+def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Clients:
+    """Clients for `session`, optionally pointed at one endpoint for every service (a local AWS)."""
+    from botocore.config import Config
+
+    config = Config(retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS})
+    region = session.region_name
+    if not region:
+        from botocore.exceptions import NoRegionError
+
+        raise NoRegionError()
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint_url, config=config)
+
+    return Clients(cloudformation=client("cloudformation"), s3=client("s3"), sts=client("sts"), region=region)
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ('' for anything else)."""
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def error_message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Message", "")) or str(exc)

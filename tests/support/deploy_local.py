@@ -1,0 +1,64 @@
+"""`make deploy-local`: the whole deploy path against a local AWS, no account needed.
+
+Starts moto's server (with the fixes in moto_endpoint) in this process, deploys
+templates/<env>/root.yaml through the same CLI handlers users run (which print the stack's
+outputs), destroys the stack and stops the server. moto is a dev dependency: `pip install -e '.[dev]'`.
+
+    python -m tests.support.deploy_local [--env dev] [--suffix local] [--param KEY=VALUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tap_cfn.deploy import commands
+from tap_cfn.deploy.packaging import load_template
+from tests.support.moto_endpoint import dummy_credentials, moto_server
+
+LOCAL_IMAGE_TAG = "local"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="deploy_local", description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="dev")
+    parser.add_argument("--suffix", default="local")
+    parser.add_argument("--templates", type=Path, default=Path("templates"))
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    options = parser.parse_args(argv)
+
+    root = options.templates / options.env / "root.yaml"
+    if not root.is_file():
+        print(f"error: no template {root}: run `python generate.py templates` first", file=sys.stderr)
+        return 2
+    given = {key for key, _, _ in (p.partition("=") for p in options.param)}
+    # Image tags have no default on purpose; locally any tag will do.
+    tags = [
+        f"{name}={LOCAL_IMAGE_TAG}"
+        for name in (load_template(root).get("Parameters") or {})
+        if name.endswith("ImageTag") and name not in given
+    ]
+
+    cli = argparse.ArgumentParser(prog="generate.py")
+    commands.register(cli.add_subparsers(dest="command", required=True))
+    with dummy_credentials(), moto_server() as endpoint:
+        print(f"Local AWS endpoint: {endpoint} (moto, in this process)")
+        targeting = ["--env", options.env, "--suffix", options.suffix, "--endpoint-url", endpoint,
+                     "--templates", str(options.templates)]  # fmt: skip
+
+        def run(*argv: str) -> int:
+            args = cli.parse_args(list(argv))
+            return int(args.func(args))
+
+        params = [arg for p in [*options.param, *tags] for arg in ("--param", p)]
+        code = run("deploy", *targeting, *params, "--yes")  # prints the outputs when it succeeds
+        if code == 0:
+            code = run("destroy", *targeting, "--yes")
+        print("Stopping the local endpoint")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
