@@ -1,4 +1,4 @@
-# tap-cfn. On a fresh machine: `make templates` (generate + lint) and `make test`.
+# tap-cfn. On a fresh machine: `make templates` (generate + draw + lint) and `make test`.
 # Every target sets up .venv from pyproject.toml first when it is missing or older than pyproject.toml.
 
 PYTHON ?= python3
@@ -13,7 +13,7 @@ SCAN_STAMP := $(SCAN_VENV)/.installed
 CHECKOV    := $(SCAN_VENV)/bin/checkov
 
 .DEFAULT_GOAL := help
-.PHONY: help setup templates lint-templates scan test lint bench clean
+.PHONY: help setup graphviz templates diagram docs lint-templates scan test lint bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -31,9 +31,21 @@ $(SCAN_STAMP): pyproject.toml
 		$$($(PYTHON) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['tool']['tap-cfn']['scan']['requirements']))")
 	@touch $(SCAN_STAMP)
 
-templates: $(STAMP) ## Generate templates/<env>/ for every profile, then lint them with cfn-lint
+graphviz: ## Install Graphviz (the diagram's `dot`) with apt-get when it is missing
+	@command -v dot >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
+
+templates: $(STAMP) graphviz ## Generate templates/<env>/ and their diagrams, the README config reference; lint
 	$(PY) generate.py templates --out $(OUT)
+	$(PY) generate.py diagram --dir $(OUT)
+	$(PY) generate.py docs
 	$(PY) generate.py lint $(OUT)
+
+diagram: $(STAMP) graphviz ## Regenerate the templates, then draw templates/<env>/topology.svg and README.md
+	$(PY) generate.py templates --out $(OUT) --quiet
+	$(PY) generate.py diagram --dir $(OUT)
+
+docs: $(STAMP) ## Rewrite the config reference in README.md from the config schema
+	$(PY) generate.py docs
 
 lint-templates: $(STAMP) ## cfn-lint (informational rules included) on the committed templates
 	$(PY) generate.py lint $(OUT)
@@ -41,7 +53,7 @@ lint-templates: $(STAMP) ## cfn-lint (informational rules included) on the commi
 scan: $(SCAN_STAMP) ## checkov (offline) on every committed template: fails on any failed check
 	$(CHECKOV) --skip-download --framework cloudformation --directory $(OUT) --compact --quiet
 
-test: $(STAMP) $(SCAN_STAMP) ## Run the test suite (behaviour, config errors, CLI, lint gate), then the checkov gate
+test: $(STAMP) $(SCAN_STAMP) graphviz ## Run the test suite (behaviour, config errors, CLI, lint and diagram), then the checkov gate
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory scan
 

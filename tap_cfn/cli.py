@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from tap_cfn.render import FORMATS
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_OUT = Path("templates")
+DEFAULT_README = Path("README.md")
 
 
 class UsageError(Exception):
@@ -37,17 +39,51 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
     )
 
 
+HELP_WIDTH = 88
+EXIT_CODES = "exit codes: 0 success, 1 failure (lint findings, a tool failed), 2 bad usage or input"
+
+
+def _command(
+    sub: argparse._SubParsersAction, name: str, summary: str, details: str, examples: str
+) -> _Parser:
+    """A subcommand whose --help shows what it does, examples and the exit codes."""
+    parser: _Parser = sub.add_parser(
+        name,
+        help=summary,
+        description=textwrap.fill(f"{summary[:1].upper()}{summary[1:]}. {details}", HELP_WIDTH),
+        epilog=f"examples:\n{examples}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="generate.py",
-        description="Generate, lint and deploy the tap platform as nested CloudFormation stacks.",
-        epilog="Exit codes: 0 success, 1 failure, 2 bad usage or input. "
-        "Without a command, `templates` runs with its defaults.",
+        description=textwrap.fill(
+            "Generate, draw, lint and deploy the tap platform (ECS Fargate) as nested "
+            "CloudFormation stacks. Without a command, `templates` runs with its defaults.",
+            HELP_WIDTH,
+        ),
+        epilog="examples:\n"
+        "  python generate.py                          every profile, JSON and YAML, into templates/\n"
+        "  python generate.py templates --env dev      one profile\n"
+        "  python generate.py diagram --env dev        templates/dev/topology.svg and README.md\n"
+        "  python generate.py COMMAND --help           the options of one command\n\n"
+        f"{EXIT_CODES} (drift: 3 when drifted); errors are one line on stderr.\n"
+        "Colour only on a terminal; set NO_COLOR=1 to turn it off.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    templates = sub.add_parser(
-        "templates", help="write templates/<env>/root.{json,yaml} and one file per child stack"
+    templates = _command(
+        sub,
+        "templates",
+        "write templates/<env>/root.{json,yaml} and one file per child stack",
+        "Reads the platform config, builds every stack of each profile and writes them atomically: "
+        "a failed run leaves the output folder as it was.",
+        "  python generate.py templates --env prod --format yaml\n"
+        "  python generate.py templates --config my-platform.yaml --out /tmp/t",
     )
     templates.add_argument("--env", default="all", help="environment profile to generate, or 'all' (default)")
     templates.add_argument(
@@ -59,15 +95,64 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(templates)
     templates.set_defaults(func=cmd_templates)
 
-    lint = sub.add_parser(
-        "lint", help="run cfn-lint (informational rules included) on every generated template"
+    diagram = _command(
+        sub,
+        "diagram",
+        "draw templates/<env>/topology.svg and a Mermaid README.md from the generated templates",
+        "Reads root.json and its child templates (run `templates` first), follows the root's "
+        "wiring and draws the stacks, the resources that matter, the request paths and the "
+        "security-group rules. The SVG needs Graphviz `dot` (apt-get install graphviz).",
+        "  python generate.py diagram --env dev\n  python generate.py diagram --dir /tmp/t",
+    )
+    diagram.add_argument("--env", default="all", help="environment profile to draw, or 'all' (default)")
+    diagram.add_argument(
+        "--dir",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help="folder holding <env>/root.json; the drawings are written beside it (default templates/)",
+    )
+    diagram.set_defaults(func=cmd_diagram)
+
+    lint = _command(
+        sub,
+        "lint",
+        "run cfn-lint (informational rules included) on every generated template",
+        "Regions us-east-1 and eu-west-1, one process per core. Findings print as "
+        "file:line:column: RULE message; any finding exits 1.",
+        "  python generate.py lint\n  python generate.py lint templates/dev",
     )
     lint.add_argument(
         "dir", nargs="?", type=Path, default=DEFAULT_OUT, help="folder to lint (default templates/)"
     )
     lint.set_defaults(func=cmd_lint)
 
-    schema = sub.add_parser("schema", help="print the JSON Schema of the config file")
+    docs = _command(
+        sub,
+        "docs",
+        "rewrite the config reference in README.md from the config schema",
+        "Replaces the text between the config-reference markers; --check only reports whether "
+        "it is current (exit 1 when stale), for CI and pre-commit.",
+        "  python generate.py docs\n  python generate.py docs --check",
+    )
+    docs.add_argument(
+        "--readme",
+        type=Path,
+        default=DEFAULT_README,
+        metavar="FILE",
+        help="file to update (default README.md)",
+    )
+    docs.add_argument("--check", action="store_true", help="write nothing; exit 1 when the section is stale")
+    docs.set_defaults(func=cmd_docs)
+
+    schema = _command(
+        sub,
+        "schema",
+        "print the JSON Schema of the config file",
+        "For editors (yaml-language-server) and other tools; the README's config reference is "
+        "generated from the same schema.",
+        "  python generate.py schema > tap.schema.json",
+    )
     schema.set_defaults(func=cmd_schema)
 
     _register_commands(sub)
@@ -135,14 +220,74 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return EXIT_FAILED if findings else EXIT_OK
 
 
+def cmd_diagram(args: argparse.Namespace) -> int:
+    import time
+
+    from tap_cfn import diagram
+
+    if not args.dir.is_dir():
+        raise UsageError(f"diagram: {args.dir} is not a folder; run `python generate.py templates` first")
+    known = sorted(p.name for p in args.dir.iterdir() if (p / "root.json").is_file())
+    if not known:
+        raise UsageError(
+            f"diagram: no <env>/root.json in {args.dir}; run `python generate.py templates` first"
+        )
+    if args.env != "all" and args.env not in known:
+        raise UsageError(f"diagram: no {args.dir}/{args.env}/root.json; known: {', '.join(known)}, all")
+    envs = known if args.env == "all" else [args.env]
+    start = time.perf_counter()
+    try:  # everything is drawn before anything is written
+        drawn = {env: diagram.render(args.dir / env) for env in envs}
+    except diagram.model.TemplateError as exc:
+        raise UsageError(f"diagram: {exc}") from None
+    except diagram.dot.DotMissing as exc:
+        print(f"{_error()} diagram: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for env, (graph, files) in drawn.items():
+        diagram.write(args.dir / env, files)
+        _say(args, f"{env}: {len(graph.nodes)} nodes, {len(graph.edges)} edges", verbose_only=True)
+    _say(args, f"drew {', '.join(envs)} into {args.dir}/<env>/ in {time.perf_counter() - start:.2f} s")
+    return EXIT_OK
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from tap_cfn import docs
+
+    try:
+        current = args.readme.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"docs: cannot read {args.readme} ({exc.strerror})") from None
+    try:
+        updated = docs.update(current)
+    except docs.MarkerError as exc:
+        raise UsageError(f"docs: {args.readme}: {exc}") from None
+    if updated == current:
+        _say(args, f"{args.readme}: config reference is current")
+        return EXIT_OK
+    if args.check:
+        print(f"{args.readme}: config reference is stale; run `python generate.py docs`", file=sys.stderr)
+        return EXIT_FAILED
+    args.readme.write_text(updated, encoding="utf-8")
+    _say(args, f"{args.readme}: config reference rewritten")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     sys.stdout.write(cfg.json_schema_text())
     return EXIT_OK
 
 
-def _say(args: argparse.Namespace, message: str) -> None:
-    if not getattr(args, "quiet", False):
-        print(message, file=sys.stderr)
+def _say(args: argparse.Namespace, message: str, verbose_only: bool = False) -> None:
+    """Progress on stderr: silenced by --quiet; `verbose_only` lines need --verbose."""
+    if getattr(args, "quiet", False) or (verbose_only and not getattr(args, "verbose", False)):
+        return
+    print(message, file=sys.stderr)
+
+
+def _error() -> str:
+    from tap_cfn.term import RED, colour
+
+    return colour("error:", RED, sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(["templates"])
         return int(args.func(args))
     except (UsageError, cfg.ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{_error()} {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -164,5 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence prints one line, not a traceback
         if "--verbose" in argv or "-v" in argv:
             raise
-        print(f"error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", file=sys.stderr)
+        print(
+            f"{_error()} {type(exc).__name__}: {exc} (run with --verbose for the traceback)", file=sys.stderr
+        )
         return EXIT_FAILED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,3 +69,27 @@ def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from walk(value, f"{path}[{index}]")
+
+
+AUDIT = {
+    "name": "audit",
+    "port": 9100,
+    "cpu": 256,
+    "memory": 512,
+    "health_check_path": "/health",
+    "route": {"type": "internal"},
+    "callers": ["processing"],
+    "secrets": {"API_KEYS": "api-keys"},
+}
+
+
+@pytest.fixture(scope="session")
+def audit_config() -> cfg.Config:
+    """The packaged config plus a 4th, internal service `audit` that processing calls on 9100."""
+    import yaml
+
+    from tap_cfn.config import DEFAULT_CONFIG
+
+    raw = yaml.safe_load((Path(cfg.__file__).parent / DEFAULT_CONFIG).read_text(encoding="utf-8"))
+    raw["services"].append(AUDIT)
+    return cfg.parse(raw, "audit.yaml")

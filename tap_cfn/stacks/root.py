@@ -3,11 +3,14 @@ wiring between them, derived from the children's own Outputs and Parameters by n
 
 from __future__ import annotations
 
+from typing import Any
+
 from troposphere import Equals, Export, GetAtt, If, Not, Output, Parameter, Ref, Sub, Template
 
 from tap_cfn import contract, naming
 from tap_cfn.config import Deployment
 from tap_cfn.contract import ALARM_EMAIL, ALB_DNS_NAME, CERTIFICATE_ARN, ENVIRONMENT_SUFFIX, IMAGE_TAG
+from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import HAS_CERTIFICATE
 from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 
@@ -15,15 +18,33 @@ __all__ = ["Child", "WiringError", "build", "suffix_max_length"]
 MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
 
 IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
-IMAGE_TAG_CONSTRAINT = "a Docker tag (letters, digits, _ . -), not latest"
+# Short: it is repeated once per service in the root, which must stay under the body quota.
+IMAGE_TAG_CONSTRAINT = "e.g. v1.4.2 or 3f9c2ab: letters, digits, _ . - and not latest"
 CERTIFICATE_PATTERN = r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$"
-CERTIFICATE_CONSTRAINT = "empty, or the ARN of an ACM certificate in the stack's region"
+CERTIFICATE_CONSTRAINT = (
+    "empty for HTTP only, or the ARN of an ACM certificate in the stack's region, e.g. "
+    "arn:aws:acm:eu-west-1:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
+)
 # Empty (no subscription) or something shaped like an address; SNS confirms the rest by mail.
 ALARM_EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
+ALARM_EMAIL_CONSTRAINT = "e.g. ops@example.com or oncall@example.org, up to 254 characters; empty for none"
 SUFFIX_CONSTRAINT = (
-    "lowercase letters, digits and inner hyphens, short enough for every name it feeds "
-    "(ALB and target group names have 32 characters)"
+    "1 to {max} lowercase letters, digits and inner hyphens, e.g. dev or pr-42 "
+    "(longer would push a name built from it past its AWS length limit)"
 )
+
+# The console's parameter form (AWS::CloudFormation::Interface): root parameter -> (group, label).
+# Groups are shown in CONSOLE_GROUPS order, parameters in the order the template declares them.
+# Per-service parameters are matched by their contract key (ImageTag); their label is None: the
+# name says it all (FrontendImageTag), and with a hundred services labels would push the root
+# past the 51,200-byte body quota. A root parameter without an entry fails the build.
+CONSOLE_GROUPS = ("Environment", "Container images", "Load balancer", "Notifications")
+CONSOLE: dict[str, tuple[str, str | None]] = {
+    ENVIRONMENT_SUFFIX.key: ("Environment", "Environment suffix"),
+    IMAGE_TAG.key: ("Container images", None),
+    CERTIFICATE_ARN.key: ("Load balancer", "HTTPS certificate (ACM ARN, empty: HTTP only)"),
+    ALARM_EMAIL.key: ("Notifications", "Alarm e-mail (optional)"),
+}
 
 
 def suffix_max_length(children: list[Child]) -> int:
@@ -54,7 +75,7 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 AllowedPattern=naming.SUFFIX_PATTERN,
                 MinLength=1,
                 MaxLength=suffix_max_length(children),
-                ConstraintDescription=SUFFIX_CONSTRAINT,
+                ConstraintDescription=SUFFIX_CONSTRAINT.format(max=suffix_max_length(children)),
             )
         )
     }
@@ -89,30 +110,8 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
             Default="",
             AllowedPattern=ALARM_EMAIL_PATTERN,
             MaxLength=254,
-            ConstraintDescription="an e-mail address, or empty for no subscription",
+            ConstraintDescription=ALARM_EMAIL_CONSTRAINT,
         )
-    )
-    t.set_metadata(
-        {
-            "AWS::CloudFormation::Interface": {
-                "ParameterGroups": [
-                    {"Label": {"default": "Environment"}, "Parameters": [ENVIRONMENT_SUFFIX.key]},
-                    {"Label": {"default": "HTTPS"}, "Parameters": [CERTIFICATE_ARN.key]},
-                    {
-                        "Label": {"default": "Container images"},
-                        "Parameters": [IMAGE_TAG.name(s.name) for s in dep.services],
-                    },
-                    {"Label": {"default": "Notifications"}, "Parameters": [ALARM_EMAIL.key]},
-                ],
-                # Image tags keep their names as labels (FrontendImageTag says it all): with a
-                # hundred services, labels would push the root past the 51,200-byte body quota.
-                "ParameterLabels": {
-                    ENVIRONMENT_SUFFIX.key: {"default": "Environment suffix"},
-                    CERTIFICATE_ARN.key: {"default": "ACM certificate ARN (empty: HTTP only)"},
-                    ALARM_EMAIL.key: {"default": "Alarm e-mail (optional)"},
-                },
-            }
-        }
     )
 
     templates = nest(dep, t, children, extension, declared=root_params)
@@ -139,7 +138,38 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
             Export=_export("AlbUrl"),
         )
     )
+    t.set_metadata(
+        {**t.metadata, "AWS::CloudFormation::Interface": console_interface(list(t.parameters), dep)}
+    )
     return t
+
+
+def console_placement(key: str, dep: Deployment) -> tuple[str, str | None]:
+    """(group, label or None) of root parameter `key` in the console; WiringError when it has none."""
+    if key in CONSOLE:
+        return CONSOLE[key]
+    for svc in dep.services:
+        for contract_key, placement in CONSOLE.items():
+            if key == logical_id(svc.name) + contract_key:
+                return placement
+    raise WiringError(
+        f"root parameter {key} has no console group and label: add it to CONSOLE in tap_cfn/stacks/root.py"
+    )
+
+
+def console_interface(keys: list[str], dep: Deployment) -> dict[str, Any]:
+    """ParameterGroups and ParameterLabels for the root parameters `keys` (declaration order)."""
+    placed = {key: console_placement(key, dep) for key in keys}
+    unknown = {group for group, _ in placed.values()} - set(CONSOLE_GROUPS)
+    if unknown:
+        raise WiringError(f"console group(s) {sorted(unknown)} missing from CONSOLE_GROUPS")
+    groups = [
+        {"Label": {"default": group}, "Parameters": [k for k in keys if placed[k][0] == group]}
+        for group in CONSOLE_GROUPS
+        if any(g == group for g, _ in placed.values())
+    ]
+    labels = {key: {"default": label} for key, (_, label) in placed.items() if label is not None}
+    return {"ParameterGroups": groups, "ParameterLabels": labels}
 
 
 def _export(key: str) -> Export:

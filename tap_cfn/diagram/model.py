@@ -1,0 +1,522 @@
+"""The topology as data, read from the rendered templates of one environment (never from the config).
+
+`read(folder)` loads `root.json` and the child templates its nested stacks point at. References
+are followed across stacks the way CloudFormation does at deploy time: a child's parameter is fed
+by the root, either from a root parameter or from a sibling's Output, whose value names a resource.
+`build(folder)` turns that into groups (the stacks, the AZs), nodes (the resources that matter)
+and edges (request paths, security-group permissions, uses, routes). The renderers in
+`diagram.dot` and `diagram.mermaid` only draw what is here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT_FILE = "root.json"
+STACK_TYPE = "AWS::CloudFormation::Stack"
+SUFFIX_VAR = "${EnvironmentSuffix}"
+INTERNET = "internet"
+ROOT_GROUP = "root"
+ANYWHERE = "0.0.0.0/0"
+
+# Edge kinds, in drawing order. request: how a request travels; allows: a security-group rule
+# (who may open connections to whom, on which port); uses: image, secret, registration; route:
+# where a subnet's default route (or a NAT's traffic) goes.
+REQUEST, ALLOWS, USES, ROUTE = "request", "allows", "uses", "route"
+EDGE_KINDS = (REQUEST, ALLOWS, USES, ROUTE)
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+_AZ_INDEX = re.compile(r"(\d+)$")
+
+
+class TemplateError(Exception):
+    """The folder does not hold a readable stack tree (missing or unparsable root or child)."""
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    """A resource of one stack: (stack logical ID, resource logical ID)."""
+
+    stack: str
+    resource: str
+
+
+@dataclass(frozen=True, order=True)
+class Group:
+    id: str
+    label: str
+    parent: str | None = None
+
+
+@dataclass(frozen=True, order=True)
+class Node:
+    id: str
+    kind: str  # internet, alb, target-group, service, namespace, cluster, repository, secret, ...
+    title: str
+    detail: str = ""
+    group: str | None = None
+
+
+@dataclass(frozen=True, order=True)
+class Edge:
+    kind: str
+    source: str
+    target: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Graph:
+    title: str
+    groups: tuple[Group, ...]
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+
+    def node(self, node_id: str) -> Node:
+        return next(n for n in self.nodes if n.id == node_id)
+
+    def titles(self, kind: str) -> list[str]:
+        return sorted(n.title for n in self.nodes if n.kind == kind)
+
+    def named_edges(self, kind: str) -> set[tuple[str, str, str]]:
+        """(source title, target title, label) of every edge of `kind`: what tests compare."""
+        return {
+            (self.node(e.source).title, self.node(e.target).title, e.label)
+            for e in self.edges
+            if e.kind == kind
+        }
+
+
+@dataclass
+class Stacks:
+    """One environment's stack tree as read from disk. A stack is known by its key: the logical
+    IDs from the root down, joined by `_` (`NetworkStack`, `Services2Stack_DataStack`); the root's is ""."""
+
+    templates: dict[str, dict[str, Any]]  # key -> template ("" is the root)
+    parents: dict[str, tuple[str, str]]  # key -> (parent key, logical ID in the parent)
+    stems: dict[str, str]  # key -> file stem (network, service-frontend, services-2, ...)
+
+    @property
+    def root(self) -> dict[str, Any]:
+        return self.templates[""]
+
+    def resources(self, kind: str) -> Iterator[tuple[Target, dict[str, Any]]]:
+        """Every resource of CloudFormation type `kind`, in stack then logical-ID order."""
+        for stack in sorted(self.templates):
+            for logical, resource in sorted(self.templates[stack].get("Resources", {}).items()):
+                if resource.get("Type") == kind:
+                    yield Target(stack, logical), resource.get("Properties", {})
+
+    def props(self, target: Target) -> dict[str, Any]:
+        return self.templates[target.stack]["Resources"][target.resource].get("Properties", {})
+
+    def type_of(self, target: Target) -> str:
+        return str(self.templates[target.stack]["Resources"][target.resource]["Type"])
+
+    def resolve(self, stack: str, value: Any) -> list[Target]:
+        """The resources `value` (a property of a resource of `stack`) refers to, across stacks."""
+        found: set[Target] = set()
+        self._resolve(stack, value, found, depth=0)
+        return sorted(found)
+
+    def _resolve(self, stack: str, value: Any, found: set[Target], depth: int) -> None:
+        if depth > 50:  # a cycle would be a CloudFormation error; refuse rather than loop
+            raise TemplateError(f"{self.stems.get(stack, stack)}: reference chain too deep")
+        if isinstance(value, list):
+            for item in value:
+                self._resolve(stack, item, found, depth)
+        elif isinstance(value, dict):
+            if "Ref" in value:
+                self._ref(stack, str(value["Ref"]), found, depth)
+            elif "Fn::GetAtt" in value:
+                getatt = value["Fn::GetAtt"]
+                name, attr = getatt if isinstance(getatt, list) else str(getatt).split(".", 1)
+                self._getatt(stack, str(name), str(attr), found, depth)
+            elif "Fn::Sub" in value:
+                text, variables = value["Fn::Sub"], {}
+                if isinstance(text, list):
+                    text, variables = text
+                for var in _SUB_VARIABLE.findall(text):
+                    name, _, attr = var.partition(".")
+                    if name in variables:
+                        self._resolve(stack, variables[name], found, depth + 1)
+                    elif attr:
+                        self._getatt(stack, name, attr, found, depth)
+                    else:
+                        self._ref(stack, name, found, depth)
+            else:
+                for item in value.values():
+                    self._resolve(stack, item, found, depth)
+
+    def _ref(self, stack: str, name: str, found: set[Target], depth: int) -> None:
+        template = self.templates[stack]
+        if name in template.get("Resources", {}):
+            if template["Resources"][name].get("Type") != STACK_TYPE:
+                found.add(Target(stack, name))
+        elif name in template.get("Parameters", {}) and stack:
+            # fed by the parent: a sibling's output, or the parent's own parameter (and so on up);
+            # a root parameter is user input, no resource
+            parent, logical = self.parents[stack]
+            fed = self.templates[parent]["Resources"][logical].get("Properties", {}).get("Parameters", {})
+            self._resolve(parent, fed.get(name), found, depth + 1)
+
+    def _getatt(self, stack: str, name: str, attr: str, found: set[Target], depth: int) -> None:
+        resource = self.templates[stack].get("Resources", {}).get(name)
+        if resource is None:
+            return
+        if resource.get("Type") == STACK_TYPE and attr.startswith("Outputs."):
+            child = _key(stack, name)
+            output = self.templates[child].get("Outputs", {}).get(attr.removeprefix("Outputs."), {})
+            self._resolve(child, output.get("Value"), found, depth + 1)
+        elif resource.get("Type") != STACK_TYPE:
+            found.add(Target(stack, name))
+
+
+def _key(parent: str, logical: str) -> str:
+    return f"{parent}_{logical}" if parent else logical
+
+
+def read(folder: Path) -> Stacks:
+    """Load root.json and every nested stack below it (relative TemplateURLs, as generated)."""
+    stacks = Stacks({"": _load(folder / ROOT_FILE)}, {}, {"": "root"})
+    pending = [""]
+    while pending:
+        parent = pending.pop()
+        for logical, resource in sorted(stacks.templates[parent].get("Resources", {}).items()):
+            if resource.get("Type") != STACK_TYPE:
+                continue
+            url = resource.get("Properties", {}).get("TemplateURL")
+            if not isinstance(url, str) or "/" in url or not url.endswith(".json"):
+                where = folder / f"{stacks.stems[parent]}.json"
+                raise TemplateError(f"{where}: {logical}: TemplateURL {url!r} is not a local JSON file")
+            key = _key(parent, logical)
+            stacks.templates[key] = _load(folder / url)
+            stacks.parents[key] = (parent, logical)
+            stacks.stems[key] = url.removesuffix(".json")
+            pending.append(key)
+    return stacks
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TemplateError(
+            f"{path}: no such file; generate the JSON templates first (python generate.py templates)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise TemplateError(f"{path}: not a readable JSON template ({exc})") from None
+    if not isinstance(data, dict) or "Resources" not in data:
+        raise TemplateError(f"{path}: not a CloudFormation template (no Resources)")
+    return data
+
+
+def display(text: Any) -> str:
+    """A physical name as people see it: the Fn::Sub text without its environment suffix."""
+    if isinstance(text, dict) and "Fn::Sub" in text:
+        text = text["Fn::Sub"]
+    text = str(text).removesuffix("-" + SUFFIX_VAR)
+    return text.replace(SUFFIX_VAR, "SUFFIX")
+
+
+def node_id(target: Target) -> str:
+    """Identifiers safe in DOT and Mermaid alike: letters, digits, underscores."""
+    return f"{target.stack}_{target.resource}"
+
+
+@dataclass
+class _Builder:
+    stacks: Stacks
+    groups: dict[str, Group] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def node(self, target: Target, kind: str, title: str, detail: str = "", group: str | None = None) -> str:
+        nid = node_id(target)
+        self.nodes[nid] = Node(nid, kind, title, detail, group or target.stack)
+        return nid
+
+    def edge(self, kind: str, source: str, target: str, label: str = "") -> None:
+        self.edges[(kind, source, target)].add(label)
+
+    def ids(self, stack: str, value: Any, kinds: set[str] | None = None) -> list[str]:
+        """Node IDs of the resources `value` refers to (only those that are drawn)."""
+        return [
+            node_id(t)
+            for t in self.stacks.resolve(stack, value)
+            if node_id(t) in self.nodes and (kinds is None or self.nodes[node_id(t)].kind in kinds)
+        ]
+
+
+def build(folder: Path, title: str | None = None) -> Graph:
+    """The graph of the stack tree in `folder` (templates/<env>/)."""
+    stacks = read(folder)
+    b = _Builder(stacks)
+    description = str(stacks.root.get("Description", ""))
+    b.groups[ROOT_GROUP] = Group(ROOT_GROUP, f"root stack: {description.split(':')[0] or folder.name}")
+    for stack, (parent, _) in stacks.parents.items():
+        b.groups[stack] = Group(stack, f"{stacks.stems[stack]} stack", parent or ROOT_GROUP)
+    b.nodes[INTERNET] = Node(INTERNET, "internet", "internet")
+
+    _network(b)
+    _data(b)
+    _load_balancing(b)
+    _services(b)
+    _security_groups(b)
+
+    used_groups: set[str] = set()
+    for n in b.nodes.values():
+        group = n.group
+        while group is not None and group not in used_groups:
+            used_groups.add(group)
+            group = b.groups[group].parent
+    edges = [
+        Edge(kind, source, target, ", ".join(sorted(labels, key=_natural)))
+        for (kind, source, target), labels in b.edges.items()
+    ]
+    return Graph(
+        title=title or description or folder.name,
+        groups=tuple(sorted(g for g in b.groups.values() if g.id in used_groups)),
+        nodes=tuple(sorted(b.nodes.values())),
+        edges=tuple(sorted(edges, key=lambda e: (EDGE_KINDS.index(e.kind), e.source, e.target, e.label))),
+    )
+
+
+def _natural(text: str) -> tuple[Any, ...]:
+    """'tcp 80' before 'tcp 443'."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def _network(b: _Builder) -> None:
+    s = b.stacks
+    for target, props in s.resources("AWS::EC2::VPC"):
+        b.node(
+            target,
+            "vpc",
+            display(_tag(props, "Name") or target.resource),
+            f"VPC {props.get('CidrBlock', '')}",
+        )
+    for target, _props in s.resources("AWS::EC2::InternetGateway"):
+        b.node(target, "internet-gateway", "internet gateway")
+        b.edge(ROUTE, node_id(target), INTERNET)
+    subnet_az = {}
+    for target, props in s.resources("AWS::EC2::Subnet"):
+        az = _az_group(b, target, props.get("AvailabilityZone"))
+        subnet_az[target] = az
+        tier = _tag(props, "Tier") or "subnet"
+        b.node(target, "subnet", f"{tier} {props.get('CidrBlock', '')}".strip(), "subnet", az)
+    for target, props in s.resources("AWS::EC2::NatGateway"):
+        homes = [t for t in s.resolve(target.stack, props.get("SubnetId")) if t in subnet_az]
+        index = _AZ_INDEX.search(target.resource)
+        title = f"NAT gateway {index.group(1)}" if index else "NAT gateway"
+        b.node(target, "nat", title, "NAT gateway", subnet_az[homes[0]] if homes else None)
+    # Default routes: subnet -> route table (association) -> NAT or internet gateway (route).
+    table_targets: dict[Target, set[tuple[str, str]]] = defaultdict(set)
+    for target, props in s.resources("AWS::EC2::Route"):
+        via = props.get("NatGatewayId") or props.get("GatewayId")
+        for table in s.resolve(target.stack, props.get("RouteTableId")):
+            for nid in b.ids(target.stack, via):
+                table_targets[table].add((nid, str(props.get("DestinationCidrBlock", ""))))
+    subnet_routes: dict[Target, set[tuple[str, str]]] = defaultdict(set)
+    for target, props in s.resources("AWS::EC2::SubnetRouteTableAssociation"):
+        for subnet in s.resolve(target.stack, props.get("SubnetId")):
+            for table in s.resolve(target.stack, props.get("RouteTableId")):
+                subnet_routes[subnet] |= table_targets[table]
+    for subnet, routes in subnet_routes.items():
+        for nid, cidr in routes:
+            b.edge(ROUTE, node_id(subnet), nid, cidr)
+    # A NAT gateway sends on through the routes of the public subnet it lives in.
+    for target, props in s.resources("AWS::EC2::NatGateway"):
+        for subnet in s.resolve(target.stack, props.get("SubnetId")):
+            for nid, cidr in subnet_routes[subnet]:
+                b.edge(ROUTE, node_id(target), nid, cidr)
+
+
+def _az_group(b: _Builder, target: Target, az: Any) -> str:
+    """A group per availability zone inside the network stack: AZ 1, AZ 2, ... (Fn::Select index)."""
+    select = az.get("Fn::Select") if isinstance(az, dict) else None
+    label = f"AZ {int(select[0]) + 1}" if select else f"AZ {az}"
+    gid = f"{target.stack}_{label.replace(' ', '')}"
+    b.groups[gid] = Group(gid, label, target.stack)
+    return gid
+
+
+def _data(b: _Builder) -> None:
+    s = b.stacks
+    for target, props in s.resources("AWS::ECR::Repository"):
+        mutability = str(props.get("ImageTagMutability", "MUTABLE")).lower()
+        b.node(
+            target,
+            "repository",
+            display(props.get("RepositoryName", target.resource)),
+            f"ECR, {mutability} tags",
+        )
+    for target, props in s.resources("AWS::SecretsManager::Secret"):
+        how = "generated" if "GenerateSecretString" in props else "value given"
+        b.node(target, "secret", display(props.get("Name", target.resource)), f"secret, {how}")
+    for target, props in s.resources("AWS::ECS::Cluster"):
+        providers = " + ".join(props.get("CapacityProviders", [])) or "ECS"
+        b.node(
+            target, "cluster", display(props.get("ClusterName", target.resource)), f"ECS cluster, {providers}"
+        )
+    for target, props in s.resources("AWS::ServiceDiscovery::PrivateDnsNamespace"):
+        b.node(target, "namespace", display(props.get("Name", target.resource)), "Cloud Map namespace")
+
+
+def _load_balancing(b: _Builder) -> None:
+    s = b.stacks
+    for target, props in s.resources("AWS::ElasticLoadBalancingV2::LoadBalancer"):
+        scheme = props.get("Scheme", "internet-facing")
+        b.node(target, "alb", display(props.get("Name", target.resource)), f"ALB, {scheme}")
+    for target, props in s.resources("AWS::ElasticLoadBalancingV2::TargetGroup"):
+        detail = f"target group, {props.get('Protocol', '')} :{props.get('Port', '')}"
+        if props.get("HealthCheckPath"):
+            detail += f", health {props['HealthCheckPath']}"
+        b.node(target, "target-group", display(props.get("Name", target.resource)), detail)
+    listener_alb: dict[Target, list[str]] = {}
+    for target, props in s.resources("AWS::ElasticLoadBalancingV2::Listener"):
+        albs = b.ids(target.stack, props.get("LoadBalancerArn"), {"alb"})
+        listener_alb[target] = albs
+        port = f"{props.get('Protocol', '')} :{props.get('Port', '')}".strip()
+        for action in _alternatives(props.get("DefaultActions", [])):
+            for alb in albs:
+                if action.get("Type") == "redirect":
+                    redirect = action.get("RedirectConfig", {})
+                    port += f" (redirect to {redirect.get('Protocol', '')} :{redirect.get('Port', '')})"
+                for tg in _forwards(b, target.stack, action):
+                    b.edge(REQUEST, alb, tg, "default")
+        for alb in albs:
+            b.edge(REQUEST, INTERNET, alb, port)
+    for target, props in s.resources("AWS::ElasticLoadBalancingV2::ListenerRule"):
+        listeners = [
+            listener
+            for arn in _alternatives(props.get("ListenerArn"), flatten=False)
+            for listener in s.resolve(target.stack, arn)
+        ]
+        albs = [alb for listener in listeners for alb in listener_alb.get(listener, [])]
+        label = " ".join(_condition(c) for c in props.get("Conditions", []))
+        for action in props.get("Actions", []):
+            for tg in _forwards(b, target.stack, action):
+                for alb in albs:
+                    b.edge(REQUEST, alb, tg, label)
+
+
+def _alternatives(value: Any, flatten: bool = True) -> list[Any]:
+    """Both branches of an Fn::If (HTTPS on or off): the diagram shows what either can do.
+    With `flatten`, list branches are joined into one list of items."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        _, yes, no = value["Fn::If"]
+        return _alternatives(yes, flatten) + _alternatives(no, flatten)
+    if flatten and isinstance(value, list):
+        return [item for entry in value for item in _alternatives(entry, flatten=False)]
+    return [value]
+
+
+def _forwards(b: _Builder, stack: str, action: dict[str, Any]) -> list[str]:
+    """Target groups a listener action forwards to (single or weighted)."""
+    if action.get("Type") != "forward":
+        return []
+    return b.ids(stack, [action.get("TargetGroupArn"), action.get("ForwardConfig")], {"target-group"})
+
+
+def _condition(condition: dict[str, Any]) -> str:
+    values = (
+        condition.get("PathPatternConfig", {}).get("Values")
+        or condition.get("HostHeaderConfig", {}).get("Values")
+        or condition.get("Values")
+        or []
+    )
+    prefix = "host " if condition.get("Field") == "host-header" else ""
+    return prefix + ",".join(str(v) for v in values)
+
+
+def _services(b: _Builder) -> None:
+    s = b.stacks
+    for target, props in s.resources("AWS::ECS::Service"):
+        tasks = s.resolve(target.stack, props.get("TaskDefinition"))
+        task = s.props(tasks[0]) if tasks else {}
+        containers = task.get("ContainerDefinitions", [])
+        title = containers[0].get("Name") if len(containers) == 1 else display(props.get("ServiceName", ""))
+        size = f"{task.get('Cpu', '?')} CPU / {task.get('Memory', '?')} MiB"
+        detail = f"ECS service, {size}, {props.get('DesiredCount', '?')} tasks"
+        service = b.node(target, "service", str(title or target.resource), detail)
+        for lb in props.get("LoadBalancers", []):
+            for tg in b.ids(target.stack, lb.get("TargetGroupArn"), {"target-group"}):
+                b.edge(REQUEST, tg, service, f":{lb.get('ContainerPort', '')}")
+        for container in containers:
+            for repo in b.ids(tasks[0].stack, container.get("Image"), {"repository"}):
+                b.edge(USES, service, repo, "image")
+            for secret in container.get("Secrets", []):
+                for nid in b.ids(tasks[0].stack, secret.get("ValueFrom"), {"secret"}):
+                    b.edge(USES, service, nid, "secret")
+        for registry in props.get("ServiceRegistries", []):
+            for entry in s.resolve(target.stack, registry.get("RegistryArn")):
+                if s.type_of(entry) != "AWS::ServiceDiscovery::Service":
+                    continue
+                name = s.props(entry).get("Name", "")
+                for namespace in b.ids(entry.stack, s.props(entry).get("NamespaceId"), {"namespace"}):
+                    b.edge(USES, service, namespace, f"registers {name}".strip())
+        for cluster in b.ids(target.stack, props.get("Cluster"), {"cluster"}):
+            b.edge(USES, service, cluster, "runs on")
+
+
+def _security_groups(b: _Builder) -> None:
+    """Edges `who may open connections to whom`, from ingress rules, between the drawn resources
+    that carry each group (ECS services, load balancers). A group nobody carries is drawn itself."""
+    s = b.stacks
+    carriers: dict[Target, list[str]] = defaultdict(list)
+    for kind, path in (
+        ("AWS::ECS::Service", ("NetworkConfiguration", "AwsvpcConfiguration", "SecurityGroups")),
+        ("AWS::ElasticLoadBalancingV2::LoadBalancer", ("SecurityGroups",)),
+    ):
+        for target, props in s.resources(kind):
+            value: Any = props
+            for key in path:
+                value = value.get(key, {}) if isinstance(value, dict) else {}
+            for group in s.resolve(target.stack, value):
+                carriers[group].append(node_id(target))
+
+    def holders(group: Target) -> list[str]:
+        if group not in carriers:
+            props = s.props(group)
+            carriers[group] = [
+                b.node(group, "security-group", str(props.get("GroupDescription", group.resource)))
+            ]
+        return carriers[group]
+
+    rules: list[tuple[str, Any, dict[str, Any]]] = []
+    for target, props in s.resources("AWS::EC2::SecurityGroupIngress"):
+        rules.append((target.stack, props.get("GroupId"), props))
+    for target, props in s.resources("AWS::EC2::SecurityGroup"):
+        for rule in props.get("SecurityGroupIngress", []):
+            rules.append((target.stack, {"Ref": target.resource}, rule))
+    for stack, group_ref, rule in rules:
+        ports = _ports(rule)
+        if rule.get("CidrIp") == ANYWHERE or rule.get("CidrIpv6") == "::/0":
+            sources = [INTERNET]
+        else:
+            sources = [h for g in s.resolve(stack, rule.get("SourceSecurityGroupId")) for h in holders(g)]
+        for group in s.resolve(stack, group_ref):
+            if s.type_of(group) != "AWS::EC2::SecurityGroup":
+                continue
+            for holder in holders(group):
+                for source in sources:
+                    b.edge(ALLOWS, source, holder, ports)
+
+
+def _ports(rule: dict[str, Any]) -> str:
+    protocol = str(rule.get("IpProtocol", "tcp"))
+    if protocol == "-1":
+        return "all traffic"
+    low, high = rule.get("FromPort"), rule.get("ToPort")
+    return f"{protocol} {low}" if low == high else f"{protocol} {low}-{high}"
+
+
+def _tag(props: dict[str, Any], key: str) -> Any:
+    return next((t.get("Value") for t in props.get("Tags", []) if t.get("Key") == key), None)

@@ -1,0 +1,106 @@
+"""Deploying from the CloudFormation console: every parameter explained, constrained ones with a
+hint that tells the user what to type, a grouped and labelled form, outputs described and exported."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tap_cfn import config as cfg
+from tap_cfn import generator
+from tap_cfn.stacks import root
+from tests.conftest import Built
+
+CONSTRAINTS = ("AllowedPattern", "AllowedValues", "MinLength", "MaxLength", "MinValue", "MaxValue")
+
+
+def all_parameters(built: Built) -> list[tuple[str, str, dict]]:
+    templates = {"root": built.root, **built.children}
+    return [
+        (stem, key, parameter)
+        for stem, template in templates.items()
+        for key, parameter in template.get("Parameters", {}).items()
+    ]
+
+
+def test_every_parameter_of_every_stack_has_a_description(env_built: Built) -> None:
+    for stem, key, parameter in all_parameters(env_built):
+        assert len(parameter.get("Description", "")) >= 10, f"{stem}: {key}"
+
+
+def test_constrained_parameters_say_what_to_type(env_built: Built) -> None:
+    constrained = [(s, k, p) for s, k, p in all_parameters(env_built) if any(c in p for c in CONSTRAINTS)]
+    assert {k for _, k, _ in constrained} >= {"EnvironmentSuffix", "FrontendImageTag"}
+    for stem, key, parameter in constrained:
+        hint = parameter.get("ConstraintDescription", "")
+        where = f"{stem}: {key}: {hint!r}"
+        assert hint, where
+        assert parameter.get("AllowedPattern", "@@") not in hint, f"{where} repeats the regex"
+        if "MaxLength" in parameter:
+            assert str(parameter["MaxLength"]) in hint, f"{where} does not state the length limit"
+        # the examples it gives are values the console accepts
+        examples = re.search(r"e\.g\. (\S+) or (\S+?)[:,)\s]", hint)
+        assert examples, f"{where} gives no example"
+        for example in examples.groups():
+            assert re.fullmatch(parameter["AllowedPattern"], example), f"{where}: {example}"
+            assert parameter.get("MinLength", 0) <= len(example) <= parameter.get("MaxLength", 4096)
+
+
+def test_every_root_parameter_is_grouped_once_and_labelled(env_built: Built) -> None:
+    """Labelled, or named so that the name is the label: the per-service image tags go without
+    labels to keep a hundred-service root under the 51,200-byte template body quota."""
+    interface = env_built.root["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = [key for group in interface["ParameterGroups"] for key in group["Parameters"]]
+    assert sorted(grouped) == sorted(env_built.root["Parameters"])
+    unlabelled = set(env_built.root["Parameters"]) - set(interface["ParameterLabels"])
+    assert unlabelled == {f"{name}ImageTag" for name in ("Frontend", "ApiGateway", "Processing")}
+    assert all(label["default"] for label in interface["ParameterLabels"].values())
+    assert [g["Label"]["default"] for g in interface["ParameterGroups"]] == [
+        "Environment",
+        "Container images",
+        "Notifications",
+    ]
+    images = interface["ParameterGroups"][1]["Parameters"]
+    assert images == ["FrontendImageTag", "ApiGatewayImageTag", "ProcessingImageTag"]  # service order
+    assert interface["ParameterLabels"]["EnvironmentSuffix"] == {"default": "Environment suffix"}
+
+
+def test_a_new_service_gets_its_image_tag_grouped(audit_config: cfg.Config) -> None:
+    dep = cfg.Deployment(audit_config, "dev")
+    template = root.build(dep, generator.children(dep), "json").to_dict()
+    groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    assert groups[1]["Label"] == {"default": "Container images"}
+    assert groups[1]["Parameters"][-1] == "AuditImageTag"
+
+
+def test_groups_follow_the_declared_order_whatever_the_parameter_order(config: cfg.Config) -> None:
+    dep = cfg.Deployment(config, "dev")
+    keys = ["AlarmEmail", "FrontendImageTag", "CertificateArn", "EnvironmentSuffix"]
+    interface = root.console_interface(keys, dep)
+    assert [(g["Label"]["default"], g["Parameters"]) for g in interface["ParameterGroups"]] == [
+        ("Environment", ["EnvironmentSuffix"]),
+        ("Container images", ["FrontendImageTag"]),
+        ("Load balancer", ["CertificateArn"]),
+        ("Notifications", ["AlarmEmail"]),
+    ]
+
+
+def test_a_root_parameter_without_a_console_entry_is_refused(config: cfg.Config) -> None:
+    dep = cfg.Deployment(config, "dev")
+    with pytest.raises(root.WiringError, match="root parameter DatabaseSize has no console group"):
+        root.console_interface(["EnvironmentSuffix", "DatabaseSize"], dep)
+    with pytest.raises(root.WiringError, match="UnknownImageTag"):  # not a service of this config
+        root.console_interface(["UnknownImageTag"], dep)
+
+
+def test_every_output_is_described_and_root_outputs_are_exported_under_the_stack_name(
+    env_built: Built,
+) -> None:
+    for stem, template in env_built.children.items():
+        for key, output in template.get("Outputs", {}).items():
+            assert len(output.get("Description", "")) >= 10, f"{stem}: {key}"
+            assert "Export" not in output, f"{stem}: {key}: nested stacks export nothing (the root does)"
+    for key, output in env_built.root["Outputs"].items():
+        assert len(output.get("Description", "")) >= 10, key
+        assert output["Export"] == {"Name": {"Fn::Sub": f"${{AWS::StackName}}-{key}"}}, key

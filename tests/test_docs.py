@@ -1,0 +1,108 @@
+"""The README: the two commands first, the config reference generated from the schema and current."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tap_cfn import config as cfg
+from tap_cfn import docs
+
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+STRUCTS = (cfg.Config, cfg.Environment, cfg.Capacity, cfg.Secret, cfg.Service, cfg.Route, cfg.Scaling)
+
+
+def section(text: str, heading: str) -> str:
+    match = re.search(rf"^### {heading}\n(.*?)(?=^### |\Z)", text, re.MULTILINE | re.DOTALL)
+    assert match, heading
+    return match.group(1)
+
+
+def test_the_readme_config_reference_is_current() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert docs.update(text) == text, (
+        "run `python generate.py docs` (or `make templates`) and commit README.md"
+    )
+
+
+def test_every_field_of_every_struct_is_documented_with_its_default() -> None:
+    reference = docs.reference()
+    for struct in STRUCTS:
+        rows = {
+            row.split("|")[1].strip(" `"): [c.strip() for c in row.split("|")[2:-1]]
+            for row in section(reference, struct.__name__).splitlines()
+            if row.startswith("| `")
+        }
+        for field in msgspec.structs.fields(struct):
+            assert field.name in rows, f"{struct.__name__}.{field.name}"
+            kind, default, _, meaning = rows[field.name]
+            assert kind and len(meaning) >= 10, f"{struct.__name__}.{field.name}"
+            if field.required:
+                assert default == "**required**"
+            elif field.default is not msgspec.NODEFAULT and not isinstance(field.default, msgspec.Struct):
+                shown = (
+                    "none" if field.default is None else f"`{msgspec.json.encode(field.default).decode()}`"
+                )
+                assert default.replace(" ", "") == shown.replace(" ", ""), f"{struct.__name__}.{field.name}"
+
+
+def test_constraints_and_links_come_from_the_schema() -> None:
+    service = section(docs.reference(), "Service")
+    assert re.search(r"^\| `port` \| integer \| \*\*required\*\* \| 1 ≤ x ≤ 65535 \|", service, re.MULTILINE)
+    assert "| `route` | [Route](#route) |" in service
+    # placeholders are escaped, or Markdown would swallow them as HTML tags
+    assert "${service.&lt;name&gt;.url}" in service
+
+
+def test_markers_are_required(tmp_path: Path) -> None:
+    with pytest.raises(docs.MarkerError, match="BEGIN config-reference"):
+        docs.update("# README without markers\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "generate.py"), "docs", "--readme", str(readme)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_check_reports_a_stale_reference_and_writes_nothing(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    stale = README.read_text(encoding="utf-8").replace("Container port.", "Port.")
+    readme.write_text(stale, encoding="utf-8")
+    args = [sys.executable, str(REPO / "generate.py"), "docs", "--readme", str(readme)]
+    checked = subprocess.run([*args, "--check"], capture_output=True, text=True, check=False)
+    assert checked.returncode == 1 and "stale" in checked.stderr
+    assert readme.read_text(encoding="utf-8") == stale
+    assert subprocess.run(args, capture_output=True, check=False).returncode == 0
+    assert readme.read_text(encoding="utf-8") == README.read_text(encoding="utf-8")
+
+
+def test_the_readme_starts_with_the_two_commands_and_has_the_promised_sections() -> None:
+    text = README.read_text(encoding="utf-8")
+    first_block = re.search(r"```sh\n(.*?)```", text, re.DOTALL)
+    assert first_block and [line.split("#")[0].strip() for line in first_block.group(1).splitlines()] == [
+        "make templates",
+        "make test",
+    ]
+    headings = re.findall(r"^## (.+)$", text, re.MULTILINE)
+    for heading in (
+        "What is generated",
+        "Deploying",
+        "Exit codes",
+        "Config reference",
+        "Troubleshooting",
+        "Security",
+    ):
+        assert heading in headings
+    troubles = text.split("## Troubleshooting")[1].split("\n## ")[0]
+    for topic in ("nested stack", "circuit breaker", "ROLLBACK_COMPLETE", "MaxLength"):
+        assert topic in troubles, topic
