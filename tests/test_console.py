@@ -40,7 +40,7 @@ def test_constrained_parameters_say_what_to_type(env_built: Built) -> None:
         if "MaxLength" in parameter:
             assert str(parameter["MaxLength"]) in hint, f"{where} does not state the length limit"
         # the examples it gives are values the console accepts
-        examples = re.search(r"e\.g\. (\S+) or (\S+?)[:,)\s]", hint)
+        examples = re.search(r"e\.g\. (\S+?) or (\S+?)(?::\s|[,)]|\s|$)", hint)
         assert examples, f"{where} gives no example"
         for example in examples.groups():
             assert re.fullmatch(parameter["AllowedPattern"], example), f"{where}: {example}"
@@ -59,6 +59,7 @@ def test_every_root_parameter_is_grouped_once_and_labelled(env_built: Built) -> 
     assert [g["Label"]["default"] for g in interface["ParameterGroups"]] == [
         "Environment",
         "Container images",
+        "Load balancer",
         "Notifications",
     ]
     images = interface["ParameterGroups"][1]["Parameters"]

@@ -22,8 +22,9 @@ IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 IMAGE_TAG_CONSTRAINT = "e.g. v1.4.2 or 3f9c2ab: letters, digits, _ . - and not latest"
 CERTIFICATE_PATTERN = r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$"
 CERTIFICATE_CONSTRAINT = (
-    "empty for HTTP only, or the ARN of an ACM certificate in the stack's region, e.g. "
-    "arn:aws:acm:eu-west-1:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
+    "empty for HTTP only, or the ARN (up to 2048 characters) of an ACM certificate in the stack's "
+    "region, e.g. arn:aws:acm:eu-west-1:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab "
+    "or arn:aws-us-gov:acm:us-gov-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 )
 # Empty (no subscription) or something shaped like an address; SNS confirms the rest by mail.
 ALARM_EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
