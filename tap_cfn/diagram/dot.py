@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from tap_cfn.diagram.model import Graph, Group, Node
+from tap_cfn.diagram.model import Graph, Node, nested_lines
 from tap_cfn.diagram.style import DEFAULT_FILL, EDGE_STYLE, NODE_FILL
 
 FONT = "Helvetica"
@@ -35,27 +35,15 @@ def render(graph: Graph) -> str:
         f'  node [fontname={quote(FONT)}, fontsize=10, style="rounded,filled", color="#616161"];',
         f"  edge [fontname={quote(FONT)}, fontsize=9];",
     ]
-    children: dict[str | None, list[Group]] = {}
-    for group in graph.groups:
-        children.setdefault(group.parent, []).append(group)
-    members: dict[str | None, list[Node]] = {}
-    for node in graph.nodes:
-        members.setdefault(node.group, []).append(node)
-
-    def emit(group: Group, depth: int) -> None:
-        indent = "  " * depth
-        lines.append(f"{indent}subgraph {quote('cluster_' + group.id)} {{")
-        lines.append(f"{indent}  label={quote(group.label)};")
-        for node in members.get(group.id, []):
-            lines.append(_node(node, indent + "  "))
-        for child in children.get(group.id, []):
-            emit(child, depth + 1)
-        lines.append(f"{indent}}}")
-
-    for node in members.get(None, []):
-        lines.append(_node(node, "  "))
-    for group in children.get(None, []):
-        emit(group, 1)
+    lines += nested_lines(
+        graph,
+        _node,
+        lambda group, indent: [
+            f"{indent}subgraph {quote('cluster_' + group.id)} {{",
+            f"{indent}  label={quote(group.label)};",
+        ],
+        lambda indent: f"{indent}}}",
+    )
     for edge in graph.edges:
         colour, style, _, _ = EDGE_STYLE[edge.kind]
         attrs = [f"color={quote(colour)}", f"fontcolor={quote(colour)}", f"style={style}"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tap_cfn.diagram.model import Graph, Group, Node
+from tap_cfn.diagram.model import Graph, Node, nested_lines
 from tap_cfn.diagram.style import DEFAULT_FILL, EDGE_STYLE, NODE_FILL
 
 
@@ -21,26 +21,12 @@ def _node(node: Node, indent: str) -> str:
 def render(graph: Graph) -> str:
     """The flowchart text (without the ```mermaid fence); deterministic."""
     lines = ["flowchart LR"]
-    children: dict[str | None, list[Group]] = {}
-    for group in graph.groups:
-        children.setdefault(group.parent, []).append(group)
-    members: dict[str | None, list[Node]] = {}
-    for node in graph.nodes:
-        members.setdefault(node.group, []).append(node)
-
-    def emit(group: Group, depth: int) -> None:
-        indent = "  " * depth
-        lines.append(f'{indent}subgraph {group.id}["{_text(group.label)}"]')
-        for node in members.get(group.id, []):
-            lines.append(_node(node, indent + "  "))
-        for child in children.get(group.id, []):
-            emit(child, depth + 1)
-        lines.append(f"{indent}end")
-
-    for node in members.get(None, []):
-        lines.append(_node(node, "  "))
-    for group in children.get(None, []):
-        emit(group, 1)
+    lines += nested_lines(
+        graph,
+        _node,
+        lambda group, indent: [f'{indent}subgraph {group.id}["{_text(group.label)}"]'],
+        lambda indent: f"{indent}end",
+    )
     for edge in graph.edges:
         arrow = EDGE_STYLE[edge.kind][2]
         label = f'|"{_text(edge.label)}"|' if edge.label else ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,35 @@ class Graph:
             for e in self.edges
             if e.kind == kind
         }
+
+
+def nested_lines(
+    graph: Graph,
+    node_line: Callable[[Node, str], str],
+    open_group: Callable[[Group, str], list[str]],
+    close_group: Callable[[str], str],
+) -> list[str]:
+    """The graph's nodes as text lines nested in their groups (what DOT and Mermaid share); each
+    callback gets the indent of the line it makes."""
+    children: dict[str | None, list[Group]] = {}
+    for group in graph.groups:
+        children.setdefault(group.parent, []).append(group)
+    members: dict[str | None, list[Node]] = {}
+    for node in graph.nodes:
+        members.setdefault(node.group, []).append(node)
+    lines = [node_line(node, "  ") for node in members.get(None, [])]
+
+    def emit(group: Group, depth: int) -> None:
+        indent = "  " * depth
+        lines.extend(open_group(group, indent))
+        lines.extend(node_line(node, indent + "  ") for node in members.get(group.id, []))
+        for child in children.get(group.id, []):
+            emit(child, depth + 1)
+        lines.append(close_group(indent))
+
+    for group in children.get(None, []):
+        emit(group, 1)
+    return lines
 
 
 @dataclass

@@ -118,7 +118,7 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
     templates = nest(dep, t, children, extension, declared=root_params)
     made = producers(templates)
     public = sorted(key for key in made if contract.is_public(key))
-    if len(public) >= MAX_OUTPUTS:  # many services: per-service values stay on their group stacks
+    if len(public) + 1 > MAX_OUTPUTS:  # (+ AlbUrl) many services: per-service values stay on the groups
         public = [key for key in public if not contract.is_owned(key)]
     for key in public:
         t.add_output(
