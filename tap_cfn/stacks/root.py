@@ -17,9 +17,10 @@ from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 __all__ = ["Child", "WiringError", "build", "suffix_max_length"]
 MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
 
-IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+# \w is [A-Za-z0-9_] in CloudFormation's (Java) patterns; kept short, it is repeated per service.
+IMAGE_TAG_PATTERN = r"^(?!latest$)\w[\w.-]{0,127}$"
 # Short: it is repeated once per service in the root, which must stay under the body quota.
-IMAGE_TAG_CONSTRAINT = "e.g. v1.4.2 or 3f9c2ab: letters, digits, _ . - and not latest"
+IMAGE_TAG_CONSTRAINT = "e.g. v1.4.2 or 3f9c2ab (not latest)"
 CERTIFICATE_PATTERN = r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$"
 CERTIFICATE_CONSTRAINT = (
     "empty for HTTP only, or the ARN (up to 2048 characters) of an ACM certificate in the stack's "
