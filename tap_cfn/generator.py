@@ -7,10 +7,11 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from tap_cfn.config import Deployment, Service
 from tap_cfn.naming import logical_id
-from tap_cfn.render import render
+from tap_cfn.render import as_dict, render
 from tap_cfn.stacks import cluster, data, loadbalancer, monitoring, network, root, security, service
 from tap_cfn.stacks.nesting import Child, group_template, groups, leaves
 from tap_cfn.topology import Part, service_groups
@@ -66,15 +67,30 @@ def _group(dep: Deployment, index: int, members: list[Service]) -> Child:
 def render_environment(dep: Deployment, formats: Iterable[str]) -> dict[str, str]:
     """File name -> content for one environment: root.<fmt>, and <stem>.<fmt> per nested stack."""
     kids = children(dep)
-    leaf_dicts = {leaf.stem: leaf.template.to_dict() for leaf in leaves(kids) if leaf.template is not None}
+    dicts = {leaf.stem: as_dict(leaf.template) for leaf in leaves(kids) if leaf.template is not None}
+    # The root and the groups differ by format only in their TemplateURLs: built once, re-pointed.
+    parents = {ROOT_STEM: as_dict(root.build(dep, kids, "json"))}
+    parents.update((group.stem, as_dict(group_template(dep, group, "json"))) for group in groups(kids))
     files = {}
-    for fmt in formats:  # only the root and groups differ by format (their TemplateURLs)
-        files[f"{ROOT_STEM}.{fmt}"] = render(root.build(dep, kids, fmt), fmt)
-        for group in groups(kids):
-            files[f"{group.stem}.{fmt}"] = render(group_template(dep, group, fmt), fmt)
-        for stem, as_dict in leaf_dicts.items():
-            files[f"{stem}.{fmt}"] = render(as_dict, fmt)
+    for fmt in formats:
+        for stem, parent in parents.items():
+            files[f"{stem}.{fmt}"] = render(_pointing_at(parent, fmt), fmt)
+        for stem, leaf in dicts.items():
+            files[f"{stem}.{fmt}"] = render(leaf, fmt)
     return files
+
+
+def _pointing_at(template: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """`template` with its nested stacks' relative TemplateURLs naming the `fmt` files."""
+    if fmt == "json":
+        return template
+    resources = {}
+    for key, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::CloudFormation::Stack":
+            url = resource["Properties"]["TemplateURL"].removesuffix(".json") + f".{fmt}"
+            resource = {**resource, "Properties": {**resource["Properties"], "TemplateURL": url}}
+        resources[key] = resource
+    return {**template, "Resources": resources}
 
 
 def write(out_dir: Path, files: dict[str, dict[str, str]]) -> None:

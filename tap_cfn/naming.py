@@ -8,6 +8,7 @@ suffix can produce a name AWS rejects.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from troposphere import Sub, Tags
@@ -48,6 +49,7 @@ NAME_LIMITS: dict[tuple[str, str], int] = {
 }
 
 
+@functools.cache
 def logical_id(*parts: str) -> str:
     """'api-gateway', 'Service' -> 'ApiGatewayService'."""
     words: list[str] = []

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import yaml
-from troposphere import Template
+from troposphere import AWSHelperFn, BaseAWSObject, Tags, Template
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 FORMATS = ("json", "yaml")
@@ -17,8 +17,56 @@ _STR, _INT, _FLOAT, _BOOL, _MAP, _SEQ = (
 
 
 def render(template: Template | dict[str, Any], fmt: str) -> str:
-    data = template.to_dict() if isinstance(template, Template) else template
+    data = as_dict(template) if isinstance(template, Template) else template
     return to_json(data) if fmt == "json" else to_yaml(data)
+
+
+def as_dict(template: Template) -> dict[str, Any]:
+    """What `template.to_dict()` returns, validation included, in a single walk: troposphere's
+    encoder walks each nested object's output again, a third of a 100-service run."""
+    sections = {
+        "Description": template.description,
+        "Metadata": template.metadata,
+        "Conditions": template.conditions,
+        "Mappings": template.mappings,
+        "Outputs": template.outputs,
+        "Parameters": template.parameters,
+        "AWSTemplateFormatVersion": template.version,
+        "Transform": template.transform,
+        "Rules": template.rules,
+        "Globals": template.globals,
+    }
+    plain: dict[str, Any] = {key: _plain(value) for key, value in sections.items() if value}
+    plain["Resources"] = _plain(template.resources)
+    return plain
+
+
+def _plain(obj: Any) -> Any:
+    kind = type(obj)
+    if kind is str or kind is int or kind is bool or kind is float or obj is None:
+        return obj
+    if kind is dict:
+        return {key: _plain(value) for key, value in obj.items()}
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in obj]
+    if isinstance(obj, BaseAWSObject):  # BaseAWSObject.to_dict, walking once
+        if obj.do_validation:
+            obj._validate_props()
+            obj.validate()
+        if obj.properties:
+            return _plain(obj.resource)
+        if hasattr(obj, "resource_type"):
+            return {key: _plain(value) for key, value in obj.resource.items() if key != "Properties"}
+        return {}
+    if isinstance(obj, Tags):
+        return [_plain(tag) for tag in obj.tags]
+    if isinstance(obj, AWSHelperFn) and type(obj).to_dict is AWSHelperFn.to_dict:
+        return _plain(obj.data)
+    if hasattr(obj, "to_dict"):
+        return _plain(obj.to_dict())
+    if hasattr(obj, "JSONrepr"):  # awacs
+        return _plain(obj.JSONrepr())
+    return obj
 
 
 def to_json(data: dict[str, Any]) -> str:
@@ -28,7 +76,19 @@ def to_json(data: dict[str, Any]) -> str:
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    """libyaml's emitter where available."""
+    """libyaml's emitter where available. Whether a scalar needs quotes depends on its text
+    alone, and templates repeat the same texts (keys, types, tags): resolved once each."""
+
+    _resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is not ScalarNode:
+            return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+        key = (value, implicit)
+        tag = self._resolved.get(key)
+        if tag is None:
+            tag = self._resolved[key] = super().resolve(kind, value, implicit)
+        return tag
 
 
 def to_yaml(data: dict[str, Any]) -> str:

@@ -68,6 +68,7 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
         Description=f"{dep.project} ({dep.env_name}): ECS Fargate platform, root of the nested stacks"
     )
     t.set_version("2010-09-09")
+    max_suffix = suffix_max_length(children)
     root_params = {
         ENVIRONMENT_SUFFIX.key: t.add_parameter(
             Parameter(
@@ -76,8 +77,8 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 Description=ENVIRONMENT_SUFFIX.description,
                 AllowedPattern=naming.SUFFIX_PATTERN,
                 MinLength=1,
-                MaxLength=suffix_max_length(children),
-                ConstraintDescription=SUFFIX_CONSTRAINT.format(max=suffix_max_length(children)),
+                MaxLength=max_suffix,
+                ConstraintDescription=SUFFIX_CONSTRAINT.format(max=max_suffix),
             )
         )
     }
