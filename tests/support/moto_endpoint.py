@@ -87,6 +87,22 @@ class _Model:
         return getattr(self, attribute_name.lower())
 
     @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        return cls.create(resource_name, _props(cloudformation_json), account_id, region_name)
+
+    @classmethod
+    def create(cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str) -> Any:
+        """Make the resource from its (resolved) Properties."""
+        raise NotImplementedError
+
+    @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
         cls,
         original_resource: Any,
@@ -132,18 +148,12 @@ class SecretModel(_Model, CloudFormationModel):
         return "AWS::SecretsManager::Secret"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> SecretModel:
         from moto.secretsmanager.models import secretsmanager_backends
 
         backend = secretsmanager_backends[account_id][region_name]
-        props = _props(cloudformation_json)
         secret_string = props.get("SecretString")
         generate = props.get("GenerateSecretString")
         if secret_string is None and generate is not None:
@@ -200,18 +210,12 @@ class PrivateDnsNamespaceModel(_Model, CloudFormationModel):
         return "AWS::ServiceDiscovery::PrivateDnsNamespace"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> PrivateDnsNamespaceModel:
         from moto.servicediscovery.models import servicediscovery_backends
 
         backend = servicediscovery_backends[account_id][region_name]
-        props = _props(cloudformation_json)
         before = set(backend.namespaces)
         backend.create_private_dns_namespace(
             name=props["Name"],
@@ -243,17 +247,11 @@ class DiscoveryServiceModel(_Model, CloudFormationModel):
         return "AWS::ServiceDiscovery::Service"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> DiscoveryServiceModel:
         from moto.servicediscovery.models import servicediscovery_backends
 
-        props = _props(cloudformation_json)
         service = servicediscovery_backends[account_id][region_name].create_service(
             name=props.get("Name", resource_name),
             namespace_id=props.get("NamespaceId") or (props.get("DnsConfig") or {}).get("NamespaceId"),
@@ -286,17 +284,11 @@ class ScalableTargetModel(_Model, CloudFormationModel):
         return "AWS::ApplicationAutoScaling::ScalableTarget"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> ScalableTargetModel:
         from moto.applicationautoscaling.models import applicationautoscaling_backends
 
-        props = _props(cloudformation_json)
         applicationautoscaling_backends[account_id][region_name].register_scalable_target(
             namespace=props["ServiceNamespace"],
             r_id=props["ResourceId"],
@@ -331,17 +323,12 @@ class ScalingPolicyModel(_Model, CloudFormationModel):
         return "AWS::ApplicationAutoScaling::ScalingPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> ScalingPolicyModel:
         from moto.applicationautoscaling.models import applicationautoscaling_backends
 
-        props = dict(_props(cloudformation_json))
+        props = dict(props)
         target = props.pop("ScalingTargetId", None)
         if target:  # resource id|dimension|namespace, the target's Ref
             props["ResourceId"], props["ScalableDimension"], props["ServiceNamespace"] = target.split("|")
@@ -385,17 +372,11 @@ class AlarmModel(_Model, CloudFormationModel):
         return "AWS::CloudWatch::Alarm"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> AlarmModel:
         from moto.cloudwatch.models import cloudwatch_backends
 
-        props = _props(cloudformation_json)
         alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
             name=props.get("AlarmName", resource_name),
             namespace=props.get("Namespace", ""),
@@ -434,17 +415,11 @@ class SecurityGroupEgressModel(_Model, CloudFormationModel):
         return "AWS::EC2::SecurityGroupEgress"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> SecurityGroupEgressModel:
         from moto.ec2.models import ec2_backends
 
-        props = _props(cloudformation_json)
         ip_ranges = [{"CidrIp": props["CidrIp"]}] if "CidrIp" in props else []
         groups = (
             [{"GroupId": props["DestinationSecurityGroupId"]}]
@@ -473,17 +448,11 @@ class RouteTableAssociationModel(_Model, CloudFormationModel):
         return "AWS::EC2::SubnetRouteTableAssociation"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> RouteTableAssociationModel:
         from moto.ec2.models import ec2_backends
 
-        props = _props(cloudformation_json)
         association = ec2_backends[account_id][region_name].associate_route_table(
             route_table_id=props["RouteTableId"], subnet_id=props["SubnetId"]
         )
@@ -506,15 +475,10 @@ class CapacityProviderAssociationsModel(_Model, CloudFormationModel):
         return "AWS::ECS::ClusterCapacityProviderAssociations"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> CapacityProviderAssociationsModel:
-        return cls(_props(cloudformation_json).get("Cluster", resource_name))
+        return cls(props.get("Cluster", resource_name))
 
 
 # --- CloudFormation engine fixes -----------------------------------------------------------
