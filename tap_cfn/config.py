@@ -339,14 +339,6 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def field_path(loc: tuple[Any, ...]) -> str:
-    """('services', 2, 'memory') -> 'services[2].memory'."""
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
-
-
 def load(path: str | Path | None = None) -> Config:
     """Read, merge and validate a config file (the packaged default when `path` is None)."""
     if path is None:

@@ -150,9 +150,6 @@ class StackTree:
                 added.append(child_id)
         return added
 
-    def all_events(self) -> list[StackEvent]:
-        return sorted((e for es in self.events.values() for e in es), key=lambda e: e.timestamp)
-
 
 class EventWatcher:
     """Polls DescribeStackEvents for the root and each nested stack it discovers.
