@@ -1,109 +1,169 @@
-"""The values that travel between stacks, declared once.
+"""The values that travel between stacks, declared once, as one table.
 
-A producing stack emits a `Value` as an Output, a consuming stack takes it as a Parameter of the
-same name, and the root wires the two together by that name (see `stacks.root`). Per-service and
-per-secret values carry the owner's CamelCase name in front: ``ApiGatewayTargetGroupArn``.
-`public` values are re-exported as Outputs of the root stack.
+A producing stack (`owner`) emits a `Value` as an Output, a consuming stack takes it as a Parameter
+of the same name, and the root wires the two together by that name (see `stacks.nesting`). A value
+of `Scope.SERVICE` or `Scope.SECRET` exists once per service or secret and carries that name in
+CamelCase in front: ``ApiGatewayTargetGroupArn``. `public` values are re-exported as Outputs of
+the root stack. `VALUES` is the registry: every value is declared into it, each key once.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from tap_cfn.naming import logical_id
+
+
+class Scope(enum.Enum):
+    PLATFORM = "platform"  # one per deployment
+    SERVICE = "service"  # one per service
+    SECRET = "secret"  # one per secret
+
+
+# The producing stacks; ROOT: a parameter the user gives at deploy time.
+ROOT, NETWORK, SECURITY, DATA, LOADBALANCER, CLUSTER, MONITORING, SERVICE = (
+    "root",
+    "network",
+    "security",
+    "data",
+    "loadbalancer",
+    "cluster",
+    "monitoring",
+    "service",
+)
 
 
 @dataclass(frozen=True)
 class Value:
     key: str
     type: str
-    description: str
+    owner: str
+    scope: Scope
+    description: str  # `{owner}` stands for the service or secret name in per-owner values
     public: bool = False
-
-    def name(self, owner: str | None = None) -> str:
-        return f"{logical_id(owner)}{self.key}" if owner else self.key
 
     @property
     def owned(self) -> bool:
         """Per service or per secret: the name carries the owner in front."""
-        return "{owner}" in self.description
+        return self.scope is not Scope.PLATFORM
+
+    def name(self, owner: str | None = None) -> str:
+        if self.owned != (owner is not None):
+            raise ValueError(f"{self.key} is a {self.scope.value} value: owner {owner!r}")
+        return f"{logical_id(owner)}{self.key}" if owner else self.key
 
     def describe(self, owner: str | None = None) -> str:
-        return self.description.format(owner=owner)
+        return self.description.format(owner=owner) if owner else self.description
+
+
+VALUES: list[Value] = []
+
+
+def _declare(
+    key: str, type: str, owner: str, description: str, scope: Scope = Scope.PLATFORM, public: bool = False
+) -> Value:
+    if any(v.key == key for v in VALUES):
+        raise ValueError(f"contract value {key} declared twice")
+    value = Value(key, type, owner, scope, description, public)
+    VALUES.append(value)
+    return value
 
 
 STRING = "String"
+SUBNETS = "List<AWS::EC2::Subnet::Id>"
+GROUP_ID = "AWS::EC2::SecurityGroup::Id"
+PER_SERVICE, PER_SECRET = Scope.SERVICE, Scope.SECRET
 
-# Root parameters (given by the user at deploy time).
-ENVIRONMENT_SUFFIX = Value("EnvironmentSuffix", STRING, "Suffix of every physical name, e.g. dev or pr-42.")
-IMAGE_TAG = Value("ImageTag", STRING, "Image tag of {owner} in its ECR repository.")
-ALARM_EMAIL = Value("AlarmEmail", STRING, "E-mail address subscribed to the alarm topic; empty for none.")
-CERTIFICATE_ARN = Value(
+ENVIRONMENT_SUFFIX = _declare(
+    "EnvironmentSuffix", STRING, ROOT, "Suffix of every physical name, e.g. dev or pr-42."
+)
+IMAGE_TAG = _declare("ImageTag", STRING, ROOT, "Image tag of {owner} in its ECR repository.", PER_SERVICE)
+ALARM_EMAIL = _declare(
+    "AlarmEmail", STRING, ROOT, "E-mail address subscribed to the alarm topic; empty for none."
+)
+CERTIFICATE_ARN = _declare(
     "CertificateArn",
     STRING,
+    ROOT,
     "ARN of an ACM certificate for the load balancer: HTTPS on 443 and port 80 redirecting to it. "
     "Empty: HTTP only.",
 )
 
-# network
-VPC_ID = Value("VpcId", "AWS::EC2::VPC::Id", "ID of the VPC.", public=True)
-PUBLIC_SUBNET_IDS = Value(
-    "PublicSubnetIds", "List<AWS::EC2::Subnet::Id>", "Public subnets, one per AZ.", public=True
+VPC_ID = _declare("VpcId", "AWS::EC2::VPC::Id", NETWORK, "ID of the VPC.", public=True)
+PUBLIC_SUBNET_IDS = _declare("PublicSubnetIds", SUBNETS, NETWORK, "Public subnets, one per AZ.", public=True)
+PRIVATE_SUBNET_IDS = _declare(
+    "PrivateSubnetIds", SUBNETS, NETWORK, "Private subnets of the tasks, one per AZ.", public=True
 )
-PRIVATE_SUBNET_IDS = Value(
-    "PrivateSubnetIds", "List<AWS::EC2::Subnet::Id>", "Private subnets of the tasks, one per AZ.", public=True
+
+ALB_SECURITY_GROUP_ID = _declare("AlbSecurityGroupId", GROUP_ID, SECURITY, "Security group of the ALB.")
+SERVICE_SECURITY_GROUP_ID = _declare(
+    "SecurityGroupId", GROUP_ID, SECURITY, "Security group of the {owner} tasks.", PER_SERVICE
 )
-# security
-ALB_SECURITY_GROUP_ID = Value(
-    "AlbSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the ALB."
+
+KMS_KEY_ARN = _declare("KmsKeyArn", STRING, DATA, "ARN of the deployment's customer-managed KMS key.")
+ACCESS_LOG_BUCKET_NAME = _declare(
+    "AccessLogBucketName", STRING, DATA, "S3 bucket of the load balancer's access logs."
 )
-SERVICE_SECURITY_GROUP_ID = Value(
-    "SecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the {owner} tasks."
+EXEC_LOG_GROUP_NAME = _declare("ExecLogGroupName", STRING, DATA, "Log group of ECS Exec sessions.")
+REPOSITORY_URI = _declare(
+    "RepositoryUri", STRING, DATA, "URI of the {owner} ECR repository.", PER_SERVICE, public=True
 )
-# data
-KMS_KEY_ARN = Value("KmsKeyArn", STRING, "ARN of the platform's customer-managed KMS key.")
-ACCESS_LOG_BUCKET_NAME = Value("AccessLogBucketName", STRING, "S3 bucket of the load balancer's access logs.")
-EXEC_LOG_GROUP_NAME = Value("ExecLogGroupName", STRING, "Log group of ECS Exec sessions.")
-REPOSITORY_URI = Value("RepositoryUri", STRING, "URI of the {owner} ECR repository.", public=True)
-REPOSITORY_ARN = Value("RepositoryArn", STRING, "ARN of the {owner} ECR repository.")
-LOG_GROUP_NAME = Value("LogGroupName", STRING, "Log group of the {owner} containers.")
-SECRET_ARN = Value("SecretArn", STRING, "ARN of the {owner} secret.")
-KMS_KEY_ARN = Value("KmsKeyArn", STRING, "ARN of the deployment's customer-managed KMS key.")
-# loadbalancer
-ALB_DNS_NAME = Value("AlbDnsName", STRING, "DNS name of the application load balancer.", public=True)
-ALB_FULL_NAME = Value("AlbFullName", STRING, "Full name of the load balancer (CloudWatch dimension).")
-LISTENER_ARN = Value("ListenerArn", STRING, "Listener that carries the path and host rules.")
-TARGET_GROUP_ARN = Value("TargetGroupArn", STRING, "Target group of the {owner} service.")
-TARGET_GROUP_FULL_NAME = Value(
-    "TargetGroupFullName", STRING, "Full name of the {owner} target group (CloudWatch dimension)."
+REPOSITORY_ARN = _declare("RepositoryArn", STRING, DATA, "ARN of the {owner} ECR repository.", PER_SERVICE)
+LOG_GROUP_NAME = _declare("LogGroupName", STRING, DATA, "Log group of the {owner} containers.", PER_SERVICE)
+SECRET_ARN = _declare("SecretArn", STRING, DATA, "ARN of the {owner} secret.", PER_SECRET)
+
+ALB_DNS_NAME = _declare(
+    "AlbDnsName", STRING, LOADBALANCER, "DNS name of the application load balancer.", public=True
 )
-# cluster
-CLUSTER_NAME = Value("ClusterName", STRING, "Name of the ECS cluster.", public=True)
-CLUSTER_ARN = Value("ClusterArn", STRING, "ARN of the ECS cluster.", public=True)
-NAMESPACE_ID = Value("NamespaceId", STRING, "ID of the Cloud Map private DNS namespace.")
-NAMESPACE_NAME = Value("NamespaceName", STRING, "Name of the Cloud Map private DNS namespace.", public=True)
-# monitoring
-ALARM_TOPIC_ARN = Value(
-    "AlarmTopicArn", STRING, "SNS topic (KMS-encrypted) every alarm notifies.", public=True
+ALB_FULL_NAME = _declare(
+    "AlbFullName", STRING, LOADBALANCER, "Full name of the load balancer (CloudWatch dimension)."
 )
-DASHBOARD_NAME = Value("DashboardName", STRING, "Name of the CloudWatch dashboard.", public=True)
-# service
-SERVICE_NAME = Value("ServiceName", STRING, "Name of the {owner} ECS service.", public=True)
+LISTENER_ARN = _declare("ListenerArn", STRING, LOADBALANCER, "Listener that carries the path and host rules.")
+TARGET_GROUP_ARN = _declare(
+    "TargetGroupArn", STRING, LOADBALANCER, "Target group of the {owner} service.", PER_SERVICE
+)
+TARGET_GROUP_FULL_NAME = _declare(
+    "TargetGroupFullName",
+    STRING,
+    LOADBALANCER,
+    "Full name of the {owner} target group (CloudWatch dimension).",
+    PER_SERVICE,
+)
+
+CLUSTER_NAME = _declare("ClusterName", STRING, CLUSTER, "Name of the ECS cluster.", public=True)
+CLUSTER_ARN = _declare("ClusterArn", STRING, CLUSTER, "ARN of the ECS cluster.", public=True)
+NAMESPACE_ID = _declare("NamespaceId", STRING, CLUSTER, "ID of the Cloud Map private DNS namespace.")
+NAMESPACE_NAME = _declare(
+    "NamespaceName", STRING, CLUSTER, "Name of the Cloud Map private DNS namespace.", public=True
+)
+
+ALARM_TOPIC_ARN = _declare(
+    "AlarmTopicArn", STRING, MONITORING, "SNS topic (KMS-encrypted) every alarm notifies.", public=True
+)
+DASHBOARD_NAME = _declare(
+    "DashboardName", STRING, MONITORING, "Name of the CloudWatch dashboard.", public=True
+)
+
+SERVICE_NAME = _declare(
+    "ServiceName", STRING, SERVICE, "Name of the {owner} ECS service.", PER_SERVICE, public=True
+)
 
 
-def _owned_keys() -> list[str]:
-    return [v.key for v in globals().values() if isinstance(v, Value) and v.owned]
+def value_of(key: str) -> Value | None:
+    """The declared value an Output or Parameter named `key` carries: a platform value by its
+    key, a per-owner value by the key after the owner's name; None for anything else."""
+    exact = next((v for v in VALUES if not v.owned and v.key == key), None)
+    return exact or next((v for v in VALUES if v.owned and key.endswith(v.key) and key != v.key), None)
 
 
 def is_owned(key: str) -> bool:
     """Whether `key` is a per-service or per-secret value (its owner's name in front)."""
-    return any(key.endswith(k) and key != k for k in _owned_keys())
+    value = value_of(key)
+    return value is not None and value.owned
 
 
 def is_public(key: str) -> bool:
     """Whether the output `key` is re-exported by the root stack."""
-    return any(
-        value.public and (key.endswith(value.key) if value.owned else key == value.key)
-        for value in globals().values()
-        if isinstance(value, Value)
-    )
+    value = value_of(key)
+    return value is not None and value.public
