@@ -1,14 +1,15 @@
 """The platform description: a typed, frozen config validated once, when it is loaded.
 
 Shape and types are checked by msgspec; the checks that span fields (Fargate sizes, routes,
-caller edges, references) follow in `_check`, each naming the field path it is about. Every
-failure surfaces as one `ConfigError` line: ``FILE: services[2].memory: what is allowed``.
+caller edges, references, reserved names) are the registry in `tap_cfn.checks`, each naming
+the field path it is about. Every finding surfaces as a `ConfigError` line:
+``FILE: services[api-gateway].memory: what is allowed``.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -208,6 +209,16 @@ class Route(_Model, frozen=True):
         _f("Listener rule priority; default: 100, 200, ... in declaration order."),
     ] = None
 
+    @property
+    def behind_alb(self) -> bool:
+        """Reached through the load balancer: it has a target group, a listener rule or the default."""
+        return self.type == "alb"
+
+    @property
+    def internal(self) -> bool:
+        """Reached only through Cloud Map, by its callers."""
+        return self.type == "internal"
+
 
 class Scaling(_Model, frozen=True):
     """Target-tracking auto scaling of the service's desired count."""
@@ -353,14 +364,24 @@ def load(path: str | Path | None = None) -> Config:
     try:
         raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{source}: not valid YAML{where}") from None
+        raise ConfigError(f"{source}: {_yaml_problem(exc)}") from None
     return parse(raw, source)
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """'not valid YAML at line 3, column 5: <the parser's reason>'."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem, context = getattr(exc, "problem", None), getattr(exc, "context", None)
+    reason = f": {problem}" if problem else ""
+    return f"not valid YAML{where}{reason}" + (f" ({context})" if problem and context else "")
+
+
 def parse(raw: Any, source: str = "<config>") -> Config:
-    """Validate an already-read mapping; errors name `source` and the field path."""
+    """Validate an already-read mapping; errors name `source` and the field path. Shape and types
+    first (msgspec stops at the first problem), then every check of `checks.CHECKS`, all reported."""
+    from tap_cfn import checks  # the checks read the models declared here
+
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{source}: (top level): expected a mapping with project, environments and services"
@@ -369,12 +390,10 @@ def parse(raw: Any, source: str = "<config>") -> Config:
     try:
         config = msgspec.convert(raw, Config)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"{source}: {_describe(str(exc))}") from None
-    problems = _check(config)
+        raise ConfigError(f"{source}: {_describe(str(exc), raw, Config)}") from None
+    problems = checks.run_all(config)
     if problems:
-        where, what = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ConfigError(f"{source}: {where}: {what}{more}")
+        raise ConfigError("\n".join(f"{source}: {where}: {what}" for where, what in problems))
     return config
 
 
@@ -393,268 +412,66 @@ def _merge_environments(raw: dict[str, Any], source: str) -> dict[str, Any]:
         try:  # each on its own, so that an error names the environment
             msgspec.convert(merged[name], Environment)
         except msgspec.ValidationError as exc:
-            raise ConfigError(f"{source}: {_describe(str(exc), f'environments.{name}')}") from None
+            problem = _describe(str(exc), merged[name], Environment, f"environments.{name}")
+            raise ConfigError(f"{source}: {problem}") from None
     return {**raw, "environments": merged}
 
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
+_STEP = re.compile(r"\.(?P<field>[^.\[]+)|\[(?P<index>\d+)\]|\[(?P<key>[^\]]*)\]")
 
 
-def _describe(message: str, prefix: str = "") -> str:
-    """msgspec's 'Expected `int`, got `str` - at `$.services[2].port`' -> 'services[2].port: ...'."""
+def _describe(message: str, raw: Any, model: type, prefix: str = "") -> str:
+    """msgspec's 'Expected `int`, got `str` - at `$.services[2].port`' -> 'services[api].port: ...';
+    an unknown key gets the closest known one, an enum its allowed values."""
     match = _AT.match(message)
     assert match is not None
-    what, path = match["what"], prefix + (match["path"] or "")
-    path = path.lstrip(".")
+    what = match["what"]
+    path, node = _path(match["path"] or "", raw, msgspec.inspect.type_info(model), prefix)
     unknown = re.match(r"Object contains unknown field `(.*)`", what)
     missing = re.match(r"Object missing required field `(.*)`", what)
     if unknown or missing:
         field = (unknown or missing).group(1)  # type: ignore[union-attr]
         path = f"{path}.{field}" if path else field
-        what = "unknown key" if unknown else "required field is missing"
+        what = _unknown_key(field, node) if unknown else "required field is missing"
+    elif what.startswith("Invalid enum value") and isinstance(node, msgspec.inspect.LiteralType):
+        what += f"; allowed: {', '.join(map(str, node.values))}"
     return f"{path or '(top level)'}: {what}"
 
 
-def _sizes(allowed: Sequence[int]) -> str:
-    if isinstance(allowed, range):
-        return f"{allowed.start}-{allowed.stop - 1} in steps of {allowed.step}"
-    return ", ".join(map(str, allowed))
-
-
-def _check(config: Config) -> list[tuple[str, str]]:
-    """Checks that span fields. Returns (field path, message) pairs, in field order."""
-    problems: list[tuple[str, str]] = []
-    add = lambda where, what: problems.append((where, what))  # noqa: E731
-
-    for name, env in config.environments.items():
-        where = f"environments.{name}"
-        if env.log_retention_days not in LOG_RETENTION_DAYS:
-            add(f"{where}.log_retention_days", f"{env.log_retention_days} is not one of {LOG_RETENTION_DAYS}")
-        try:
-            network = env.network
-        except ValueError:
-            add(f"{where}.vpc_cidr", f"{env.vpc_cidr!r} is not an IPv4 network such as 10.0.0.0/16")
-            continue
-        if not 16 <= network.prefixlen <= 27:
-            add(f"{where}.vpc_cidr", f"{env.vpc_cidr}: a VPC is a /16 to /27 network")
-        elif not network.is_private:
-            add(f"{where}.vpc_cidr", f"{env.vpc_cidr} must be a private (RFC 1918) range")
-        elif 2 ** (env.subnet_prefix - network.prefixlen) < 2 * env.az_count:
-            add(
-                f"{where}.subnet_prefix",
-                f"{env.az_count} public and {env.az_count} private /{env.subnet_prefix} "
-                f"subnets do not fit in {env.vpc_cidr}",
-            )
-        cap = env.capacity
-        if cap.fargate_weight + cap.spot_weight == 0:
-            add(f"{where}.capacity", "fargate_weight and spot_weight cannot both be 0")
-        alarms = env.alarms
-        if alarms.period not in (10, 30) and alarms.period % 60:
-            add(f"{where}.alarms.period", f"{alarms.period} s: CloudWatch takes 10, 30 or a multiple of 60")
-        elif alarms.period * alarms.evaluation_periods > ONE_DAY:
-            add(
-                f"{where}.alarms.evaluation_periods",
-                f"{alarms.evaluation_periods} x {alarms.period} s exceeds the one day an alarm may look back",
-            )
-        if alarms.datapoints_to_alarm > alarms.evaluation_periods:
-            add(
-                f"{where}.alarms.datapoints_to_alarm",
-                f"{alarms.datapoints_to_alarm} exceeds evaluation_periods ({alarms.evaluation_periods})",
-            )
-        window = env.scheduled_scaling
-        if window is not None:
-            if window.min > window.max:
-                add(
-                    f"{where}.scheduled_scaling.min",
-                    f"min ({window.min}) must not exceed max ({window.max})",
-                )
-            if window.start == window.end:
-                add(f"{where}.scheduled_scaling.end", "the window must end at another time than it starts")
-            if not _is_time_zone(window.timezone):
-                add(
-                    f"{where}.scheduled_scaling.timezone",
-                    f"{window.timezone!r} is not an IANA time zone name such as UTC or Europe/Berlin",
-                )
-
-    secret_names = [s.name for s in config.secrets]
-    for i, secret in enumerate(config.secrets):
-        where = f"secrets[{i}]"
-        if secret_names.index(secret.name) != i:
-            add(f"{where}.name", f"duplicate secret name {secret.name!r}")
-        if secret.template is not None:
-            try:
-                parsed = json.loads(secret.template)
-            except ValueError:
-                parsed = None
-            if not isinstance(parsed, dict):
-                add(f"{where}.template", 'must be a JSON object, e.g. \'{"username": "admin"}\'')
-        if (secret.template is None) != (secret.generate_key is None):
-            add(f"{where}.generate_key", "template and generate_key go together (both or neither)")
-
-    names = [s.name for s in config.services]
-    for i, name in enumerate(names):  # identity first: later checks look services up by name
-        if names.index(name) != i:
-            add(f"services[{i}].name", f"duplicate service name {name!r}")
-    defaults = [s.name for s in config.services if s.route.type == "alb" and s.route.default]
-    if not any(s.route.type == "alb" for s in config.services):
-        add("services", "at least one service must be reachable through the ALB (route.type: alb)")
-    elif len(defaults) != 1:
-        add("services", f"exactly one ALB service needs route.default: true (found {len(defaults)})")
-    problems += _check_callers(config) + _check_name_room(config) + _check_alb_quotas(config)
-    seen_rules: dict[tuple[str | None, str | None], str] = {}
-    for i, svc in enumerate(config.services):
-        where = f"services[{i}]"
-        if svc.cpu not in FARGATE_SIZES:
-            add(f"{where}.cpu", f"{svc.cpu} is not a Fargate CPU size; allowed: {sorted(FARGATE_SIZES)}")
-        elif svc.memory not in FARGATE_SIZES[svc.cpu]:
-            add(
-                f"{where}.memory",
-                f"{svc.memory} MiB is not offered with {svc.cpu} CPU; "
-                f"allowed: {_sizes(FARGATE_SIZES[svc.cpu])}",
-            )
-        if svc.min > svc.desired:
-            add(f"{where}.min", f"min ({svc.min}) must not exceed desired ({svc.desired})")
-        if svc.desired > svc.max:
-            add(f"{where}.desired", f"desired ({svc.desired}) must not exceed max ({svc.max})")
-        if svc.exec and svc.readonly_root_filesystem:
-            # The ECS Exec agent writes into the container's root filesystem.
-            add(
-                f"{where}.exec",
-                "ECS Exec needs a writable root filesystem: set readonly_root_filesystem: false",
-            )
-        route = svc.route
-        if route.type == "internal":
-            if route.default or route.path or route.host or route.priority:
-                add(f"{where}.route", "an internal service takes no default, path, host or priority")
-            if svc.scaling.requests_per_target is not None:
-                add(f"{where}.scaling.requests_per_target", "needs an ALB route (route.type: alb)")
-            for field in ALB_ALARMS:
-                if getattr(svc.alarms, field) is not None:
-                    add(f"{where}.alarms.{field}", "is about the ALB's targets: needs route.type: alb")
-        elif route.default:
-            if route.path or route.host or route.priority:
-                add(f"{where}.route", "the default service takes no path, host or priority")
-        elif not (route.path or route.host):
-            add(f"{where}.route", "an ALB service needs default: true, a path or a host")
+def _path(at: str, raw: Any, node: Any, prefix: str) -> tuple[str, Any]:
+    """The display path of msgspec's `at` (services and secrets by name) and the type found there."""
+    shown = prefix
+    for step in _STEP.finditer(at):
+        node = _unwrap(node)
+        if step["field"] is not None:
+            shown += f".{step['field']}"
+            raw = raw.get(step["field"]) if isinstance(raw, dict) else None
+            fields = getattr(node, "fields", ())
+            node = next((f.type for f in fields if f.encode_name == step["field"]), None)
         else:
-            key = (route.path, route.host)
-            if key in seen_rules:
-                add(f"{where}.route", f"same path/host as service {seen_rules[key]!r}")
-            seen_rules[key] = svc.name
-        for j, caller in enumerate(svc.callers):
-            if caller not in names:
-                add(f"{where}.callers[{j}]", f"unknown service {caller!r}; known: {', '.join(names)}")
-            elif caller == svc.name:
-                add(f"{where}.callers[{j}]", "a service cannot list itself as a caller")
-        for var, secret_name in svc.secrets.items():
-            if secret_name not in secret_names:
-                add(
-                    f"{where}.secrets.{var}",
-                    f"unknown secret {secret_name!r}; known: {', '.join(secret_names) or 'none'}",
-                )
-        for var, value in svc.environment.items():
-            for ref in REFERENCE.findall(value):
-                problem = _check_reference(config, svc, ref)
-                if problem:
-                    add(f"{where}.environment.{var}", problem)
-    return problems
+            key: Any = int(step["index"]) if step["index"] is not None else step["key"]
+            item = raw[key] if isinstance(raw, list) and isinstance(key, int) and key < len(raw) else None
+            name = item.get("name") if isinstance(item, dict) else None
+            shown += f"[{name}]" if isinstance(name, str) and name else f"[{key}]"
+            raw = item
+            node = getattr(node, "item_type", None) or getattr(node, "value_type", None)
+    return shown.lstrip("."), _unwrap(node)
 
 
-def _is_time_zone(name: str) -> bool:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    if name.startswith("/") or ".." in name:  # ZoneInfo would read it as a path
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+def _unwrap(node: Any) -> Any:
+    """The type under Annotated metadata and `X | None`."""
+    if isinstance(node, msgspec.inspect.Metadata):
+        return _unwrap(node.type)
+    if isinstance(node, msgspec.inspect.UnionType):
+        kinds = [t for t in node.types if not isinstance(t, msgspec.inspect.NoneType)]
+        return _unwrap(kinds[0]) if len(kinds) == 1 else node
+    return node
 
 
-# ALB quotas: rules per load balancer (excluding default rules) and target groups per load balancer.
-ALB_MAX_RULES = 100
-ALB_MAX_TARGET_GROUPS = 100
-
-
-def _check_alb_quotas(config: Config) -> list[tuple[str, str]]:
-    alb = [s for s in config.services if s.route.type == "alb"]
-    rules = [s for s in alb if not s.route.default]
-    if len(rules) > ALB_MAX_RULES:
-        return [
-            (
-                "services",
-                f"{len(rules)} path/host rules; an ALB allows {ALB_MAX_RULES} (excluding the default)",
-            )
-        ]
-    if len(alb) > ALB_MAX_TARGET_GROUPS:
-        return [("services", f"{len(alb)} ALB services; an ALB allows {ALB_MAX_TARGET_GROUPS} target groups")]
-    return []
-
-
-def _check_callers(config: Config) -> list[tuple[str, str]]:
-    """Caller edges must not form a cycle: a request loop (a calls b calls a) is a config mistake
-    that security groups would silently allow."""
-    calls: dict[str, list[str]] = {s.name: [] for s in config.services}
-    for svc in config.services:
-        for caller in svc.callers:
-            if caller in calls and caller != svc.name:
-                calls[caller].append(svc.name)
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(name: str, path: list[str]) -> list[str] | None:
-        state[name] = 1
-        for callee in calls[name]:
-            if state.get(callee) == 1:
-                return [*path[path.index(callee) :], callee] if callee in path else [name, callee]
-            if callee not in state:
-                found = visit(callee, [*path, callee])
-                if found:
-                    return found
-        state[name] = 2
-        return None
-
-    for i, svc in enumerate(config.services):
-        if svc.name not in state:
-            cycle = visit(svc.name, [svc.name])
-            if cycle:
-                return [(f"services[{i}].callers", f"callers form a cycle: {' -> '.join(cycle)}")]
-    return []
-
-
-def _check_name_room(config: Config) -> list[tuple[str, str]]:
-    """Every per-service name must leave room for a suffix of naming.MIN_SUFFIX_LENGTH."""
-    from tap_cfn import naming
-
-    problems = []
-    for i, svc in enumerate(config.services):
-        for kind, limit in naming.SERVICE_NAME_LIMITS.items():
-            if kind == naming.TARGET_GROUP and svc.route.type != "alb":
-                continue
-            text = naming.name_text(config.project, kind, svc.name)
-            room = naming.suffix_room(text, limit)
-            if room < naming.MIN_SUFFIX_LENGTH:
-                problems.append(
-                    (
-                        f"services[{i}].name",
-                        f"{svc.name!r} is too long: the {kind} name {text} (AWS limit {limit}) leaves "
-                        f"{room} characters for the suffix, {naming.MIN_SUFFIX_LENGTH} are needed",
-                    )
-                )
-                break
-    return problems
-
-
-def _check_reference(config: Config, svc: Service, ref: str) -> str | None:
-    if ref == ALB_REFERENCE:
-        return None
-    match = SERVICE_REFERENCE.match(ref)
-    if not match:
-        allowed = "${alb.dns}, ${service.<name>.url}, ${service.<name>.host}"
-        return f"unknown reference ${{{ref}}}; allowed: {allowed}"
-    target = match.group(1)
-    if target not in {s.name for s in config.services}:
-        return f"${{{ref}}} names an unknown service {target!r}"
-    if svc.name not in config.service(target).callers:
-        return f"${{{ref}}}: {svc.name!r} must be listed in the callers of {target!r} to reach it"
-    return None
+def _unknown_key(field: str, node: Any) -> str:
+    known = [f.encode_name for f in getattr(node, "fields", ())]
+    close = difflib.get_close_matches(field, known, n=1)
+    if close:
+        return f"unknown key; did you mean `{close[0]}`?"
+    return f"unknown key; allowed: {', '.join(known)}" if known else "unknown key"

@@ -76,7 +76,7 @@ class ListenerRule:
 
 def edges(dep: Deployment) -> list[Edge]:
     """Who may call whom: the ALB calls every ALB service, callers call their targets."""
-    result = [Edge(ALB, s.name, s.port) for s in dep.services if s.route.type == "alb"]
+    result = [Edge(ALB, s.name, s.port) for s in dep.services if s.route.behind_alb]
     for svc in dep.services:
         result.extend(Edge(caller, svc.name, svc.port) for caller in svc.callers)
     return result
@@ -84,17 +84,17 @@ def edges(dep: Deployment) -> list[Edge]:
 
 def discoverable(svc: Service) -> bool:
     """Registered in Cloud Map: internal services and any service that has callers."""
-    return svc.route.type == "internal" or bool(svc.callers)
+    return svc.route.internal or bool(svc.callers)
 
 
 def default_service(dep: Deployment) -> Service:
-    return next(s for s in dep.services if s.route.type == "alb" and s.route.default)
+    return next(s for s in dep.services if s.route.behind_alb and s.route.default)
 
 
 def listener_rules(dep: Deployment) -> list[ListenerRule]:
     """Path/host rules; an explicit priority wins, otherwise 100, 200, ... in declaration order
     skipping priorities already taken, so appending a service never renumbers existing rules."""
-    ruled = [s for s in dep.services if s.route.type == "alb" and not s.route.default]
+    ruled = [s for s in dep.services if s.route.behind_alb and not s.route.default]
     taken = {s.route.priority for s in ruled if s.route.priority is not None}
     rules = []
     next_priority = RULE_PRIORITY_STEP

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,73 +55,73 @@ def test_environments_merge_over_the_defaults_key_by_key() -> None:
 
 
 BAD = [
-    ("unknown key", lambda r: r["services"][1].update(colour="red"), r"services\[1\]\.colour: unknown key"),
-    ("wrong type", lambda r: r["services"][2].update(port="http"), r"services\[2\]\.port: Expected `int`"),
+    ("unknown key", lambda r: r["services"][1].update(colour="red"), r"services\[api-gateway\]\.colour: unknown key; allowed: name, port, cpu, memory, route, desired"),
+    ("wrong type", lambda r: r["services"][2].update(port="http"), r"services\[processing\]\.port: Expected `int`"),
     (
         "port range",
         lambda r: r["services"][0].update(port=70000),
-        r"services\[0\]\.port: Expected `int` <= 65535",
+        r"services\[frontend\]\.port: Expected `int` <= 65535",
     ),
-    ("missing", lambda r: r["services"][0].pop("cpu"), r"services\[0\]\.cpu: required field is missing"),
+    ("missing", lambda r: r["services"][0].pop("cpu"), r"services\[frontend\]\.cpu: required field is missing"),
     (
         "fargate cpu",
         lambda r: r["services"][0].update(cpu=300),
-        r"services\[0\]\.cpu: 300 is not a Fargate CPU",
+        r"services\[frontend\]\.cpu: 300 is not a Fargate CPU",
     ),
     (
         "fargate pair",
         lambda r: r["services"][2].update(memory=1024),
-        r"services\[2\]\.memory: 1024 MiB is not offered with 2048 CPU",
+        r"services\[processing\]\.memory: 1024 MiB is not offered with 2048 CPU",
     ),
     (
         "min > desired",
         lambda r: r["services"][0].update(min=3),
-        r"services\[0\]\.min: min \(3\) must not exceed",
+        r"services\[frontend\]\.min: min \(3\) must not exceed",
     ),
     (
         "desired > max",
         lambda r: r["services"][0].update(desired=11),
-        r"services\[0\]\.desired: desired \(11\)",
+        r"services\[frontend\]\.desired: desired \(11\)",
     ),
     (
         "dup name",
         lambda r: r["services"][2].update(name="frontend"),
-        r"services\[2\]\.name: duplicate service",
+        r"services\[frontend\]\.name: duplicate service name 'frontend' \(entries 1, 3\)",
     ),
     (
         "dns label",
         lambda r: r["services"][0].update(name="Front_End"),
-        r"services\[0\]\.name: Expected `str` match",
+        r"services\[Front_End\]\.name: Expected `str` match",
     ),
     (
         "unknown caller",
         lambda r: r["services"][2]["callers"].append("ghost"),
-        r"services\[2\]\.callers\[1\]: unknown service 'ghost'",
+        r"services\[processing\]\.callers\[1\]: unknown service 'ghost'",
     ),
     (
         "unknown secret",
         lambda r: r["services"][2]["secrets"].update(X="nope"),
-        r"services\[2\]\.secrets\.X: unknown secret 'nope'",
+        r"services\[processing\]\.secrets\.X: unknown secret 'nope'",
     ),
     (
         "bad reference",
         lambda r: r["services"][0]["environment"].update(X="${db.host}"),
-        r"services\[0\]\.environment\.X: unknown reference \$\{db\.host\}",
+        r"services\[frontend\]\.environment\.X: unknown reference \$\{db\.host\}",
     ),
     (
         "reference without edge",
         lambda r: r["services"][0]["environment"].update(X="${service.processing.url}"),
-        r"services\[0\]\.environment\.X: .*'frontend' must be listed in the callers of 'processing'",
+        r"services\[frontend\]\.environment\.X: .*'frontend' must be listed in the callers of 'processing'",
     ),
     (
         "same route",
         lambda r: r["services"][2].update(route={"type": "alb", "path": "/api/*"}),
-        r"services\[2\]\.route: same path/host as service 'api-gateway'",
+        r"services\[processing\]\.route: same path/host as service 'api-gateway'",
     ),
     (
         "two defaults",
         lambda r: r["services"][1]["route"].update(default=True, path=None),
-        r"services: exactly one ALB service needs route.default: true \(found 2\)",
+        r"services: exactly one ALB service needs route.default: true \(found 2: frontend, api-gateway\)",
     ),
     (
         "no public",
@@ -161,17 +162,58 @@ BAD = [
     (
         "exec on a read-only root filesystem",
         lambda r: r["services"][1].update(exec=True),
-        r"services\[1\]\.exec: ECS Exec needs a writable root filesystem: set readonly_root_filesystem",
+        r"services\[api-gateway\]\.exec: ECS Exec needs a writable root filesystem: set readonly_root_filesystem",
     ),
     (
         "exec not a boolean",
         lambda r: r["services"][1].update(exec="yes"),
-        r"services\[1\]\.exec: Expected `bool`, got `str`",
+        r"services\[api-gateway\]\.exec: Expected `bool`, got `str`",
     ),
     (
         "readonly_root_filesystem not a boolean",
         lambda r: r["services"][0].update(readonly_root_filesystem="on"),
-        r"services\[0\]\.readonly_root_filesystem: Expected `bool`, got `str`",
+        r"services\[frontend\]\.readonly_root_filesystem: Expected `bool`, got `str`",
+    ),
+    (
+        "typo gets the closest key",
+        lambda r: r["services"][1].update(helth_check_path=r["services"][1].pop("health_check_path")),
+        r"services\[api-gateway\]\.helth_check_path: unknown key; did you mean `health_check_path`\?",
+    ),
+    (
+        "typo in an environment",
+        lambda r: r["environments"]["dev"].update(log_retention=7),
+        r"environments\.dev\.log_retention: unknown key; did you mean `log_retention_days`\?",
+    ),
+    (
+        "enum lists the allowed values",
+        lambda r: r["environments"]["prod"].update(nat="both"),
+        r"environments\.prod\.nat: Invalid enum value 'both'; allowed: per_az, single$",
+    ),
+    (
+        "route kind lists the allowed values",
+        lambda r: r["services"][2]["route"].update(type="nlb"),
+        r"services\[processing\]\.route\.type: Invalid enum value 'nlb'; allowed: alb, internal$",
+    ),
+    (
+        "a service named after the load balancer",
+        lambda r: _rename(r, 2, "alb"),
+        r"services\[alb\]\.name: 'alb' is reserved: the load balancer's AlbSecurityGroup .*; "
+        r"reserved names: alb, exec$",
+    ),
+    (
+        "a service named after the ECS Exec log group",
+        lambda r: _rename(r, 2, "exec"),
+        r"services\[exec\]\.name: 'exec' is reserved: the ECS Exec session log group's ExecLogGroup",
+    ),
+    (
+        "two names, one logical ID",
+        lambda r: (_rename(r, 2, "api-1"), r["services"].append({**r["services"][2], "name": "api1"})),
+        r"services\[api1\]\.name: 'api1' and 'api-1' both become Api1 in logical IDs",
+    ),
+    (
+        "a secret by its name",
+        lambda r: r["secrets"][0].update(template="[1]", generate_key="password"),
+        r"secrets\[db-credentials\]\.template: must be a JSON object",
     ),
     (
         "deletion protection not a boolean",
@@ -183,9 +225,35 @@ BAD = [
 
 @pytest.mark.parametrize(("change", "message"), [(c, m) for _, c, m in BAD], ids=[i for i, _, _ in BAD])
 def test_invalid_config_names_file_field_and_rule(change: Callable[[dict], object], message: str) -> None:
-    with pytest.raises(cfg.ConfigError, match=r"^platform\.yaml: " + message) as error:
+    with pytest.raises(cfg.ConfigError) as error:
         cfg.parse(mutated(change), "platform.yaml")
-    assert "\n" not in str(error.value)
+    first, *_ = lines = str(error.value).splitlines()
+    assert re.match(r"^platform\.yaml: " + message, first), first
+    assert all(line.startswith("platform.yaml: ") for line in lines)
+
+
+def _rename(raw: dict[str, Any], index: int, name: str) -> None:
+    """Rename a service and every reference to it."""
+    old = raw["services"][index]["name"]
+    raw["services"][index]["name"] = name
+    for svc in raw["services"]:
+        svc["callers"] = [name if c == old else c for c in svc.get("callers", [])]
+        for key, value in svc.get("environment", {}).items():
+            svc["environment"][key] = value.replace(f"service.{old}.", f"service.{name}.")
+
+
+def test_every_finding_is_shown_one_per_line() -> None:
+    def two_problems(r: dict[str, Any]) -> None:
+        r["services"][0].update(cpu=300)
+        r["services"][2].update(min=9)
+
+    with pytest.raises(cfg.ConfigError) as error:
+        cfg.parse(mutated(two_problems), "platform.yaml")
+    assert str(error.value).splitlines() == [
+        "platform.yaml: services[frontend].cpu: 300 is not a Fargate CPU size; "
+        "allowed: [256, 512, 1024, 2048, 4096, 8192, 16384]",
+        "platform.yaml: services[processing].min: min (9) must not exceed desired (2)",
+    ]
 
 
 def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
@@ -193,8 +261,20 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
         cfg.load(tmp_path / "missing.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("services: [\n")
-    with pytest.raises(cfg.ConfigError, match=r"broken.yaml: not valid YAML at line \d"):
+    with pytest.raises(cfg.ConfigError) as error:
         cfg.load(broken)
+    assert str(error.value) == (
+        f"{broken}: not valid YAML at line 2, column 1: did not find expected node content "
+        "(while parsing a flow node)"
+    )
+    indented = tmp_path / "indented.yaml"
+    indented.write_text("services:\n  - name: web\n   port: 80\n")
+    with pytest.raises(cfg.ConfigError) as error:
+        cfg.load(indented)
+    assert str(error.value) == (
+        f"{indented}: not valid YAML at line 3, column 4: did not find expected '-' indicator "
+        "(while parsing a block collection)"
+    )
     listed = tmp_path / "list.yaml"
     listed.write_text("- a\n- b\n")
     with pytest.raises(cfg.ConfigError, match=r"list.yaml: \(top level\): expected a mapping"):
@@ -244,7 +324,7 @@ SCALE_BAD = [
     (
         "caller cycle",
         lambda r: r["services"][1].update(callers=["processing"]),
-        r"services\[1\]\.callers: callers form a cycle: api-gateway -> processing -> api-gateway",
+        r"services\[api-gateway\]\.callers: callers form a cycle: api-gateway -> processing -> api-gateway",
     ),
     (
         "name too long for a target group",
@@ -253,7 +333,7 @@ SCALE_BAD = [
             r["services"][2].update(callers=["api-gateway-public-v2"]),
             r["services"][1]["environment"].clear(),
         ),
-        r"services\[1\]\.name: 'api-gateway-public-v2' is too long: the tg name "
+        r"services\[api-gateway-public-v2\]\.name: 'api-gateway-public-v2' is too long: the tg name "
         r"tap-tg-api-gateway-public-v2-\$\{EnvironmentSuffix\} \(AWS limit 32\) leaves 3 characters",
     ),
     (

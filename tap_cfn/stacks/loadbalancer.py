@@ -53,7 +53,7 @@ def _target_services(dep: Deployment, part: Part) -> list[Service]:
     """The platform-wide stack holds the default service's target group (the listener's default
     action needs it); each part holds those of its other ALB services."""
     default = default_service(dep)
-    members = [s for s in part.members(dep) if s.route.type == "alb" and s is not default]
+    members = [s for s in part.members(dep) if s.route.behind_alb and s is not default]
     return [default, *members] if part.shared else members
 
 

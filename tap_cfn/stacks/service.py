@@ -50,7 +50,7 @@ SCRATCH_VOLUME, SCRATCH_PATH = "tmp", "/tmp"
 
 def build(dep: Deployment, svc: Service) -> Template:
     s = StackBuilder(dep, f"the {svc.name} service on Fargate")
-    behind_alb = svc.route.type == "alb"
+    behind_alb = svc.route.behind_alb
     execution_role = s.add(
         iam.Role(
             "ExecutionRole",
@@ -284,7 +284,7 @@ def _alarms(s: StackBuilder, svc: Service) -> list[tuple[cw.Alarm, bool]]:
             ComparisonOperator="GreaterThanThreshold",
             TreatMissingData="missing",
         )
-    if svc.route.type == "alb":
+    if svc.route.behind_alb:
         target_dimensions = [
             cw.MetricDimension(Name="LoadBalancer", Value=s.param(ALB_FULL_NAME)),
             cw.MetricDimension(Name="TargetGroup", Value=s.param(TARGET_GROUP_FULL_NAME, svc.name)),

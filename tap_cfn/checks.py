@@ -1,0 +1,474 @@
+"""The config checks that span fields, one named check per rule, in one registry (cfn-lint's shape).
+
+A check is a small generator over the typed config yielding findings: (field path, message). The
+path names services and secrets by name (``services[api-gateway].cpu``), environments by key.
+`config.parse` runs every check of `CHECKS` and reports all findings.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from tap_cfn import naming
+from tap_cfn.config import (
+    ALB_ALARMS,
+    ALB_REFERENCE,
+    FARGATE_SIZES,
+    LOG_RETENTION_DAYS,
+    ONE_DAY,
+    REFERENCE,
+    SERVICE_REFERENCE,
+    Config,
+    Environment,
+    Service,
+)
+
+Finding = tuple[str, str]
+Findings = Iterator[Finding]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    description: str
+    run: Callable[[Config], Findings]
+
+
+CHECKS: list[Check] = []
+
+
+def check(fn: Callable[[Config], Findings]) -> Callable[[Config], Findings]:
+    """Register `fn` as a check of the whole config; its docstring says the rule."""
+    CHECKS.append(Check(fn.__name__, (fn.__doc__ or "").strip(), fn))
+    return fn
+
+
+def environment_check(fn: Callable[[str, Environment], Findings]) -> Callable[[str, Environment], Findings]:
+    """Register `fn` as a check run on every environment, given its path and its merged settings."""
+
+    def run(config: Config) -> Findings:
+        for name, env in config.environments.items():
+            yield from fn(f"environments.{name}", env)
+
+    CHECKS.append(Check(fn.__name__, (fn.__doc__ or "").strip(), run))
+    return fn
+
+
+def service_check(
+    fn: Callable[[Config, str, Service], Findings],
+) -> Callable[[Config, str, Service], Findings]:
+    """Register `fn` as a check run on every service, given the config and the service's path."""
+
+    def run(config: Config) -> Findings:
+        for svc in config.services:
+            yield from fn(config, service_path(svc.name), svc)
+
+    CHECKS.append(Check(fn.__name__, (fn.__doc__ or "").strip(), run))
+    return fn
+
+
+def service_path(name: str) -> str:
+    return f"services[{name}]"
+
+
+def run_all(config: Config) -> list[Finding]:
+    """Every finding of every check, in registry order."""
+    return [finding for registered in CHECKS for finding in registered.run(config)]
+
+
+# --- environments -------------------------------------------------------------------------------
+
+
+@environment_check
+def log_retention(where: str, env: Environment) -> Findings:
+    """CloudWatch Logs accepts only certain retention periods."""
+    if env.log_retention_days not in LOG_RETENTION_DAYS:
+        yield f"{where}.log_retention_days", f"{env.log_retention_days} is not one of {LOG_RETENTION_DAYS}"
+
+
+def _vpc_problem(env: Environment) -> str | None:
+    try:
+        network = env.network
+    except ValueError:
+        return f"{env.vpc_cidr!r} is not an IPv4 network such as 10.0.0.0/16"
+    if not 16 <= network.prefixlen <= 27:
+        return f"{env.vpc_cidr}: a VPC is a /16 to /27 network"
+    if not network.is_private:
+        return f"{env.vpc_cidr} must be a private (RFC 1918) range"
+    return None
+
+
+@environment_check
+def vpc_cidr(where: str, env: Environment) -> Findings:
+    """The VPC is a private IPv4 network of /16 to /27 (the sizes a VPC may have)."""
+    problem = _vpc_problem(env)
+    if problem:
+        yield f"{where}.vpc_cidr", problem
+
+
+@environment_check
+def subnets_fit(where: str, env: Environment) -> Findings:
+    """A public and a private subnet per AZ fit into the VPC."""
+    if _vpc_problem(env) is None:
+        network: ipaddress.IPv4Network = env.network
+        if 2 ** (env.subnet_prefix - network.prefixlen) < 2 * env.az_count:
+            yield (
+                f"{where}.subnet_prefix",
+                f"{env.az_count} public and {env.az_count} private /{env.subnet_prefix} "
+                f"subnets do not fit in {env.vpc_cidr}",
+            )
+
+
+@environment_check
+def capacity_weights(where: str, env: Environment) -> Findings:
+    """The capacity-provider strategy gives some weight to a provider."""
+    if env.capacity.fargate_weight + env.capacity.spot_weight == 0:
+        yield f"{where}.capacity", "fargate_weight and spot_weight cannot both be 0"
+
+
+@environment_check
+def alarm_period(where: str, env: Environment) -> Findings:
+    """CloudWatch periods are 10, 30 or a multiple of 60 s, and an alarm looks back one day at most."""
+    alarms = env.alarms
+    if alarms.period not in (10, 30) and alarms.period % 60:
+        yield f"{where}.alarms.period", f"{alarms.period} s: CloudWatch takes 10, 30 or a multiple of 60"
+    elif alarms.period * alarms.evaluation_periods > ONE_DAY:
+        yield (
+            f"{where}.alarms.evaluation_periods",
+            f"{alarms.evaluation_periods} x {alarms.period} s exceeds the one day an alarm may look back",
+        )
+
+
+@environment_check
+def datapoints_to_alarm(where: str, env: Environment) -> Findings:
+    """M of N: an alarm cannot need more breaching datapoints than it evaluates."""
+    alarms = env.alarms
+    if alarms.datapoints_to_alarm > alarms.evaluation_periods:
+        yield (
+            f"{where}.alarms.datapoints_to_alarm",
+            f"{alarms.datapoints_to_alarm} exceeds evaluation_periods ({alarms.evaluation_periods})",
+        )
+
+
+@environment_check
+def scheduled_window(where: str, env: Environment) -> Findings:
+    """A scheduled scaling window has min <= max and ends at another time than it starts."""
+    window = env.scheduled_scaling
+    if window is None:
+        return
+    if window.min > window.max:
+        yield f"{where}.scheduled_scaling.min", f"min ({window.min}) must not exceed max ({window.max})"
+    if window.start == window.end:
+        yield f"{where}.scheduled_scaling.end", "the window must end at another time than it starts"
+
+
+@environment_check
+def scheduled_time_zone(where: str, env: Environment) -> Findings:
+    """The time zone of a scheduled scaling window is an IANA name."""
+    window = env.scheduled_scaling
+    if window is not None and not _is_time_zone(window.timezone):
+        yield (
+            f"{where}.scheduled_scaling.timezone",
+            f"{window.timezone!r} is not an IANA time zone name such as UTC or Europe/Berlin",
+        )
+
+
+def _is_time_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name.startswith("/") or ".." in name:  # ZoneInfo would read it as a path
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+# --- secrets ------------------------------------------------------------------------------------
+
+
+@check
+def unique_secret_names(config: Config) -> Findings:
+    """Each secret has its own name."""
+    yield from _duplicates("secrets", "secret", [s.name for s in config.secrets])
+
+
+@check
+def secret_template(config: Config) -> Findings:
+    """A secret's template is a JSON object, given together with the key of the generated value."""
+    for secret in config.secrets:
+        where = f"secrets[{secret.name}]"
+        if secret.template is not None:
+            try:
+                parsed = json.loads(secret.template)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                yield f"{where}.template", 'must be a JSON object, e.g. \'{"username": "admin"}\''
+        if (secret.template is None) != (secret.generate_key is None):
+            yield f"{where}.generate_key", "template and generate_key go together (both or neither)"
+
+
+def _duplicates(section: str, kind: str, names: Sequence[str]) -> Findings:
+    for i, name in enumerate(names):
+        if names.index(name) == i and names.count(name) > 1:
+            places = ", ".join(str(j + 1) for j, other in enumerate(names) if other == name)
+            yield f"{section}[{name}].name", f"duplicate {kind} name {name!r} (entries {places})"
+
+
+# --- service identity ---------------------------------------------------------------------------
+
+
+@check
+def unique_service_names(config: Config) -> Findings:
+    """Each service has its own name."""
+    yield from _duplicates("services", "service", [s.name for s in config.services])
+
+
+@check
+def distinct_logical_ids(config: Config) -> Findings:
+    """Names that differ only in their hyphens before a digit (a-1, a1) would share logical IDs."""
+    for kind, section, names in (
+        ("service", "services", [s.name for s in config.services]),
+        ("secret", "secrets", [s.name for s in config.secrets]),
+    ):
+        seen: dict[str, str] = {}
+        for name in dict.fromkeys(names):
+            camel = naming.logical_id(name)
+            if camel in seen:
+                yield (
+                    f"{section}[{name}].name",
+                    f"{name!r} and {seen[camel]!r} both become {camel} in logical IDs; rename one "
+                    f"{kind}",
+                )
+            seen.setdefault(camel, name)
+
+
+@check
+def reserved_names(config: Config) -> Findings:
+    """A service or secret name must not turn one of its logical IDs into one the platform uses."""
+    for section, names, reserved in (
+        ("services", [s.name for s in config.services], naming.RESERVED_SERVICE_NAMES),
+        ("secrets", [s.name for s in config.secrets], naming.RESERVED_SECRET_NAMES),
+    ):
+        by_id = {naming.logical_id(word): word for word in reserved}
+        for name in dict.fromkeys(names):
+            word = by_id.get(naming.logical_id(name))
+            if word is not None:
+                yield (
+                    f"{section}[{name}].name",
+                    f"{name!r} is reserved: {reserved[word]}; reserved names: {', '.join(reserved)}",
+                )
+
+
+@check
+def name_room(config: Config) -> Findings:
+    """Every per-service name leaves room for a suffix of naming.MIN_SUFFIX_LENGTH."""
+    for svc in config.services:
+        for kind, limit in naming.SERVICE_NAME_LIMITS.items():
+            if kind == naming.TARGET_GROUP and not svc.route.behind_alb:
+                continue
+            text = naming.name_text(config.project, kind, svc.name)
+            room = naming.suffix_room(text, limit)
+            if room < naming.MIN_SUFFIX_LENGTH:
+                yield (
+                    f"{service_path(svc.name)}.name",
+                    f"{svc.name!r} is too long: the {kind} name {text} (AWS limit {limit}) leaves "
+                    f"{room} characters for the suffix, {naming.MIN_SUFFIX_LENGTH} are needed",
+                )
+                break
+
+
+# --- the load balancer --------------------------------------------------------------------------
+
+
+@check
+def one_default_route(config: Config) -> Findings:
+    """At least one service is behind the ALB, and exactly one takes the listener's default action."""
+    defaults = [s.name for s in config.services if s.route.behind_alb and s.route.default]
+    if not any(s.route.behind_alb for s in config.services):
+        yield "services", "at least one service must be reachable through the ALB (route.type: alb)"
+    elif len(defaults) != 1:
+        named = f": {', '.join(defaults)}" if defaults else ""
+        yield "services", f"exactly one ALB service needs route.default: true (found {len(defaults)}{named})"
+
+
+# ALB quotas: rules per load balancer (excluding default rules) and target groups per load balancer.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+ALB_MAX_RULES = 100
+ALB_MAX_TARGET_GROUPS = 100
+
+
+@check
+def alb_quotas(config: Config) -> Findings:
+    """An ALB holds at most 100 rules (besides the default) and 100 target groups."""
+    alb = [s for s in config.services if s.route.behind_alb]
+    rules = [s for s in alb if not s.route.default]
+    if len(rules) > ALB_MAX_RULES:
+        yield "services", f"{len(rules)} path/host rules; an ALB allows {ALB_MAX_RULES} (excluding the default)"
+    elif len(alb) > ALB_MAX_TARGET_GROUPS:
+        yield "services", f"{len(alb)} ALB services; an ALB allows {ALB_MAX_TARGET_GROUPS} target groups"
+
+
+@service_check
+def internal_route(config: Config, where: str, svc: Service) -> Findings:
+    """An internal service takes none of the options that only make sense behind the ALB."""
+    route = svc.route
+    if not route.internal:
+        return
+    if route.default or route.path or route.host or route.priority:
+        yield f"{where}.route", "an internal service takes no default, path, host or priority"
+    if svc.scaling.requests_per_target is not None:
+        yield f"{where}.scaling.requests_per_target", "needs an ALB route (route.type: alb)"
+    for field in ALB_ALARMS:
+        if getattr(svc.alarms, field) is not None:
+            yield f"{where}.alarms.{field}", "is about the ALB's targets: needs route.type: alb"
+
+
+@service_check
+def alb_route(config: Config, where: str, svc: Service) -> Findings:
+    """An ALB service is the default, or has a path or host rule; the default takes no rule."""
+    route = svc.route
+    if not route.behind_alb:
+        return
+    if route.default and (route.path or route.host or route.priority):
+        yield f"{where}.route", "the default service takes no path, host or priority"
+    elif not route.default and not (route.path or route.host):
+        yield f"{where}.route", "an ALB service needs default: true, a path or a host"
+
+
+@check
+def distinct_rules(config: Config) -> Findings:
+    """No two services share a path/host rule (the later one would never be reached)."""
+    seen: dict[tuple[str | None, str | None], str] = {}
+    for svc in config.services:
+        route = svc.route
+        if route.behind_alb and not route.default and (route.path or route.host):
+            key = (route.path, route.host)
+            if key in seen:
+                yield f"{service_path(svc.name)}.route", f"same path/host as service {seen[key]!r}"
+            seen.setdefault(key, svc.name)
+
+
+# --- one service --------------------------------------------------------------------------------
+
+
+def _sizes(allowed: Sequence[int]) -> str:
+    if isinstance(allowed, range):
+        return f"{allowed.start}-{allowed.stop - 1} in steps of {allowed.step}"
+    return ", ".join(map(str, allowed))
+
+
+@service_check
+def fargate_size(config: Config, where: str, svc: Service) -> Findings:
+    """CPU and memory are a task size Fargate offers."""
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+    if svc.cpu not in FARGATE_SIZES:
+        yield f"{where}.cpu", f"{svc.cpu} is not a Fargate CPU size; allowed: {sorted(FARGATE_SIZES)}"
+    elif svc.memory not in FARGATE_SIZES[svc.cpu]:
+        yield (
+            f"{where}.memory",
+            f"{svc.memory} MiB is not offered with {svc.cpu} CPU; allowed: {_sizes(FARGATE_SIZES[svc.cpu])}",
+        )
+
+
+@service_check
+def task_counts(config: Config, where: str, svc: Service) -> Findings:
+    """min <= desired <= max."""
+    if svc.min > svc.desired:
+        yield f"{where}.min", f"min ({svc.min}) must not exceed desired ({svc.desired})"
+    if svc.desired > svc.max:
+        yield f"{where}.desired", f"desired ({svc.desired}) must not exceed max ({svc.max})"
+
+
+@service_check
+def exec_writable_root(config: Config, where: str, svc: Service) -> Findings:
+    """ECS Exec needs a writable root filesystem (its agent writes into it)."""
+    if svc.exec and svc.readonly_root_filesystem:
+        yield (
+            f"{where}.exec",
+            "ECS Exec needs a writable root filesystem: set readonly_root_filesystem: false",
+        )
+
+
+@service_check
+def known_callers(config: Config, where: str, svc: Service) -> Findings:
+    """Callers are other services of the platform."""
+    names = [s.name for s in config.services]
+    for j, caller in enumerate(svc.callers):
+        if caller not in names:
+            yield f"{where}.callers[{j}]", f"unknown service {caller!r}; known: {', '.join(names)}"
+        elif caller == svc.name:
+            yield f"{where}.callers[{j}]", "a service cannot list itself as a caller"
+
+
+@check
+def caller_cycles(config: Config) -> Findings:
+    """Caller edges form no cycle: a request loop (a calls b calls a) is a config mistake that
+    security groups would silently allow."""
+    calls: dict[str, list[str]] = {s.name: [] for s in config.services}
+    for svc in config.services:
+        for caller in svc.callers:
+            if caller in calls and caller != svc.name:
+                calls[caller].append(svc.name)
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        state[name] = 1
+        for callee in calls[name]:
+            if state.get(callee) == 1:
+                return [*path[path.index(callee) :], callee] if callee in path else [name, callee]
+            if callee not in state:
+                found = visit(callee, [*path, callee])
+                if found:
+                    return found
+        state[name] = 2
+        return None
+
+    for svc in config.services:
+        if svc.name not in state:
+            cycle = visit(svc.name, [svc.name])
+            if cycle:
+                yield f"{service_path(svc.name)}.callers", f"callers form a cycle: {' -> '.join(cycle)}"
+                return
+
+
+@service_check
+def known_secrets(config: Config, where: str, svc: Service) -> Findings:
+    """A service's secrets are declared under `secrets`."""
+    known = [s.name for s in config.secrets]
+    for var, secret_name in svc.secrets.items():
+        if secret_name not in known:
+            yield (
+                f"{where}.secrets.{var}",
+                f"unknown secret {secret_name!r}; known: {', '.join(known) or 'none'}",
+            )
+
+
+@service_check
+def environment_references(config: Config, where: str, svc: Service) -> Findings:
+    """${...} in environment values name the ALB or a service this one may call."""
+    for var, value in svc.environment.items():
+        for ref in REFERENCE.findall(value):
+            problem = _reference_problem(config, svc, ref)
+            if problem:
+                yield f"{where}.environment.{var}", problem
+
+
+def _reference_problem(config: Config, svc: Service, ref: str) -> str | None:
+    if ref == ALB_REFERENCE:
+        return None
+    match = SERVICE_REFERENCE.match(ref)
+    if not match:
+        allowed = "${alb.dns}, ${service.<name>.url}, ${service.<name>.host}"
+        return f"unknown reference ${{{ref}}}; allowed: {allowed}"
+    target = match.group(1)
+    if target not in {s.name for s in config.services}:
+        return f"${{{ref}}} names an unknown service {target!r}"
+    if svc.name not in config.service(target).callers:
+        return f"${{{ref}}}: {svc.name!r} must be listed in the callers of {target!r} to reach it"
+    return None
