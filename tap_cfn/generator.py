@@ -11,9 +11,9 @@ from typing import Any
 
 from tap_cfn.config import Deployment, Service
 from tap_cfn.naming import logical_id
-from tap_cfn.render import as_dict, render
+from tap_cfn.render import as_dict, files
 from tap_cfn.stacks import cluster, data, loadbalancer, monitoring, network, root, security, service
-from tap_cfn.stacks.nesting import Child, group_template, groups, leaves
+from tap_cfn.stacks.nesting import Child, groups, leaves, templates_below
 from tap_cfn.topology import Part, service_groups
 
 ROOT_STEM = "root"
@@ -64,33 +64,20 @@ def _group(dep: Deployment, index: int, members: list[Service]) -> Child:
     return Child(f"services-{index}", f"Services{index}Stack", children=(*parts, *services))
 
 
+def build_environment(dep: Deployment) -> dict[str, dict[str, Any]]:
+    """Every stack of one environment as a template dict, by stem: the root, the groups, the leaves.
+    The one path from a config to templates: the writer, the scan, cost, docs and tests read it."""
+    kids = children(dep)
+    built = templates_below(dep, kids)
+    stacks = {ROOT_STEM: as_dict(root.build(dep, kids, built))}
+    stacks.update((group.stem, as_dict(built[group.stem])) for group in groups(kids))
+    stacks.update((leaf.stem, as_dict(built[leaf.stem])) for leaf in leaves(kids))
+    return stacks
+
+
 def render_environment(dep: Deployment, formats: Iterable[str]) -> dict[str, str]:
     """File name -> content for one environment: root.<fmt>, and <stem>.<fmt> per nested stack."""
-    kids = children(dep)
-    dicts = {leaf.stem: as_dict(leaf.template) for leaf in leaves(kids) if leaf.template is not None}
-    # The root and the groups differ by format only in their TemplateURLs: built once, re-pointed.
-    parents = {ROOT_STEM: as_dict(root.build(dep, kids, "json"))}
-    parents.update((group.stem, as_dict(group_template(dep, group, "json"))) for group in groups(kids))
-    files = {}
-    for fmt in formats:
-        for stem, parent in parents.items():
-            files[f"{stem}.{fmt}"] = render(_pointing_at(parent, fmt), fmt)
-        for stem, leaf in dicts.items():
-            files[f"{stem}.{fmt}"] = render(leaf, fmt)
-    return files
-
-
-def _pointing_at(template: dict[str, Any], fmt: str) -> dict[str, Any]:
-    """`template` with its nested stacks' relative TemplateURLs naming the `fmt` files."""
-    if fmt == "json":
-        return template
-    resources = {}
-    for key, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::CloudFormation::Stack":
-            url = resource["Properties"]["TemplateURL"].removesuffix(".json") + f".{fmt}"
-            resource = {**resource, "Properties": {**resource["Properties"], "TemplateURL": url}}
-        resources[key] = resource
-    return {**template, "Resources": resources}
+    return files(build_environment(dep), formats)
 
 
 def write(out_dir: Path, files: dict[str, dict[str, str]]) -> None:

@@ -3,6 +3,7 @@ Regenerating must not change a byte."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -11,14 +12,40 @@ from troposphere import AWSHelperFn, BaseAWSObject, Tags, Template
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 FORMATS = ("json", "yaml")
+NESTED_STACK = "AWS::CloudFormation::Stack"
 _STR, _INT, _FLOAT, _BOOL, _MAP, _SEQ = (
     f"tag:yaml.org,2002:{kind}" for kind in ("str", "int", "float", "bool", "map", "seq")
 )
 
 
-def render(template: Template | dict[str, Any], fmt: str) -> str:
-    data = as_dict(template) if isinstance(template, Template) else template
-    return to_json(data) if fmt == "json" else to_yaml(data)
+def files(stacks: Mapping[str, dict[str, Any]], formats: Iterable[str]) -> dict[str, str]:
+    """`<stem>.<fmt>` -> text for every stack (stem -> template dict) in every format. The one
+    place nested stacks get their TemplateURL: the relative file of the child in the same format."""
+    return {
+        f"{stem}.{fmt}": render(_pointing_at(template, fmt), fmt)
+        for fmt in formats
+        for stem, template in stacks.items()
+    }
+
+
+def render(template: dict[str, Any], fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    return to_json(template) if fmt == "json" else to_yaml(template)
+
+
+def _pointing_at(template: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """`template` with each nested stack's TemplateURL (the child's stem) naming its `fmt` file."""
+    resources = template["Resources"]
+    if not any(r["Type"] == NESTED_STACK for r in resources.values()):
+        return template
+    pointed = {}
+    for key, resource in resources.items():
+        if resource["Type"] == NESTED_STACK:
+            url = f"{resource['Properties']['TemplateURL']}.{fmt}"
+            resource = {**resource, "Properties": {**resource["Properties"], "TemplateURL": url}}
+        pointed[key] = resource
+    return {**template, "Resources": pointed}
 
 
 def as_dict(template: Template) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from typing import Any
 
 from tap_cfn import config as cfg
 from tap_cfn import generator
-from tap_cfn.stacks.nesting import leaves
 
 
 @dataclass(frozen=True)
@@ -53,10 +52,7 @@ def packaged_table() -> str:
     config = cfg.load()
     by_profile = {}
     for env in config.environments:
-        kids = generator.children(cfg.Deployment(config, env))
-        by_profile[env] = skips(
-            {leaf.stem: leaf.template.to_dict() for leaf in leaves(kids) if leaf.template}
-        )
+        by_profile[env] = skips(generator.build_environment(cfg.Deployment(config, env)))
     return table(by_profile)
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from tap_cfn import config as cfg
 from tap_cfn import generator
-from tap_cfn.stacks import root
 
 PROFILES = ("dev", "staging", "prod")
 SERVICES = ("frontend", "api-gateway", "processing")
@@ -20,11 +19,13 @@ class Built:
     """One environment's templates as dicts: `root` plus children by stem (network, service-frontend, ...)."""
 
     def __init__(self, dep: cfg.Deployment) -> None:
-        kids = generator.children(dep)
+        stacks = generator.build_environment(dep)
         self.dep = dep
-        self.children = {child.stem: child.template.to_dict() for child in kids}
-        self.logical_ids = {child.stem: child.logical_id for child in kids}
-        self.root = root.build(dep, kids, "json").to_dict()
+        self.root = stacks.pop(generator.ROOT_STEM)
+        self.children = stacks
+        self.logical_ids = {
+            stack["Properties"]["TemplateURL"]: logical_id for logical_id, stack in self.root["Resources"].items()
+        }
 
     def stack(self, stem: str) -> dict[str, Any]:
         return self.children[stem]

@@ -69,7 +69,7 @@ def test_every_root_parameter_is_grouped_once_and_labelled(env_built: Built) -> 
 
 def test_a_new_service_gets_its_image_tag_grouped(audit_config: cfg.Config) -> None:
     dep = cfg.Deployment(audit_config, "dev")
-    template = root.build(dep, generator.children(dep), "json").to_dict()
+    template = generator.build_environment(dep)[generator.ROOT_STEM]
     groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     assert groups[1]["Label"] == {"default": "Container images"}
     assert groups[1]["Parameters"][-1] == "AuditImageTag"

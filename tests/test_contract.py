@@ -6,11 +6,13 @@ import json
 import re
 
 import pytest
-from troposphere import Template
+from cfn_tools import load_yaml  # reads the short-form tags, as CloudFormation does
+from troposphere import Parameter, Template
 
 from tap_cfn import config as cfg
 from tap_cfn import generator, iam, naming
 from tap_cfn.stacks import root
+from tap_cfn.stacks.nesting import templates_below
 from tests.conftest import Built, walk
 
 # The AWS name-length limits this project must respect, written out from the AWS docs, not from naming.py.
@@ -45,22 +47,28 @@ def test_every_child_parameter_is_fed_by_a_root_parameter_or_a_sibling_output(en
                 assert parameter in env_built.children[producer_stem]["Outputs"]
 
 
-def test_root_references_children_by_relative_path(built: dict[str, Built], config: cfg.Config) -> None:
-    dep = cfg.Deployment(config, "dev")
-    kids = generator.children(dep)
+STEMS = ["network", "security", "data", "loadbalancer", "cluster", "monitoring"] + [
+    "service-frontend",
+    "service-api-gateway",
+    "service-processing",
+]
+
+
+def test_root_references_children_by_relative_path_in_its_own_format(config: cfg.Config) -> None:
+    files = generator.render_environment(cfg.Deployment(config, "dev"), ["json", "yaml"])
     for extension in ("json", "yaml"):
-        resources = root.build(dep, kids, extension).to_dict()["Resources"]
+        resources = load_yaml(files[f"root.{extension}"])["Resources"]
         urls = sorted(r["Properties"]["TemplateURL"] for r in resources.values())
-        assert urls == sorted(f"{k.stem}.{extension}" for k in kids)
+        assert urls == sorted(f"{stem}.{extension}" for stem in STEMS)
+        assert sorted(files) == sorted(f"{stem}.{fmt}" for stem in [*STEMS, "root"] for fmt in ("json", "yaml"))
 
 
 def test_wiring_fails_when_a_parameter_has_no_producer(config: cfg.Config) -> None:
     dep = cfg.Deployment(config, "dev")
-    kids = generator.children(dep)
-    orphan = Template()
-    orphan.add_parameter(__import__("troposphere").Parameter("NobodyMakesThis", Type="String"))
+    kids = [*generator.children(dep), root.Child("orphan", "OrphanStack", Template())]
+    kids[-1].template.add_parameter(Parameter("NobodyMakesThis", Type="String"))  # type: ignore[union-attr]
     with pytest.raises(root.WiringError, match="NobodyMakesThis"):
-        root.build(dep, [*kids, root.Child("orphan", "OrphanStack", orphan)], "json")
+        root.build(dep, kids, templates_below(dep, kids))
 
 
 def test_suffix_limits_keep_every_name_within_aws_limits(env_built: Built) -> None:

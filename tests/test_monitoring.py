@@ -13,7 +13,6 @@ import pytest
 
 from tap_cfn import config as cfg
 from tap_cfn import generator
-from tap_cfn.stacks.nesting import leaves
 from tests.conftest import SERVICES, Built
 from tests.test_config import mutated
 
@@ -343,14 +342,13 @@ def _many_services(count: int) -> dict[str, Any]:
     return mutated(change)
 
 
-def _leaves(raw: dict[str, Any], env: str) -> dict[str, dict[str, Any]]:
-    """Every leaf stack by stem, at any depth (a large platform nests its services in groups)."""
-    kids = generator.children(cfg.Deployment(cfg.parse(raw), env))
-    return {leaf.stem: leaf.template.to_dict() for leaf in leaves(kids) if leaf.template is not None}
+def _stacks(raw: dict[str, Any], env: str) -> dict[str, dict[str, Any]]:
+    """Every stack by stem, at any depth (a large platform nests its services in groups)."""
+    return generator.build_environment(cfg.Deployment(cfg.parse(raw), env))
 
 
 def test_the_monitoring_stack_does_not_grow_with_the_services() -> None:
-    few, many = _leaves(_many_services(0), "prod"), _leaves(_many_services(40), "prod")
+    few, many = _stacks(_many_services(0), "prod"), _stacks(_many_services(40), "prod")
     assert "services-4" not in few and len(many) > len(few)  # 43 services: nested in groups
     assert few["monitoring"] == many["monitoring"]
     assert set(many["monitoring"]["Parameters"]) == {

@@ -372,10 +372,10 @@ def test_ecs_exec_when_enabled_is_encrypted_logged_and_granted_to_that_service_o
 def test_the_ecs_exec_variant_is_lint_clean(exec_built: Built, tmp_path: Path) -> None:
     # Only the three stacks ECS Exec changes; the packaged profiles are linted in test_lint.
     paths = []
-    for child in generator.children(exec_built.dep):
-        if child.stem in ("data", "cluster", "service-api-gateway"):
-            path = tmp_path / f"{child.stem}.yaml"
-            path.write_text(render(child.template, "yaml"))
+    for stem, template in generator.build_environment(exec_built.dep).items():
+        if stem in ("data", "cluster", "service-api-gateway"):
+            path = tmp_path / f"{stem}.yaml"
+            path.write_text(render(template, "yaml"))
             paths.append(path)
     assert len(paths) == 3
     assert lint(paths) == []
@@ -431,7 +431,6 @@ def test_readme_lists_exactly_the_skips_in_the_templates(built: dict[str, Built]
 
 def test_in_a_grouped_platform_the_parts_take_the_key_and_the_rules_listener_from_the_shared_stacks() -> None:
     from tap_cfn import topology
-    from tap_cfn.stacks.nesting import leaves
 
     raw = copy.deepcopy(yaml.safe_load((Path(cfg.__file__).parent / cfg.DEFAULT_CONFIG).read_text()))
     for i in range(topology.GROUP_SIZE):
@@ -445,9 +444,7 @@ def test_in_a_grouped_platform_the_parts_take_the_key_and_the_rules_listener_fro
             }
         )
     dep = cfg.Deployment(cfg.parse(raw), "prod")
-    templates = {
-        leaf.stem: leaf.template.to_dict() for leaf in leaves(generator.children(dep)) if leaf.template
-    }
+    templates = generator.build_environment(dep)
     assert "data-2" in templates and "loadbalancer-2" in templates
 
     shared_lb = templates["loadbalancer"]

@@ -94,16 +94,14 @@ def task_split(desired: int, capacity: Capacity) -> tuple[float, float]:
 def alarm_metrics(dep: Deployment) -> int:
     """Metrics alarmed on in the built templates (a metric-math alarm is billed per metric)."""
     from tap_cfn import generator
-    from tap_cfn.stacks.nesting import leaves
 
     count = 0
-    for leaf in leaves(generator.children(dep)):
-        assert leaf.template is not None
-        for resource in leaf.template.resources.values():
-            if resource.resource_type != "AWS::CloudWatch::Alarm":
+    for template in generator.build_environment(dep).values():
+        for resource in template["Resources"].values():
+            if resource["Type"] != "AWS::CloudWatch::Alarm":
                 continue
-            queries = resource.properties.get("Metrics")
-            count += 1 if queries is None else sum(1 for q in queries if "MetricStat" in q.properties)
+            queries = resource["Properties"].get("Metrics")
+            count += 1 if queries is None else sum(1 for q in queries if "MetricStat" in q)
     return count
 
 

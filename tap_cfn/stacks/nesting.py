@@ -47,16 +47,21 @@ def groups(children: list[Child] | tuple[Child, ...]) -> Iterator[Child]:
             yield from groups(child.children)
 
 
-def template_of(dep: Deployment, child: Child, extension: str) -> Template:
-    return child.template if child.template is not None else group_template(dep, child, extension)
+def templates_below(dep: Deployment, children: list[Child] | tuple[Child, ...]) -> dict[str, Template]:
+    """Every template below `children` by stem; each group's is built once, inner groups first."""
+    found = {leaf.stem: leaf.template for leaf in leaves(children) if leaf.template is not None}
+    for group in reversed(list(groups(children))):
+        found[group.stem] = group_template(dep, group, found)
+    return found
 
 
-def group_template(dep: Deployment, group: Child, extension: str) -> Template:
+def group_template(dep: Deployment, group: Child, templates: dict[str, Template]) -> Template:
+    """The stack of a group: its children nested and wired, their outputs re-exported."""
     t = Template(Description=f"{dep.project} ({dep.env_name}): {group.stem}, a group of nested stacks")
     t.set_version("2010-09-09")
-    templates = nest(dep, t, list(group.children), extension, declared=None)
+    nest(dep, t, list(group.children), templates, declared=None)
     for child in group.children:
-        for key, output in sorted(templates[child.logical_id].outputs.items()):
+        for key, output in sorted(templates[child.stem].outputs.items()):
             t.add_output(
                 Output(key, Description=output.Description, Value=GetAtt(child.logical_id, f"Outputs.{key}"))
             )
@@ -75,14 +80,19 @@ def producers(templates: dict[str, Template]) -> dict[str, str]:
 
 
 def nest(
-    dep: Deployment, t: Template, children: list[Child], extension: str, declared: dict[str, Parameter] | None
+    dep: Deployment,
+    t: Template,
+    children: list[Child],
+    built: dict[str, Template],
+    declared: dict[str, Parameter] | None,
 ) -> dict[str, Template]:
     """Add a stack resource per child to `t`, wired; returns the children's templates by logical ID.
-    `declared`: the parent's own parameters (the root), or None to declare them as needed (a group)."""
+    `built`: every template by stem (see `templates_below`). `declared`: the parent's own
+    parameters (the root), or None to declare them as needed (a group)."""
     # The relative TemplateURLs are the point: `aws cloudformation package` (or our deployer)
     # uploads each child and rewrites its URL, which is what cfn-lint's W3002 warns about.
     t.set_metadata({**t.metadata, "cfn-lint": {"config": {"ignore_checks": ["W3002"]}}})
-    templates = {child.logical_id: template_of(dep, child, extension) for child in children}
+    templates = {child.logical_id: built[child.stem] for child in children}
     made = producers(templates)
     for child in children:
         params: dict[str, object] = {}
@@ -102,7 +112,7 @@ def nest(
         t.add_resource(
             cloudformation.Stack(
                 child.logical_id,
-                TemplateURL=f"{child.stem}.{extension}",
+                TemplateURL=child.stem,  # the file extension is added per format by render.files
                 Parameters=params,
                 Tags=naming.tags(dep, "stack", child.stem),
                 # Deleting the root deletes its children; the data inside follows its own policies.

@@ -62,8 +62,8 @@ def suffix_max_length(children: list[Child]) -> int:
     return min(rooms)
 
 
-def build(dep: Deployment, children: list[Child], extension: str) -> Template:
-    """`extension` (json or yaml) picks the child files the relative TemplateURLs point at."""
+def build(dep: Deployment, children: list[Child], built: dict[str, Template]) -> Template:
+    """The root over `children`; `built`: every template below it by stem (`templates_below`)."""
     t = Template(
         Description=f"{dep.project} ({dep.env_name}): ECS Fargate platform, root of the nested stacks"
     )
@@ -117,7 +117,7 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
         )
     )
 
-    templates = nest(dep, t, children, extension, declared=root_params)
+    templates = nest(dep, t, children, built, declared=root_params)
     made = producers(templates)
     public = sorted(key for key in made if contract.is_public(key))
     if len(public) + 1 > MAX_OUTPUTS:  # (+ AlbUrl) many services: per-service values stay on the groups
