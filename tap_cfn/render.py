@@ -103,18 +103,25 @@ def to_json(data: dict[str, Any]) -> str:
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    """libyaml's emitter where available. Whether a scalar needs quotes depends on its text
-    alone, and templates repeat the same texts (keys, types, tags): resolved once each."""
+    """libyaml's emitter where available. It asks `resolve` twice per scalar whether the scalar
+    would read back with its tag: plain (the answer depends on the text alone, and templates
+    repeat the same texts: resolved once each) and quoted (always a string)."""
 
-    _resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
+    _plain: dict[str, str] = {}
+    # libyaml calls these path-resolver hooks around every node; with no path resolvers registered
+    # they do nothing, and C callables that take their arguments (slice) or none (tuple) save two
+    # Python calls per node.
+    descend_resolver = slice
+    ascend_resolver = tuple
 
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is not ScalarNode:
-            return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
-        key = (value, implicit)
-        tag = self._resolved.get(key)
+            return _SEQ if kind is SequenceNode else _MAP  # what the base resolver says for them
+        if not implicit[0]:
+            return _STR
+        tag = self._plain.get(value)
         if tag is None:
-            tag = self._resolved[key] = super().resolve(kind, value, implicit)
+            tag = self._plain[value] = super().resolve(kind, value, implicit)
         return tag
 
 
