@@ -155,7 +155,7 @@ def datapoints_to_alarm(where: str, env: Environment) -> Findings:
 
 @environment_check
 def scheduled_window(where: str, env: Environment) -> Findings:
-    """A scheduled scaling window has min <= max and ends at another time than it starts."""
+    """A scheduled scaling window has min ≤ max and ends at another time than it starts."""
     window = env.scheduled_scaling
     if window is None:
         return
@@ -267,7 +267,8 @@ def reserved_names(config: Config) -> Findings:
 
 @check
 def name_room(config: Config) -> Findings:
-    """Every per-service name leaves room for a suffix of naming.MIN_SUFFIX_LENGTH."""
+    """Every per-service name (target group: 32 characters, IAM roles: 64) leaves room for an
+    environment suffix of 8 characters (naming.MIN_SUFFIX_LENGTH)."""
     for svc in config.services:
         for kind, limit in naming.SERVICE_NAME_LIMITS.items():
             if kind == naming.TARGET_GROUP and not svc.route.behind_alb:
@@ -378,7 +379,7 @@ def fargate_size(config: Config, where: str, svc: Service) -> Findings:
 
 @service_check
 def task_counts(config: Config, where: str, svc: Service) -> Findings:
-    """min <= desired <= max."""
+    """min ≤ desired ≤ max."""
     if svc.min > svc.desired:
         yield f"{where}.min", f"min ({svc.min}) must not exceed desired ({svc.desired})"
     if svc.desired > svc.max:
@@ -451,7 +452,7 @@ def known_secrets(config: Config, where: str, svc: Service) -> Findings:
 
 @service_check
 def environment_references(config: Config, where: str, svc: Service) -> Findings:
-    """${...} in environment values name the ALB or a service this one may call."""
+    """`${...}` in environment values name the ALB or a service this one may call."""
     for var, value in svc.environment.items():
         for ref in REFERENCE.findall(value):
             problem = _reference_problem(config, svc, ref)

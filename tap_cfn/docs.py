@@ -26,7 +26,20 @@ def update(readme: str) -> str:
     start, end = readme.find(BEGIN), readme.find(END)
     if start < 0 or end < start:
         raise MarkerError(f"expected the lines {BEGIN!r} and {END!r}, in that order")
-    return readme[: start + len(BEGIN)] + "\n" + reference() + readme[end:]
+    return readme[: start + len(BEGIN)] + "\n" + reference() + "\n" + checks_reference() + readme[end:]
+
+
+def checks_reference() -> str:
+    """Markdown: the checks that span fields, one row per registered check, and the reserved names."""
+    from tap_cfn import checks, naming
+
+    rows = ["| check | rule |", "|---|---|"]
+    rows += [f"| `{c.name}` | {_cell(' '.join(c.description.split()))} |" for c in checks.CHECKS]
+    reserved = ", ".join(f"`{name}`" for name in naming.RESERVED_SERVICE_NAMES)
+    return (
+        "### Checks\n\nRun on every config once its shape and types are right (`tap_cfn/checks.py`); "
+        f"every finding is reported. Reserved service names: {reserved}.\n\n" + "\n".join(rows) + "\n"
+    )
 
 
 def reference(schema: dict[str, Any] | None = None) -> str:

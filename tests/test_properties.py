@@ -1,18 +1,20 @@
-"""Property-based: random valid platforms of 1 to 20 services lint clean and are fully wired;
-random invalid mutations of the default give a config error, never a traceback, and never
+"""Property-based: random platforms of 1 to 20 services, their names drawn from a wide alphabet that
+includes every word the platform itself uses, are rejected for a name or generate (a few are linted,
+all are checked fully wired); random invalid mutations of the default give a config error, never a traceback, and never
 touch the output folder."""
 
 from __future__ import annotations
 
 import copy
 import io
+import re
 import tempfile
 from contextlib import redirect_stderr
 from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from hypothesis import strategies as st
 
 from tap_cfn import cli, generator
@@ -21,17 +23,26 @@ from tap_cfn.lint import lint
 from tests.platforms import DEFAULT
 from tests.wiring import parse, quota_problems, wiring_problems
 
+# Every word the platform itself uses in stack names, logical IDs and outputs, and names whose
+# CamelCase forms meet (api-1 and api1 both become Api1): a name must be rejected or generate.
+PLATFORM_WORDS = [
+    *"alb exec network cluster data security monitoring loadbalancer service services kms vpc nat".split(),
+    *"flow key root stack secret target repository log task listener namespace alarm topic".split(),
+    *"dashboard ingress egress public private subnet internet gateway http https image tag".split(),
+    *"load-balancer security-group access-log flow-log target-group services-1 data-1 api-1 api1".split(),
+]
+NAMES = st.one_of(
+    st.sampled_from(PLATFORM_WORDS),
+    st.from_regex(r"[a-z][a-z0-9]{0,9}", fullmatch=True),
+    st.from_regex(r"[a-z][a-z0-9]{0,4}-[a-z0-9]{1,4}", fullmatch=True),
+)
 SIZES = [(cpu, memory) for cpu, mems in cfg.FARGATE_SIZES.items() for memory in mems if cpu <= 4096]
 
 
 @st.composite
 def platforms(draw: st.DrawFn) -> dict[str, Any]:
     count = draw(st.integers(1, 20))
-    names = draw(
-        st.lists(
-            st.from_regex(r"[a-z][a-z0-9]{0,9}", fullmatch=True), min_size=count, max_size=count, unique=True
-        )
-    )
+    names = draw(st.lists(NAMES, min_size=count, max_size=count, unique=True))
     services: list[dict[str, Any]] = []
     for i, name in enumerate(names):
         cpu, memory = draw(st.sampled_from(SIZES))
@@ -97,7 +108,9 @@ def platforms(draw: st.DrawFn) -> dict[str, Any]:
 )  # shrinking would re-run cfn-lint hundreds of times
 @given(platforms())
 def test_random_valid_platforms_lint_clean_and_are_fully_wired(raw: dict[str, Any]) -> None:
-    config = cfg.parse(raw, "random.yaml")
+    config = _parsed(raw)
+    assume(config is not None)
+    assert config is not None
     files = generator.render_environment(cfg.Deployment(config, "dev"), ["json"])
     assert wiring_problems(parse(files)) == []
     assert quota_problems(files) == []
@@ -105,6 +118,35 @@ def test_random_valid_platforms_lint_clean_and_are_fully_wired(raw: dict[str, An
         for name, text in files.items():
             (Path(folder) / name).write_text(text)
         assert lint(sorted(Path(folder).iterdir())) == []
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    phases=[Phase.explicit, Phase.generate],
+)
+@given(platforms())
+def test_every_platform_that_validates_generates_fully_wired(raw: dict[str, Any]) -> None:
+    """Without the lint (the test above lints a few): a config error about a name or generated,
+    fully wired templates, never a crash, whatever the names."""
+    config = _parsed(raw)
+    event("rejected for a name" if config is None else "generated")
+    if config is not None:
+        files = generator.render_environment(cfg.Deployment(config, "prod"), ["json"])
+        assert wiring_problems(parse(files)) == []
+
+
+def _parsed(raw: dict[str, Any]) -> cfg.Config | None:
+    """The config, or None when a check rejects it for one of its names (reserved, or sharing a
+    logical ID with another); any other error fails the test."""
+    try:
+        return cfg.parse(raw, "random.yaml")
+    except cfg.ConfigError as error:
+        for line in str(error).splitlines():
+            assert re.search(r"\.name: '[a-z0-9-]+' (is reserved|and '[a-z0-9-]+' both become)", line), line
+        return None
 
 
 BAD_VALUES = st.sampled_from(
@@ -171,7 +213,8 @@ def test_invalid_mutations_fail_cleanly_and_touch_nothing(raw: dict[str, Any]) -
             )
         assert code in (0, 2), stderr.getvalue()  # 1 would be an unexpected error
         if code == 2:
-            lines = stderr.getvalue().strip().splitlines()
-            assert len(lines) == 1 and lines[0].startswith(f"error: {config}: ")
+            first, *more = stderr.getvalue().strip().splitlines()  # every finding, one per line
+            assert first.startswith(f"error: {config}: ")
+            assert all(line.startswith(f"{config}: ") for line in more)
             assert [p.name for p in out.rglob("*")] == ["dev", "root.json"]
             assert (out / "dev" / "root.json").read_text() == "previous\n"
