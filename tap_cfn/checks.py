@@ -242,8 +242,7 @@ def distinct_logical_ids(config: Config) -> Findings:
             if camel in seen:
                 yield (
                     f"{section}[{name}].name",
-                    f"{name!r} and {seen[camel]!r} both become {camel} in logical IDs; rename one "
-                    f"{kind}",
+                    f"{name!r} and {seen[camel]!r} both become {camel} in logical IDs; rename one {kind}",
                 )
             seen.setdefault(camel, name)
 
@@ -310,7 +309,10 @@ def alb_quotas(config: Config) -> Findings:
     alb = [s for s in config.services if s.route.behind_alb]
     rules = [s for s in alb if not s.route.default]
     if len(rules) > ALB_MAX_RULES:
-        yield "services", f"{len(rules)} path/host rules; an ALB allows {ALB_MAX_RULES} (excluding the default)"
+        yield (
+            "services",
+            f"{len(rules)} path/host rules; an ALB allows {ALB_MAX_RULES} (excluding the default)",
+        )
     elif len(alb) > ALB_MAX_TARGET_GROUPS:
         yield "services", f"{len(alb)} ALB services; an ALB allows {ALB_MAX_TARGET_GROUPS} target groups"
 

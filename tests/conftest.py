@@ -24,7 +24,8 @@ class Built:
         self.root = stacks.pop(generator.ROOT_STEM)
         self.children = stacks
         self.logical_ids = {
-            stack["Properties"]["TemplateURL"]: logical_id for logical_id, stack in self.root["Resources"].items()
+            stack["Properties"]["TemplateURL"]: logical_id
+            for logical_id, stack in self.root["Resources"].items()
         }
 
     def stack(self, stem: str) -> dict[str, Any]:

@@ -38,7 +38,10 @@ def _probe_config(count: int) -> dict[str, Any]:
             svc["callers"] = [services[-1]["name"]]
         services.append(svc)
     raw["services"] = services
-    raw["secrets"] = [{"name": SECRETS[0]}, {"name": SECRETS[1], "template": '{"u": "a"}', "generate_key": "p"}]
+    raw["secrets"] = [
+        {"name": SECRETS[0]},
+        {"name": SECRETS[1], "template": '{"u": "a"}', "generate_key": "p"},
+    ]
     raw["environment_defaults"]["scheduled_scaling"] = {
         "start": "cron(0 20 ? * MON-FRI *)",
         "end": "cron(0 7 ? * MON-FRI *)",
@@ -58,7 +61,9 @@ def _derived_reserved() -> dict[str, set[str]]:
     """Owner kind (service, secret) -> the CamelCase prefixes that would clash, found by building
     probe platforms (one group and several) in every profile and splitting each logical ID into
     owner + suffix (per-owner) or not (the platform's own)."""
-    owners = {naming.logical_id(n): "service" for n in PROBE} | {naming.logical_id(n): "secret" for n in SECRETS}
+    owners = {naming.logical_id(n): "service" for n in PROBE} | {
+        naming.logical_id(n): "secret" for n in SECRETS
+    }
     suffixes: dict[tuple[str, str], set[str]] = {}  # (kind, suffix) -> namespaces
     platform: dict[str, set[str]] = {}  # logical ID -> namespaces
     for count in (3, 12):

@@ -55,14 +55,26 @@ def test_environments_merge_over_the_defaults_key_by_key() -> None:
 
 
 BAD = [
-    ("unknown key", lambda r: r["services"][1].update(colour="red"), r"services\[api-gateway\]\.colour: unknown key; allowed: name, port, cpu, memory, route, desired"),
-    ("wrong type", lambda r: r["services"][2].update(port="http"), r"services\[processing\]\.port: Expected `int`"),
+    (
+        "unknown key",
+        lambda r: r["services"][1].update(colour="red"),
+        r"services\[api-gateway\]\.colour: unknown key; allowed: name, port, cpu, memory, route, desired",
+    ),
+    (
+        "wrong type",
+        lambda r: r["services"][2].update(port="http"),
+        r"services\[processing\]\.port: Expected `int`",
+    ),
     (
         "port range",
         lambda r: r["services"][0].update(port=70000),
         r"services\[frontend\]\.port: Expected `int` <= 65535",
     ),
-    ("missing", lambda r: r["services"][0].pop("cpu"), r"services\[frontend\]\.cpu: required field is missing"),
+    (
+        "missing",
+        lambda r: r["services"][0].pop("cpu"),
+        r"services\[frontend\]\.cpu: required field is missing",
+    ),
     (
         "fargate cpu",
         lambda r: r["services"][0].update(cpu=300),
@@ -162,7 +174,7 @@ BAD = [
     (
         "exec on a read-only root filesystem",
         lambda r: r["services"][1].update(exec=True),
-        r"services\[api-gateway\]\.exec: ECS Exec needs a writable root filesystem: set readonly_root_filesystem",
+        r"services\[api-gateway\]\.exec: ECS Exec needs a writable root filesystem: set readonly_root",
     ),
     (
         "exec not a boolean",

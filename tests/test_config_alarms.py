@@ -4,7 +4,6 @@ overrides) and the scheduled scaling window. Bad input gets one line naming the 
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 
 import pytest

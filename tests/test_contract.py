@@ -60,7 +60,9 @@ def test_root_references_children_by_relative_path_in_its_own_format(config: cfg
         resources = load_yaml(files[f"root.{extension}"])["Resources"]
         urls = sorted(r["Properties"]["TemplateURL"] for r in resources.values())
         assert urls == sorted(f"{stem}.{extension}" for stem in STEMS)
-        assert sorted(files) == sorted(f"{stem}.{fmt}" for stem in [*STEMS, "root"] for fmt in ("json", "yaml"))
+        assert sorted(files) == sorted(
+            f"{stem}.{fmt}" for stem in [*STEMS, "root"] for fmt in ("json", "yaml")
+        )
 
 
 def test_wiring_fails_when_a_parameter_has_no_producer(config: cfg.Config) -> None:

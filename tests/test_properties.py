@@ -1,7 +1,7 @@
 """Property-based: random platforms of 1 to 20 services, their names drawn from a wide alphabet that
 includes every word the platform itself uses, are rejected for a name or generate (a few are linted,
-all are checked fully wired); random invalid mutations of the default give a config error, never a traceback, and never
-touch the output folder."""
+all are checked fully wired); random invalid mutations of the default give a config error, never a
+traceback, and never touch the output folder."""
 
 from __future__ import annotations
 
@@ -26,10 +26,53 @@ from tests.wiring import parse, quota_problems, wiring_problems
 # Every word the platform itself uses in stack names, logical IDs and outputs, and names whose
 # CamelCase forms meet (api-1 and api1 both become Api1): a name must be rejected or generate.
 PLATFORM_WORDS = [
-    *"alb exec network cluster data security monitoring loadbalancer service services kms vpc nat".split(),
-    *"flow key root stack secret target repository log task listener namespace alarm topic".split(),
-    *"dashboard ingress egress public private subnet internet gateway http https image tag".split(),
-    *"load-balancer security-group access-log flow-log target-group services-1 data-1 api-1 api1".split(),
+    "alb",
+    "exec",
+    "network",
+    "cluster",
+    "data",
+    "security",
+    "monitoring",
+    "loadbalancer",
+    "service",
+    "services",
+    "kms",
+    "vpc",
+    "nat",
+    "flow",
+    "key",
+    "root",
+    "stack",
+    "secret",
+    "target",
+    "repository",
+    "log",
+    "task",
+    "listener",
+    "namespace",
+    "alarm",
+    "topic",
+    "dashboard",
+    "ingress",
+    "egress",
+    "public",
+    "private",
+    "subnet",
+    "internet",
+    "gateway",
+    "http",
+    "https",
+    "image",
+    "tag",
+    "load-balancer",
+    "security-group",
+    "access-log",
+    "flow-log",
+    "target-group",
+    "services-1",
+    "data-1",
+    "api-1",
+    "api1",
 ]
 NAMES = st.one_of(
     st.sampled_from(PLATFORM_WORDS),
