@@ -237,6 +237,11 @@ BAD = [
 
 @pytest.mark.parametrize(("change", "message"), [(c, m) for _, c, m in BAD], ids=[i for i, _, _ in BAD])
 def test_invalid_config_names_file_field_and_rule(change: Callable[[dict], object], message: str) -> None:
+    assert_rejected(change, message)
+
+
+def assert_rejected(change: Callable[[dict], object], message: str) -> None:
+    """The default config changed by `change` fails with `message` first, every line naming the file."""
     with pytest.raises(cfg.ConfigError) as error:
         cfg.parse(mutated(change), "platform.yaml")
     first, *_ = lines = str(error.value).splitlines()
