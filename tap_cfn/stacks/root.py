@@ -68,6 +68,17 @@ def build(dep: Deployment, children: list[Child], built: dict[str, Template]) ->
         Description=f"{dep.project} ({dep.env_name}): ECS Fargate platform, root of the nested stacks"
     )
     t.set_version("2010-09-09")
+    root_params = _parameters(t, dep, children)
+    templates = nest(dep, t, children, built, declared=root_params)
+    _outputs(t, templates)
+    t.set_metadata(
+        {**t.metadata, "AWS::CloudFormation::Interface": console_interface(list(t.parameters), dep)}
+    )
+    return t
+
+
+def _parameters(t: Template, dep: Deployment, children: list[Child]) -> dict[str, Parameter]:
+    """The user's parameters, in the console's order, with the HasCertificate condition."""
     max_suffix = suffix_max_length(children)
     root_params = {
         ENVIRONMENT_SUFFIX.key: t.add_parameter(
@@ -116,8 +127,11 @@ def build(dep: Deployment, children: list[Child], built: dict[str, Template]) ->
             ConstraintDescription=ALARM_EMAIL_CONSTRAINT,
         )
     )
+    return root_params
 
-    templates = nest(dep, t, children, built, declared=root_params)
+
+def _outputs(t: Template, templates: dict[str, Template]) -> None:
+    """The children's public outputs, exported, and the platform's URL."""
     made = producers(templates)
     public = sorted(key for key in made if contract.is_public(key))
     if len(public) + 1 > MAX_OUTPUTS:  # (+ AlbUrl) many services: per-service values stay on the groups
@@ -141,10 +155,6 @@ def build(dep: Deployment, children: list[Child], built: dict[str, Template]) ->
             Export=_export("AlbUrl"),
         )
     )
-    t.set_metadata(
-        {**t.metadata, "AWS::CloudFormation::Interface": console_interface(list(t.parameters), dep)}
-    )
-    return t
 
 
 def console_placement(key: str, dep: Deployment) -> tuple[str, str | None]:
