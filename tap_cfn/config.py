@@ -417,7 +417,7 @@ def _merge_environments(raw: dict[str, Any], source: str) -> dict[str, Any]:
     return {**raw, "environments": merged}
 
 
-_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
+_AT = re.compile(r"^(?P<what>.*?)(?: - at (?P<key>`key` in )?`\$(?P<path>[^`]*)`)?$")
 _STEP = re.compile(r"\.(?P<field>[^.\[]+)|\[(?P<index>\d+)\]|\[(?P<key>[^\]]*)\]")
 
 
@@ -426,7 +426,7 @@ def _describe(message: str, raw: Any, model: type, prefix: str = "") -> str:
     an unknown key gets the closest known one, an enum its allowed values."""
     match = _AT.match(message)
     assert match is not None
-    what = match["what"]
+    what = f"a key: {match['what']}" if match["key"] else match["what"]
     path, node = _path(match["path"] or "", raw, msgspec.inspect.type_info(model), prefix)
     unknown = re.match(r"Object contains unknown field `(.*)`", what)
     missing = re.match(r"Object missing required field `(.*)`", what)

@@ -106,7 +106,7 @@ def test_bad_config_exits_2_and_leaves_the_output_untouched(generated: Path, tmp
     result = run("templates", "--config", str(bad), "--out", str(out))
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"error: {bad}: services[2].memory: 1000 MiB is not offered with 2048 CPU; "
+        f"error: {bad}: services[processing].memory: 1000 MiB is not offered with 2048 CPU; "
         "allowed: 4096-16384 in steps of 1024"
     )
     assert snapshot(out) == before

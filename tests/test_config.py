@@ -197,6 +197,16 @@ BAD = [
         r"environments\.dev\.log_retention: unknown key; did you mean `log_retention_days`\?",
     ),
     (
+        "typo in a secret",
+        lambda r: r["secrets"][0].update(lenght=40),
+        r"secrets\[db-credentials\]\.lenght: unknown key; did you mean `length`\?",
+    ),
+    (
+        "bad variable name",
+        lambda r: r["services"][0]["environment"].update({"1BAD": "x"}),
+        r"services\[frontend\]\.environment: a key: Expected `str` matching regex",
+    ),
+    (
         "enum lists the allowed values",
         lambda r: r["environments"]["prod"].update(nat="both"),
         r"environments\.prod\.nat: Invalid enum value 'both'; allowed: per_az, single$",
