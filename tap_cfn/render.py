@@ -1,5 +1,6 @@
-"""Deterministic rendering: sorted keys, two-space JSON, short-form YAML, a trailing newline.
-Regenerating must not change a byte."""
+"""From built stacks to files, in one place: troposphere templates to plain dicts (`as_dict`),
+dicts to JSON or YAML (`render`), an environment's stacks to its files (`files`). Deterministic:
+sorted keys, two-space JSON, short-form YAML, a trailing newline; regenerating changes no byte."""
 
 from __future__ import annotations
 
