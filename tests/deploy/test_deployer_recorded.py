@@ -128,6 +128,21 @@ def task_row(evaluation: str) -> dict[str, Any]:
     }
 
 
+def script_plan(stubber: Stubber, changes: list[dict[str, Any]], *children: dict[str, Any]) -> None:
+    """The change set comes out CREATE_COMPLETE (one wait), then is read with its children."""
+    stubber.add_response("describe_change_set", described(CS_ROOT, changes))
+    stubber.add_response("describe_change_set", described(CS_ROOT, changes))
+    for child in children:
+        stubber.add_response("describe_change_set", child)
+
+
+def script_update(stubber: Stubber, changes: list[dict[str, Any]], *children: dict[str, Any]) -> None:
+    """tap-demo is deployed; an UPDATE change set is made with `changes` and nested `children`."""
+    stubber.add_response("describe_stacks", deployed(), {"StackName": "tap-demo"})
+    stubber.add_response("create_change_set", {"Id": CS_ROOT, "StackId": ROOT})
+    script_plan(stubber, changes, *children)
+
+
 def script_watch_to(stubber: Stubber, status: str) -> None:
     """Start, one poll that finds the final status, the last poll, and the outputs."""
     no_events = {"StackEvents": []}
@@ -186,10 +201,8 @@ def test_redeploy_without_certificate_keeps_previous_value_and_tags_added_outsid
                 "TemplateBody": ANY,
             },
         )
-        changes = [nested_row("App", CS_APP, "Static", "False")]
-        stubber.add_response("describe_change_set", described(CS_ROOT, changes))
-        stubber.add_response("describe_change_set", described(CS_ROOT, changes))
-        stubber.add_response("describe_change_set", described(CS_APP, [task_row("Static")]))
+        app = described(CS_APP, [task_row("Static")])
+        script_plan(stubber, [nested_row("App", CS_APP, "Static", "False")], app)
         script_watch_to(stubber, "UPDATE_COMPLETE")
         # WHEN the image tag changes and CertificateArn is not passed
         result, term = run_deploy(scripted, templates, terminal, yes=True)
@@ -264,12 +277,8 @@ def test_a_retried_execute_that_went_through_is_watched_and_reported_as_success(
     # GIVEN the answer to ExecuteChangeSet is an error although the change set started executing
     scripted = stubbed_clients(clients)
     with Stubber(scripted.cloudformation) as stubber:
-        stubber.add_response("describe_stacks", deployed(), {"StackName": "tap-demo"})
-        stubber.add_response("create_change_set", {"Id": CS_ROOT, "StackId": ROOT})
-        changes = [nested_row("App", CS_APP, "Static", "False")]
-        stubber.add_response("describe_change_set", described(CS_ROOT, changes))
-        stubber.add_response("describe_change_set", described(CS_ROOT, changes))
-        stubber.add_response("describe_change_set", described(CS_APP, [task_row("Static")]))
+        app = described(CS_APP, [task_row("Static")])
+        script_update(stubber, [nested_row("App", CS_APP, "Static", "False")], app)
         stubber.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT})
         stubber.add_client_error(
             "execute_change_set",
@@ -300,14 +309,8 @@ def test_a_retried_execute_that_went_through_is_watched_and_reported_as_success(
 def script_dynamic_tree(stubber: Stubber) -> None:
     """What an unchanged redeploy of root -> Network, App looks like on AWS: App is fed from
     Network's outputs, so it shows Modify / Dynamic / Conditional, and so does its content."""
-    stubber.add_response("describe_stacks", deployed(), {"StackName": "tap-demo"})
-    stubber.add_response("create_change_set", {"Id": CS_ROOT, "StackId": ROOT})
-    changes = [nested_row("App", CS_APP, "Dynamic")]
-    stubber.add_response("describe_change_set", described(CS_ROOT, changes))
-    stubber.add_response("describe_change_set", described(CS_ROOT, changes))
-    stubber.add_response(
-        "describe_change_set", described(CS_APP, [task_row("Dynamic")], ParentChangeSetId=CS_ROOT)
-    )
+    app = described(CS_APP, [task_row("Dynamic")], ParentChangeSetId=CS_ROOT)
+    script_update(stubber, [nested_row("App", CS_APP, "Dynamic")], app)
 
 
 def test_an_unchanged_redeploy_whose_nested_rows_are_all_dynamic_executes_nothing(
@@ -339,10 +342,7 @@ def test_an_outputs_only_change_set_without_resource_changes_is_executed(
     # outputs or exports differ, which it applies when the change set is executed
     scripted = stubbed_clients(clients)
     with Stubber(scripted.cloudformation) as stubber:
-        stubber.add_response("describe_stacks", deployed(), {"StackName": "tap-demo"})
-        stubber.add_response("create_change_set", {"Id": CS_ROOT, "StackId": ROOT})
-        stubber.add_response("describe_change_set", described(CS_ROOT, []))
-        stubber.add_response("describe_change_set", described(CS_ROOT, []))
+        script_update(stubber, [])
         script_watch_to(stubber, "UPDATE_COMPLETE")
         # WHEN it is deployed
         result, term = run_deploy(scripted, with_certificate(fixture_templates), terminal, yes=True)
