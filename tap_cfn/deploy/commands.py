@@ -82,7 +82,7 @@ def _clients(args: argparse.Namespace) -> Any:
 def handle_deploy(args: argparse.Namespace, console: Console | None = None) -> int:
     from tap_cfn.deploy.deployer import Console, DeployOptions, deploy, run_safely
 
-    console = console or Console.system()
+    console = console or Console.system(verbose=getattr(args, "verbose", False))
 
     def run() -> int:
         options = DeployOptions(
@@ -99,14 +99,14 @@ def handle_deploy(args: argparse.Namespace, console: Console | None = None) -> i
 def handle_destroy(args: argparse.Namespace, console: Console | None = None) -> int:
     from tap_cfn.deploy.deployer import Console, destroy, run_safely
 
-    console = console or Console.system()
+    console = console or Console.system(verbose=getattr(args, "verbose", False))
     return run_safely(lambda: destroy(_clients(args), _target(args), args.yes, console), console)
 
 
 def handle_outputs(args: argparse.Namespace, console: Console | None = None) -> int:
     from tap_cfn.deploy.deployer import Console, outputs, run_safely
 
-    console = console or Console.system()
+    console = console or Console.system(verbose=getattr(args, "verbose", False))
     return run_safely(lambda: outputs(_clients(args), _target(args), args.json, console), console)
 
 

@@ -6,6 +6,7 @@ import json
 import re
 import sys
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,29 +15,34 @@ from typing import Any, TextIO
 
 from tap_cfn.deploy.aws import Clients, error_code, error_message
 from tap_cfn.deploy.changeset import (
+    USE_PREVIOUS,
     ChangeSetError,
+    ChangeSetRef,
     StackPlan,
     create_change_set,
     delete_change_set,
     is_no_change_reason,
     read_plan,
+    render_parameters,
     render_plan,
     wait_for_change_set,
 )
-from tap_cfn.deploy.events import EventWatcher, list_nested_stacks
+from tap_cfn.deploy.events import EXPIRED, EventWatcher, WatchLost, list_nested_stacks, stack_status
 from tap_cfn.deploy.packaging import (
     MAX_TEMPLATE_BODY_BYTES,
+    PackagedTemplate,
     PackagingError,
     ensure_bucket,
     load_template,
     package,
 )
 from tap_cfn.deploy.rootcause import (
-    DEAD_ON_ARRIVAL,
+    REPLACEABLE,
+    STUCK,
     RootCause,
     explain_failure,
     find_root_cause,
-    rollback_complete_advice,
+    state_advice,
 )
 
 SUFFIX_PARAMETER = "EnvironmentSuffix"
@@ -62,10 +68,13 @@ class Console:
     tty: bool  # stdout is a terminal: progress figures and colour
     sleep: Callable[[float], None] = time.sleep
     poll_delay: float = 5.0
+    verbose: bool = False  # tracebacks with the one-line errors
 
     @classmethod
-    def system(cls) -> Console:
-        return cls(sys.stdout, sys.stderr, sys.stdin, sys.stdin.isatty(), sys.stdout.isatty())
+    def system(cls, verbose: bool = False) -> Console:
+        return cls(
+            sys.stdout, sys.stderr, sys.stdin, sys.stdin.isatty(), sys.stdout.isatty(), verbose=verbose
+        )
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -135,16 +144,23 @@ class DeployResult:
 
 
 def resolve_parameters(
-    template: dict[str, Any], path: Path, suffix: str, given: dict[str, str]
-) -> dict[str, str]:
+    template: dict[str, Any],
+    path: Path,
+    suffix: str,
+    given: dict[str, str],
+    previous: dict[str, str] | None = None,
+) -> dict[str, str | None]:
     """The root's parameter values: --suffix plus --param, checked against the declarations.
 
-    Checked here so a typo fails in a second with the parameter's name, not minutes later.
+    On UPDATE (`previous` holds the stack's current values) a declared parameter that is not
+    given keeps its value (USE_PREVIOUS) instead of falling back to its default: a redeploy
+    without --param CertificateArn=... keeps HTTPS on. Checked here so a typo fails in a second
+    with the parameter's name, not minutes later.
     """
     declared: dict[str, Any] = template.get("Parameters") or {}
     if SUFFIX_PARAMETER in given:
         raise UsageError(f"--param {SUFFIX_PARAMETER}: the suffix is set with --suffix")
-    values = dict(given)
+    values: dict[str, str | None] = dict(given)
     if SUFFIX_PARAMETER in declared:
         values[SUFFIX_PARAMETER] = suffix
     unknown = sorted(set(values) - set(declared))
@@ -152,16 +168,35 @@ def resolve_parameters(
         raise UsageError(
             f"unknown parameter {', '.join(unknown)}: {path} declares {', '.join(sorted(declared)) or 'none'}"
         )
+    for key in sorted(set(declared) - set(values)):
+        if previous is not None and key in previous:
+            values[key] = USE_PREVIOUS
     missing = sorted(k for k, spec in declared.items() if k not in values and "Default" not in spec)
     if missing:
         raise UsageError(
             f"missing parameter {', '.join(missing)}: pass " + " ".join(f"--param {k}=VALUE" for k in missing)
         )
     for key, value in values.items():
-        problem = constraint_violation(declared[key], value)
+        problem = None if value is USE_PREVIOUS else constraint_violation(declared[key], value)
         if problem:
             raise UsageError(f"parameter {key}={value!r}: {problem}")
     return values
+
+
+def parameter_changes(
+    template: dict[str, Any], values: dict[str, str | None], previous: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    """(name, old, new) of each given parameter whose value differs from the stack's; NoEcho masked."""
+    declared: dict[str, Any] = template.get("Parameters") or {}
+    changes = []
+    for key in sorted(k for k in values if k in previous and values[k] is not USE_PREVIOUS):
+        old, new = previous[key], str(values[key])
+        if str(declared.get(key, {}).get("NoEcho", "false")).lower() == "true":
+            old, new = "****", "****"  # DescribeStacks masks NoEcho values: no comparison possible
+        elif old == new:
+            continue
+        changes.append((key, old, new))
+    return changes
 
 
 def constraint_violation(spec: dict[str, Any], value: str) -> str | None:
@@ -230,158 +265,298 @@ def count_resources(cfn: Any, stack_id: str) -> int:
     return total
 
 
+@dataclass
+class _Run:
+    """One deploy in progress: what it was asked, what it found, what it reports."""
+
+    clients: Clients
+    target: Target
+    options: DeployOptions
+    console: Console
+    result: DeployResult
+    existing: dict[str, Any] | None = None
+
+    @property
+    def cfn(self) -> Any:
+        return self.clients.cloudformation
+
+    @property
+    def status(self) -> str:
+        return self.existing["StackStatus"] if self.existing else ""
+
+    @property
+    def is_update(self) -> bool:
+        """An UPDATE change set; a stack that can only be replaced keeps nothing worth reusing."""
+        return self.existing is not None and self.status not in REPLACEABLE
+
+    def fail(self, message: str) -> DeployResult:
+        self.console.warn(message)
+        return self.result
+
+    def advice(self, status: str) -> str:
+        t = self.target
+        return state_advice(status, t.stack_name, t.command("destroy"), t.command("deploy"))
+
+
 def deploy(clients: Clients, target: Target, options: DeployOptions, console: Console) -> DeployResult:
-    """Package, preview, confirm, execute and watch. Raises UsageError for bad input."""
+    """Prepare, package, preview, decide, execute, watch and report. Raises UsageError for bad input."""
     target.validate()
-    cfn = clients.cloudformation
+    template = _load_root(target)
+    run = _Run(clients, target, options, console, DeployResult(EXIT_FAILED, target.stack_name))
+    console.say(
+        f"Stack {target.stack_name} (env {target.env}, region {clients.region}) from {target.root_template}"
+    )
+    run.existing = describe_stack(run.cfn, target.stack_name)
+    previous = _previous_parameters(run.existing) if run.is_update else None
+    parameters = resolve_parameters(
+        template, target.root_template, target.suffix, options.parameters, previous
+    )
+    if not _ready(run):
+        return run.result
+    packaged = _package(run)
+    if packaged is None:
+        return run.result
+    preview = _preview(run, packaged, parameters)
+    if preview is None:
+        return run.result
+    ref, plan = preview
+    changed = parameter_changes(template, parameters, previous or {})
+    if not _decide(run, ref, plan, template, changed, _kept(parameters)):
+        return run.result
+    return _execute_and_watch(run, ref)
+
+
+def _load_root(target: Target) -> dict[str, Any]:
     root = target.root_template
     if not root.is_file():
         raise UsageError(f"no template {root}: run `python generate.py templates` first, or pass --templates")
     try:
-        template = load_template(root)
+        return load_template(root)
     except PackagingError as exc:
         raise UsageError(str(exc)) from exc
-    parameters = resolve_parameters(template, root, target.suffix, options.parameters)
-    result = DeployResult(EXIT_FAILED, target.stack_name)
-    console.say(f"Stack {target.stack_name} (env {target.env}, region {clients.region}) from {root}")
 
-    existing = describe_stack(cfn, target.stack_name)
-    status = existing["StackStatus"] if existing else ""
-    if status == DEAD_ON_ARRIVAL:
-        cause = explain_failure(cfn, existing["StackId"], target.stack_name) if existing else None
+
+def _previous_parameters(stack: dict[str, Any] | None) -> dict[str, str]:
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in (stack or {}).get("Parameters") or []}
+
+
+def _kept(parameters: dict[str, str | None]) -> list[str]:
+    return sorted(k for k, v in parameters.items() if v is USE_PREVIOUS)
+
+
+def _ready(run: _Run) -> bool:
+    """Recognise a stack that takes no change set and answer with its next step (or clear it)."""
+    status, name = run.status, run.target.stack_name
+    if status in STUCK:
+        assert run.existing is not None
+        cause = explain_failure(run.cfn, run.existing["StackId"], name)
         if cause:
-            console.warn(cause.describe())
-        if not options.yes:
-            console.warn(
-                rollback_complete_advice(
-                    target.stack_name, target.command("destroy"), target.command("deploy")
-                )
-            )
-            return result
-        console.say(f"Deleting {target.stack_name} ({DEAD_ON_ARRIVAL}) to create it again (--yes)")
-        assert existing is not None
-        deleted, _ = _delete_and_wait(clients, existing, console)
+            run.console.warn(cause.describe())
+        if status not in REPLACEABLE or not run.options.yes:
+            run.console.warn(run.advice(status))
+            return False
+        run.console.say(f"Deleting {name} ({status}) to create it again (--yes)")
+        deleted, _ = _delete_and_wait(run.clients, run.existing, run.console)
         if deleted != "DELETE_COMPLETE":
-            console.warn(f"Could not delete {target.stack_name}: {deleted}")
-            return result
-        existing, status = None, ""
-    elif status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
-        console.warn(f"Stack {target.stack_name} is busy ({status}); wait for it to finish and retry")
-        return result
-    change_set_type = "UPDATE" if existing and status != "REVIEW_IN_PROGRESS" else "CREATE"
+            run.console.warn(f"Could not delete {name}: {deleted}")
+            return False
+        run.existing = None
+    elif status.endswith("_IN_PROGRESS"):
+        run.console.warn(f"Stack {name} is busy ({status}); wait for it to finish and retry")
+        return False
+    return True
 
+
+def _package(run: _Run) -> PackagedTemplate | None:
+    clients, console = run.clients, run.console
     try:
-        bucket = ensure_bucket(clients.s3, clients.sts, clients.region, options.bucket, console.say)
-        packaged = package(clients.s3, bucket, root, options.max_body_bytes)
+        bucket = ensure_bucket(clients.s3, clients.sts, clients.region, run.options.bucket, console.say)
+        packaged = package(clients.s3, bucket, run.target.root_template, run.options.max_body_bytes)
     except PackagingError as exc:
         console.warn(f"Packaging failed: {exc}")
-        return result
-    result.bytes_uploaded = packaged.bytes_uploaded
+        return None
+    run.result.bytes_uploaded = packaged.bytes_uploaded
     console.say(
-        f"Uploaded {packaged.objects_uploaded} template(s), {packaged.bytes_uploaded} bytes, to s3://{bucket}"
+        f"Uploaded {packaged.objects_uploaded} template(s), {packaged.bytes_uploaded} bytes, to s3://{bucket.name}"
         f" ({len(packaged.uploads) - packaged.objects_uploaded} already there)"
     )
+    return packaged
 
+
+def _stack_tags(run: _Run) -> dict[str, str]:
+    """Ours over the stack's own: the tags given on UPDATE replace the stack's whole tag set, so
+    tags added outside the tool are passed back (`aws:` tags are CloudFormation's, never passed).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStack.html
+    """
+    theirs = {
+        t["Key"]: t["Value"]
+        for t in (run.existing or {}).get("Tags") or []
+        if not t["Key"].startswith("aws:")
+    }
+    return {**theirs, "ManagedBy": "tap-cfn", "Environment": run.target.env}
+
+
+def _preview(
+    run: _Run, packaged: PackagedTemplate, parameters: dict[str, str | None]
+) -> tuple[ChangeSetRef, StackPlan] | None:
+    """Create the change set and read it as a plan; None (result set) when there is nothing to run."""
     name = f"tap-cfn-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
-    tags = {"ManagedBy": "tap-cfn", "Environment": target.env}
+    change_set_type = "UPDATE" if run.is_update else "CREATE"
+    stack = run.target.stack_name
     try:
-        ref = create_change_set(cfn, target.stack_name, name, packaged, parameters, change_set_type, tags)
+        ref = create_change_set(run.cfn, stack, name, packaged, parameters, change_set_type, _stack_tags(run))
     except ChangeSetError as exc:
-        console.warn(f"CloudFormation rejected the change set for {target.stack_name}: {exc}")
-        return result
+        run.fail(f"CloudFormation rejected the change set for {stack}: {exc}")
+        return None
     if ref is None:
-        return _no_changes(result, console)
-
-    def discard() -> None:
-        delete_change_set(cfn, ref.change_set_id)
-        if ref.change_set_type == "CREATE":
-            # The empty REVIEW_IN_PROGRESS stack a CREATE change set leaves would block the next run.
-            cfn.delete_stack(StackName=ref.stack_id)
-
-    description = wait_for_change_set(cfn, ref.change_set_id, console.sleep, min(console.poll_delay, 2.0))
+        _no_changes(run.result, run.console)
+        return None
+    console = run.console
+    description = wait_for_change_set(run.cfn, ref.change_set_id, console.sleep, min(console.poll_delay, 2.0))
     if description["Status"] != "CREATE_COMPLETE":
         reason = description.get("StatusReason", "")
-        discard()
+        _discard(run, ref)
         if is_no_change_reason(reason):
-            return _no_changes(result, console)
-        console.warn(f"Change set for {target.stack_name} failed: {reason}")
-        return result
+            _no_changes(run.result, console)
+            return None
+        run.fail(f"Change set for {stack} failed: {reason}")
+        return None
+    run.result.plan = read_plan(run.cfn, ref.change_set_id, stack)
+    return ref, run.result.plan
 
-    plan = result.plan = read_plan(cfn, ref.change_set_id, target.stack_name)
-    if not plan.has_changes():
-        discard()
-        return _no_changes(result, console)
-    console.say(render_plan(plan, color=console.tty))
-    if options.plan:
-        discard()
+
+def _discard(run: _Run, ref: ChangeSetRef) -> None:
+    delete_change_set(run.cfn, ref.change_set_id)
+    if ref.change_set_type == "CREATE":
+        # The empty REVIEW_IN_PROGRESS stack a CREATE change set leaves would block the next run.
+        run.cfn.delete_stack(StackName=ref.stack_id)
+
+
+def _decide(
+    run: _Run,
+    ref: ChangeSetRef,
+    plan: StackPlan,
+    template: dict[str, Any],
+    changed: list[tuple[str, str, str]],
+    kept: list[str],
+) -> bool:
+    """Show the parameters, then the plan; True when the change set is to be executed."""
+    console = run.console
+    only_dynamic = plan.changes and not plan.has_certain_changes() and not changed
+    if only_dynamic and not _outputs_changed(run.cfn, ref.stack_id, template):
+        # Only `Dynamic` rows: nested stacks fed from sibling outputs that may change, and won't.
+        _discard(run, ref)
+        _no_changes(run.result, console)
+        return False
+    if changed or kept:
+        console.say(render_parameters(changed, kept))
+    console.say(render_plan(plan, color=console.tty) or "No resource changes: outputs or exports change")
+    if run.options.plan:
+        _discard(run, ref)
         console.say("Plan only (--plan): change set deleted, nothing executed")
-        result.exit_code = EXIT_OK
-        return result
-    if not options.yes:
-        answer = console.confirm(f"Execute these {plan.count()} change(s) on {target.stack_name}?")
-        if not answer:
-            discard()
-            console.warn(
-                "Not executed: stdin is not a terminal to confirm on; rerun with --yes"
-                if answer is None
-                else "Not executed: declined"
-            )
-            return result
+        run.result.exit_code = EXIT_OK
+        return False
+    if run.options.yes:
+        return True
+    answer = console.confirm(f"Execute these {plan.count()} change(s) on {run.target.stack_name}?")
+    if not answer:
+        _discard(run, ref)
+        console.warn(
+            "Not executed: stdin is not a terminal to confirm on; rerun with --yes"
+            if answer is None
+            else "Not executed: declined"
+        )
+    return bool(answer)
 
+
+def _outputs_changed(cfn: Any, stack_id: str, template: dict[str, Any]) -> bool:
+    """Whether the root's Outputs differ from the deployed root's: no resource row shows that."""
+    from cfn_flip import load
+
+    body = cfn.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
+    deployed = load(body)[0] if isinstance(body, str) else body
+    return bool((deployed or {}).get("Outputs") != template.get("Outputs"))
+
+
+def _execute_and_watch(run: _Run, ref: ChangeSetRef) -> DeployResult:
     watcher = EventWatcher(
-        cfn,
+        run.cfn,
         ref.stack_id,
-        target.stack_name,
-        say=console.say,
-        progress=console.progress,
-        total=plan.count(),
-        sleep=console.sleep,
-        delay=console.poll_delay,
+        run.target.stack_name,
+        say=run.console.say,
+        progress=run.console.progress,
+        total=run.result.plan.count() if run.result.plan else None,
+        sleep=run.console.sleep,
+        delay=run.console.poll_delay,
     )
     watcher.start()
-    return _execute(clients, target, ref.change_set_id, ref.change_set_type, watcher, result, console)
+    started = time.monotonic()
+    if not _execute(run, ref):
+        return run.result
+    run.result.executed = True
+    status, reason = watcher.wait()
+    run.result.status = status
+    return _report(run, watcher, status, reason, time.monotonic() - started)
 
 
-def _execute(
-    clients: Clients,
-    target: Target,
-    change_set_id: str,
-    change_set_type: str,
-    watcher: EventWatcher,
-    result: DeployResult,
-    console: Console,
-) -> DeployResult:
+def _execute(run: _Run, ref: ChangeSetRef) -> bool:
+    """ExecuteChangeSet with a request token; on an error, look before deciding.
+
+    The token lets a retried call be recognised as the same request, and a first create
+    deletes even Retain resources when it rolls back (RetainExceptOnCreate):
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html
+    """
     from botocore.exceptions import ClientError
 
-    cfn = clients.cloudformation
-    api_error = ""
-    started = time.monotonic()
+    extra = {"RetainExceptOnCreate": True} if ref.change_set_type == "CREATE" else {}
     try:
-        cfn.execute_change_set(ChangeSetName=change_set_id)
-    except ClientError as exc:
-        # Some endpoints fail synchronously instead of through stack events.
-        api_error = error_message(exc)
-    result.executed = True
-    status, reason = watcher.wait()
-    result.status = status
-    elapsed = time.monotonic() - started
-    if status in SUCCESS and not api_error:
-        result.outputs = stack_outputs(cfn, target.stack_name)
-        console.say(f"{target.stack_name}: {status} in {elapsed:.1f}s")
-        _print_outputs(result.outputs, console)
-        result.exit_code = EXIT_OK
-        return result
-
-    cause = result.root_cause = find_root_cause(watcher.tree)
-    console.warn(cause.describe() if cause else f"Root cause: {api_error or reason or 'not reported'}")
-    console.warn(
-        f"Deploy of {target.stack_name} failed: stack is {status}" + (f" ({reason})" if reason else "")
-    )
-    if status == DEAD_ON_ARRIVAL and change_set_type == "CREATE":
-        console.warn(
-            rollback_complete_advice(target.stack_name, target.command("destroy"), target.command("deploy"))
+        run.cfn.execute_change_set(
+            ChangeSetName=ref.change_set_id, ClientRequestToken=f"tap-cfn-{uuid.uuid4().hex}", **extra
         )
-    return result
+        return True
+    except ClientError as exc:
+        answer = f"{error_code(exc)}: {error_message(exc)}"
+    if _is_executing(run.cfn, ref):
+        run.console.warn(f"ExecuteChangeSet answered {answer}, but the change set is executing: watching it")
+        return True
+    _discard(run, ref)
+    run.console.warn(
+        f"CloudFormation did not execute the change set for {run.target.stack_name} ({answer}); "
+        "the change set was deleted and nothing changed"
+    )
+    return False
+
+
+def _is_executing(cfn: Any, ref: ChangeSetRef) -> bool:
+    """Whether the change set runs (or ran) after all: its ExecutionStatus, else the stack's status.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        execution = cfn.describe_change_set(ChangeSetName=ref.change_set_id).get("ExecutionStatus", "")
+    except ClientError:
+        execution = ""
+    if execution in ("EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE", "EXECUTE_FAILED"):
+        return True
+    status, _reason = stack_status(cfn, ref.stack_id)
+    return status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS"
+
+
+def _report(run: _Run, watcher: EventWatcher, status: str, reason: str, elapsed: float) -> DeployResult:
+    console, name = run.console, run.target.stack_name
+    if status in SUCCESS:
+        run.result.outputs = stack_outputs(run.cfn, name)
+        console.say(f"{name}: {status} in {elapsed:.1f}s")
+        _print_outputs(run.result.outputs, console)
+        run.result.exit_code = EXIT_OK
+        return run.result
+    cause = run.result.root_cause = find_root_cause(watcher.tree)
+    console.warn(cause.describe() if cause else f"Root cause: {reason or 'not reported'}")
+    console.warn(f"Deploy of {name} failed: stack is {status}" + (f" ({reason})" if reason else ""))
+    if status in STUCK:
+        console.warn(run.advice(status))
+    return run.result
 
 
 def _no_changes(result: DeployResult, console: Console) -> DeployResult:
@@ -441,8 +616,27 @@ def outputs(clients: Clients, target: Target, as_json: bool, console: Console) -
     return EXIT_OK
 
 
+# Each error a user can hit, as one line with its next step.
+_CHECK_STACK = (
+    "CloudFormation carries on: follow it with `aws cloudformation describe-stack-events --stack-name {}`"
+)
+
+
 def run_safely(operation: Callable[[], int], console: Console) -> int:
-    """Map the errors a user can fix to exit codes and one-line messages."""
+    """Map the errors a user can fix to exit codes and one-line messages (tracebacks with --verbose)."""
+    try:
+        return operation()
+    except Exception as exc:
+        line, code = _explain(exc)
+        if line is None:
+            raise
+        if console.verbose:
+            traceback.print_exc(file=console.err)
+        console.warn(f"error: {line}")
+        return code
+
+
+def _explain(exc: BaseException) -> tuple[str | None, int]:
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -451,20 +645,28 @@ def run_safely(operation: Callable[[], int], console: Console) -> int:
         ProfileNotFound,
     )
 
-    try:
-        return operation()
-    except UsageError as exc:
-        console.warn(f"error: {exc}")
-        return EXIT_USAGE
-    except (NoRegionError, ProfileNotFound) as exc:
-        console.warn(f"error: {exc} (pass --region / --profile or configure the AWS CLI)")
-        return EXIT_USAGE
-    except NoCredentialsError:
-        console.warn("error: no AWS credentials found (set AWS_PROFILE or pass --profile)")
-        return EXIT_FAILED
-    except ClientError as exc:
-        console.warn(f"error: {exc.operation_name}: {error_code(exc)}: {error_message(exc)}")
-        return EXIT_FAILED
-    except BotoCoreError as exc:
-        console.warn(f"error: {exc}")
-        return EXIT_FAILED
+    if isinstance(exc, UsageError):
+        return str(exc), EXIT_USAGE
+    if isinstance(exc, (NoRegionError, ProfileNotFound)):
+        return f"{exc} (pass --region / --profile or configure the AWS CLI)", EXIT_USAGE
+    if isinstance(exc, NoCredentialsError):
+        return "no AWS credentials found (set AWS_PROFILE or pass --profile)", EXIT_FAILED
+    if isinstance(exc, WatchLost):
+        return f"{exc}; refresh them. " + _CHECK_STACK.format(exc.stack_name), EXIT_FAILED
+    if isinstance(exc, ClientError) and error_code(exc) in EXPIRED:
+        return (
+            f"AWS credentials expired ({error_code(exc)}): refresh them (aws sso login) and rerun",
+            EXIT_FAILED,
+        )
+    if isinstance(exc, ClientError):
+        return f"{exc.operation_name}: {error_code(exc)}: {error_message(exc)}", EXIT_FAILED
+    if isinstance(exc, ChangeSetError):
+        return f"change set: {exc} (rerun; --plan previews without executing)", EXIT_FAILED
+    if isinstance(exc, TimeoutError):
+        return (
+            f"{exc}; CloudFormation carries on: check with aws cloudformation describe-stacks",
+            EXIT_FAILED,
+        )
+    if isinstance(exc, BotoCoreError):
+        return str(exc), EXIT_FAILED
+    return None, EXIT_FAILED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -10,6 +11,12 @@ from typing import Any
 
 from tap_cfn.deploy.aws import error_code, error_message
 from tap_cfn.deploy.packaging import NESTED_STACK_TYPE
+
+# Error codes of a throttled call that botocore's own retries did not absorb: back off, go on.
+THROTTLING = ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException")
+# Error codes of credentials that ran out while watching: the watch stops, CloudFormation does not.
+EXPIRED = ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired")
+MAX_BACKOFF_SECONDS = 60.0
 
 # Statuses after which a resource needs no more work in this operation.
 _DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "DELETE_SKIPPED", "IMPORT_COMPLETE")
@@ -151,6 +158,14 @@ class StackTree:
         return added
 
 
+class WatchLost(Exception):
+    """The watch had to stop (credentials expired) while CloudFormation carries on."""
+
+    def __init__(self, message: str, stack_name: str) -> None:
+        super().__init__(message)
+        self.stack_name = stack_name
+
+
 class EventWatcher:
     """Polls DescribeStackEvents for the root and each nested stack it discovers.
 
@@ -181,8 +196,14 @@ class EventWatcher:
         self._done: set[tuple[str, str]] = set()
 
     def start(self) -> None:
-        """Mark what already happened as seen: call before executing or deleting."""
-        for event in fetch_new_events(self._cfn, self.tree.root_id, self._seen, None):
+        """Mark what already happened as seen: call before executing or deleting.
+
+        Only the newest page is read: older events are older still, and a long-lived stack
+        has thousands of them (DescribeStackEvents returns newest first).
+        """
+        page = self._cfn.describe_stack_events(StackName=self.tree.root_id)
+        for raw in page.get("StackEvents") or []:
+            event = StackEvent.from_api(raw)
             self._seen.add(event.event_id)
             self._since = event.timestamp if self._since is None else max(self._since, event.timestamp)
 
@@ -214,12 +235,41 @@ class EventWatcher:
         return new
 
     def wait(self, max_polls: int = 2880) -> tuple[str, str]:
-        """Poll until the root stack reaches a status that is not *_IN_PROGRESS."""
+        """Poll until the root stack reaches a status that is not *_IN_PROGRESS.
+
+        Throttling backs off and goes on; expired credentials raise WatchLost.
+        """
+        from botocore.exceptions import ClientError
+
+        backoff = self._delay
         for _ in range(max_polls):
-            self.poll()
-            status, reason = stack_status(self._cfn, self.tree.root_id)
-            if not status.endswith("_IN_PROGRESS"):
+            try:
                 self.poll()
+                status, reason = stack_status(self._cfn, self.tree.root_id)
+            except ClientError as exc:
+                backoff = self._on_error(exc, backoff)
+                continue
+            backoff = self._delay
+            if not status.endswith("_IN_PROGRESS"):
+                self._last_poll()
                 return status, reason
             self._sleep(self._delay)
         raise TimeoutError(f"stack {self.tree.root_name} still in progress after {max_polls} polls")
+
+    def _on_error(self, exc: BaseException, backoff: float) -> float:
+        code = error_code(exc)
+        if code in EXPIRED:
+            raise WatchLost(
+                f"AWS credentials expired while watching {self.tree.root_name}", self.tree.root_name
+            ) from exc
+        if code not in THROTTLING:
+            raise exc
+        self._sleep(backoff)
+        return min(backoff * 2 or 1.0, MAX_BACKOFF_SECONDS)
+
+    def _last_poll(self) -> None:
+        """The events that arrived with the final status: best effort, the status is already known."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        with contextlib.suppress(ClientError, BotoCoreError):
+            self.poll()

@@ -76,18 +76,46 @@ def is_local_reference(url: Any) -> TypeGuard[str]:
     return isinstance(url, str) and "://" not in url
 
 
-def object_url(s3: Any, bucket: str, key: str) -> str:
-    """The URL CloudFormation should fetch `key` from, built from the client's own endpoint.
+@dataclass(frozen=True)
+class Bucket:
+    """The artifact bucket: its name, its own region and the account every S3 call expects to own it."""
 
-    AWS endpoints get virtual-hosted URLs (`https://BUCKET.s3.REGION.amazonaws.com/KEY`); any
+    name: str
+    region: str
+    owner: str
+
+
+def partition_of(region: str) -> tuple[str, str]:
+    """(partition, DNS suffix) of `region` from botocore's partition table (aws-cn, aws-us-gov, ...)."""
+    import re
+
+    from botocore.loaders import create_loader
+
+    partitions = create_loader().load_data("partitions")["partitions"]
+    for partition in partitions:
+        if region in partition.get("regions", {}) or re.match(partition["regionRegex"], region):
+            return partition["id"], partition["outputs"]["dnsSuffix"]
+    return "aws", "amazonaws.com"
+
+
+def object_url(s3: Any, bucket: Bucket, key: str) -> str:
+    """The URL CloudFormation should fetch `key` from.
+
+    On AWS it is built from the bucket's own region and the partition's DNS suffix, with the
+    FIPS endpoint when the client uses FIPS (https://docs.aws.amazon.com/general/latest/gr/s3.html);
+    virtual-hosted style unless the name has dots (TLS certificates do not cover them). Any
     other endpoint (a local or S3-compatible one) gets path style `ENDPOINT/BUCKET/KEY`.
     """
     endpoint = urlsplit(s3.meta.endpoint_url)
     path = "/" + quote(key)
-    host = endpoint.netloc
-    if host.endswith(".amazonaws.com") and "." not in bucket:
-        return f"{endpoint.scheme}://{bucket}.{host}{path}"
-    return f"{endpoint.scheme}://{host}/{bucket}{path}"
+    _partition, suffix = partition_of(bucket.region)
+    if not endpoint.netloc.endswith("." + suffix):
+        return f"{endpoint.scheme}://{endpoint.netloc}/{bucket.name}{path}"
+    service = "s3-fips" if getattr(s3.meta.config, "use_fips_endpoint", False) else "s3"
+    host = f"{service}.{bucket.region}.{suffix}"
+    if "." in bucket.name:
+        return f"https://{host}/{bucket.name}{path}"
+    return f"https://{bucket.name}.{host}{path}"
 
 
 def render_json(template: dict[str, Any]) -> str:
@@ -98,7 +126,7 @@ def render_json(template: dict[str, Any]) -> str:
 class Packager:
     """Uploads the templates a root references, depth first, each once per content."""
 
-    def __init__(self, s3: Any, bucket: str, prefix: str = KEY_PREFIX) -> None:
+    def __init__(self, s3: Any, bucket: Bucket, prefix: str = KEY_PREFIX) -> None:
         self._s3 = s3
         self._bucket = bucket
         self._prefix = prefix
@@ -150,21 +178,22 @@ class Packager:
         from botocore.exceptions import ClientError
 
         key = f"{self._prefix}/{hashlib.sha256(content).hexdigest()}.{extension}"
+        owner = {"Bucket": self._bucket.name, "ExpectedBucketOwner": self._bucket.owner}
         try:
-            self._s3.head_object(Bucket=self._bucket, Key=key)
+            self._s3.head_object(Key=key, **owner)
             exists = True
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
                 raise
             exists = False
         if not exists:
-            self._s3.put_object(Bucket=self._bucket, Key=key, Body=content)
+            self._s3.put_object(Key=key, Body=content, **owner)
         self.uploads.append(Upload(key=key, size=len(content), uploaded=not exists))
         return object_url(self._s3, self._bucket, key)
 
 
 def package(
-    s3: Any, bucket: str, root: Path, max_body_bytes: int = MAX_TEMPLATE_BODY_BYTES
+    s3: Any, bucket: Bucket, root: Path, max_body_bytes: int = MAX_TEMPLATE_BODY_BYTES
 ) -> PackagedTemplate:
     """Upload everything `root` needs to `bucket` and return the root to deploy."""
     return Packager(s3, bucket).package_root(root, max_body_bytes)
@@ -174,52 +203,139 @@ def default_bucket_name(account_id: str, region: str) -> str:
     return f"tap-cfn-artifacts-{account_id}-{region}"
 
 
-def ensure_bucket(s3: Any, sts: Any, region: str, bucket: str | None, say: Callable[[str], None]) -> str:
-    """The bucket to upload to: `bucket` if given (it must exist), else our per-account one.
+# Objects are keyed by content and checked (HeadObject) before every change set, so an expired
+# artifact is uploaded again when a stack still needs it; CloudFormation reads TemplateURLs only
+# while it creates a change set.
+ARTIFACT_DAYS = 90
 
-    Our bucket is created on first use with default encryption, versioning and every public
-    access block turned on.
+
+def bucket_settings(bucket: Bucket, tls_only: bool) -> list[tuple[str, dict[str, Any]]]:
+    """The PutBucket* calls that make the artifact bucket ours: private, encrypted, TLS only, pruned."""
+    partition, _suffix = partition_of(bucket.region)
+    arn = f"arn:{partition}:s3:::{bucket.name}"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [arn, f"{arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+    rule = {
+        "ID": "expire-old-artifacts",
+        "Status": "Enabled",
+        "Filter": {"Prefix": f"{KEY_PREFIX}/"},
+        "Expiration": {"Days": ARTIFACT_DAYS},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 7},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+    }
+    calls: list[tuple[str, dict[str, Any]]] = [
+        (
+            "put_bucket_encryption",
+            {
+                "ServerSideEncryptionConfiguration": {
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                }
+            },
+        ),
+        ("put_bucket_versioning", {"VersioningConfiguration": {"Status": "Enabled"}}),
+        (
+            "put_public_access_block",
+            {
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                }
+            },
+        ),
+        ("put_bucket_lifecycle_configuration", {"LifecycleConfiguration": {"Rules": [rule]}}),
+    ]
+    if tls_only:
+        calls.append(("put_bucket_policy", {"Policy": json.dumps(policy, sort_keys=True)}))
+    return calls
+
+
+def _head_region(s3: Any, name: str, owner: str) -> str | None:
+    """The bucket's region if it exists and `owner` owns it, None if there is no such bucket.
+
+    ExpectedBucketOwner makes S3 answer 403 for a bucket of another account:
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html
     """
     from botocore.exceptions import ClientError
 
-    if bucket is not None:
-        try:
-            s3.head_bucket(Bucket=bucket)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            reason = "does not exist" if code in ("404", "NoSuchBucket") else f"is not accessible ({code})"
-            raise PackagingError(f"bucket {bucket} {reason}") from exc
-        return bucket
-
-    name = default_bucket_name(sts.get_caller_identity()["Account"], region)
     try:
-        s3.head_bucket(Bucket=name)
-        return name
+        response = s3.head_bucket(Bucket=name, ExpectedBucketOwner=owner)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code not in ("404", "NoSuchBucket"):
+        code = str(exc.response.get("Error", {}).get("Code"))
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            return None
+        if code in ("403", "AccessDenied", "Forbidden"):
             raise PackagingError(
-                f"bucket {name} exists but is not accessible ({code}); pass --bucket"
+                f"bucket {name} belongs to another account or denies you access (403); pass --bucket with "
+                "a bucket of this account"
             ) from exc
+        raise
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return str(response.get("BucketRegion") or headers.get("x-amz-bucket-region") or "")
+
+
+def _create(s3: Any, name: str, region: str, say: Callable[[str], None]) -> None:
+    """CreateBucket: ours already is success, another account's is a clear error.
+
+    Outside us-east-1 the region goes in LocationConstraint, and an existing bucket of ours
+    answers BucketAlreadyOwnedByYou (us-east-1 answers 200):
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+    """
+    from botocore.exceptions import ClientError
+
     say(f"Creating artifact bucket {name}")
     create: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":
         create["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    s3.create_bucket(**create)
-    s3.put_bucket_encryption(
-        Bucket=name,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-        },
-    )
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_public_access_block(
-        Bucket=name,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
-    return name
+    try:
+        s3.create_bucket(**create)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "BucketAlreadyOwnedByYou":
+            return
+        if code == "BucketAlreadyExists":
+            raise PackagingError(
+                f"bucket name {name} is taken by another account; pass --bucket with a bucket of this account"
+            ) from exc
+        raise
+
+
+def ensure_bucket(s3: Any, sts: Any, region: str, bucket: str | None, say: Callable[[str], None]) -> Bucket:
+    """The bucket to upload to: `bucket` if given (it must exist and be ours), else our per-account one.
+
+    Our bucket is created on first use; its settings are applied on every run, so a bucket
+    changed by hand or made by an older version is put right.
+    """
+    owner = sts.get_caller_identity()["Account"]
+    name = bucket or default_bucket_name(owner, region)
+    found = _head_region(s3, name, owner)
+    if found is None and bucket is not None:
+        raise PackagingError(f"bucket {bucket} does not exist")
+    if found is None:
+        _create(s3, name, region, say)
+        found = region
+    if found and found != region:
+        # Uploads go through the stack region's S3 client, and CloudFormation then reads the
+        # templates across regions; keep the artifacts beside the stack instead.
+        raise PackagingError(
+            f"bucket {name} is in {found}, the stack in {region}: pass --bucket with a bucket in {region}"
+        )
+    result = Bucket(name=name, region=region, owner=owner)
+    if bucket is None:
+        # A TLS-only policy would lock out a plain-HTTP local endpoint; AWS endpoints are HTTPS.
+        tls_only = urlsplit(s3.meta.endpoint_url).scheme == "https"
+        for operation, arguments in bucket_settings(result, tls_only):
+            getattr(s3, operation)(Bucket=name, ExpectedBucketOwner=owner, **arguments)
+    return result

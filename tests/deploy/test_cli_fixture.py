@@ -255,3 +255,20 @@ def test_the_commands_module_does_not_import_boto3():
         "import sys, tap_cfn.deploy.commands; sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_an_outputs_only_change_is_deployed(aws, clients, fixture_templates, terminal):
+    # GIVEN the fixture deployed
+    assert run(aws, fixture_templates, terminal(), "deploy", "--param", "AppImageTag=v1", "--yes") == 0
+    # WHEN only an output is added to the root
+    root = fixture_templates / "dev" / "root.yaml"
+    root.write_text(root.read_text() + "  Suffix:\n    Value: !Ref EnvironmentSuffix\n")
+    term = terminal()
+    code = run(aws, fixture_templates, term, "deploy", "--param", "AppImageTag=v1", "--yes")
+    # THEN it is executed, not reported as "no changes", and the output is there
+    assert code == 0, term.stderr
+    assert "No changes" not in term.stdout
+    outputs = clients.cloudformation.describe_stacks(StackName="tap-demo")["Stacks"][0]["Outputs"]
+    assert {"OutputKey": "Suffix", "OutputValue": "demo"} in [
+        {"OutputKey": o["OutputKey"], "OutputValue": o["OutputValue"]} for o in outputs
+    ]

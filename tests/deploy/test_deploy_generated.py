@@ -389,3 +389,34 @@ def test_a_platform_large_enough_for_group_stacks_deploys_three_levels_deep(
             assert task["containerDefinitions"][0]["image"].endswith(":2.0.0")
     tree = Deployed(clients.cloudformation, "tap-demo")
     assert {"Services1Stack", "Services2Stack"} <= set(tree.children)
+
+
+def test_redeploy_without_certificate_keeps_https(
+    aws: str, clients: Clients, generated_templates: Path, terminal
+) -> None:
+    # GIVEN dev deployed with a certificate: HTTPS on 443
+    certificate = client(aws, "acm").request_certificate(DomainName="demo.example.com")["CertificateArn"]
+    first = terminal()
+    assert (
+        run(aws, generated_templates, first, "deploy", *params(CertificateArn=certificate), "--yes") == 0
+    ), first.stderr
+    elb = client(aws, "elbv2")
+
+    def ports() -> set[int]:
+        balancer = elb.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"]
+        return {
+            listener["Port"] for listener in elb.describe_listeners(LoadBalancerArn=balancer)["Listeners"]
+        }
+
+    assert 443 in ports()
+    # WHEN a new image is deployed without --param CertificateArn
+    again = terminal()
+    assert run(aws, generated_templates, again, "deploy", *params(FrontendImageTag="1.0.1"), "--yes") == 0, (
+        again.stderr
+    )
+    # THEN the certificate is kept (and said to be), and HTTPS stays on
+    assert "Parameters kept from the last deploy: AlarmEmail, CertificateArn" in again.stdout
+    root = clients.cloudformation.describe_stacks(StackName="tap-demo")["Stacks"][0]
+    kept = {p["ParameterKey"]: p["ParameterValue"] for p in root["Parameters"]}
+    assert kept["CertificateArn"] == certificate
+    assert 443 in ports()

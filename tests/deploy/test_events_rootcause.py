@@ -8,6 +8,8 @@ that is not in the script fails the test.
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,9 @@ from botocore.stub import Stubber
 
 from tap_cfn.deploy.aws import Clients
 from tap_cfn.deploy.changeset import ResourceChange, StackPlan, render_plan
-from tap_cfn.deploy.deployer import DeployOptions, Target, deploy
+from tap_cfn.deploy.deployer import Console, DeployOptions, Target, deploy, run_safely
 from tap_cfn.deploy.events import EventWatcher, StackEvent, StackTree
+from tap_cfn.deploy.packaging import load_template
 from tap_cfn.deploy.rootcause import find_root_cause
 
 ACCOUNT = "123456789012"
@@ -296,8 +299,16 @@ def test_watcher_prints_only_new_events_and_progress_only_on_a_terminal() -> Non
         assert progress == (["  progress: 1/1 resources done"] * 2 if tty else [])
 
 
+DYNAMIC = (
+    '[{"Target": {"Attribute": "Properties", "Name": "Parameters", "RequiresRecreation": "Never"},'
+    ' "Evaluation": "Dynamic", "ChangeSource": "ResourceAttribute",'
+    ' "CausingEntity": "Network.Outputs.VpcId"}]'
+)
+
+
 def test_replacements_are_highlighted_and_unchanged_nested_stacks_are_hidden() -> None:
-    # GIVEN a plan where one service's task definition is replaced and another nested stack is a no-op
+    # GIVEN a plan where one service's task definition is replaced and another nested stack only
+    # may change (a Dynamic row) and its own change set is empty
     api = StackPlan(
         "tap-demo/ServiceApiGateway",
         "cs-api",
@@ -312,7 +323,7 @@ def test_replacements_are_highlighted_and_unchanged_nested_stacks_are_hidden() -
         "cs-root",
         [
             ResourceChange("Modify", "ServiceApiGateway", STACK, "False", nested_change_set_id="cs-api"),
-            ResourceChange("Modify", "Network", STACK, "False", nested_change_set_id="cs-net"),
+            ResourceChange("Modify", "Network", STACK, "False", nested_change_set_id="cs-net", certain=False),
         ],
         [api, idle],
     )
@@ -321,8 +332,8 @@ def test_replacements_are_highlighted_and_unchanged_nested_stacks_are_hidden() -
     # THEN only stacks with real changes appear, and replacements stand out
     assert "tap-demo/Network" not in text and "Network " not in text
     assert "Stack tap-demo/ServiceApiGateway: 2 change(s)" in text
-    assert "\033[1;31mTrue (replaced)\033[0m" in text
-    assert "\033[1;31mConditional (replaced)\033[0m" in text
+    assert "\033[1;31mreplaced\033[0m" in text
+    assert "\033[33mmay be replaced\033[0m" in text
     assert root.count() == 3
 
 
@@ -377,7 +388,7 @@ NO_CHANGE_FAILED = (
 )
 
 
-@pytest.mark.parametrize("answer", ["failed change set", "validation error", "empty nested change sets"])
+@pytest.mark.parametrize("answer", ["failed change set", "validation error", "dynamic nested change sets"])
 def test_every_way_of_saying_no_changes_exits_0_without_executing(
     clients: Clients, fixture_templates: Path, terminal, answer: str
 ) -> None:
@@ -400,7 +411,7 @@ def test_every_way_of_saying_no_changes_exits_0_without_executing(
                 {**base, "Status": "FAILED", "StatusReason": NO_CHANGE_FAILED, "Changes": []},
             )
             stubber.add_response("delete_change_set", {})
-        if answer == "empty nested change sets":
+        if answer == "dynamic nested change sets":
             nested_id = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/cs-App/2"
             modify_app = {
                 "Type": "Resource",
@@ -408,7 +419,8 @@ def test_every_way_of_saying_no_changes_exits_0_without_executing(
                     "Action": "Modify",
                     "LogicalResourceId": "App",
                     "ResourceType": STACK,
-                    "Replacement": "False",
+                    "Replacement": "Conditional",
+                    "Details": json.loads(DYNAMIC),
                     "ChangeSetId": nested_id,
                 },
             }
@@ -416,6 +428,8 @@ def test_every_way_of_saying_no_changes_exits_0_without_executing(
             stubber.add_response("describe_change_set", {**complete, "Changes": [modify_app]})
             stubber.add_response("describe_change_set", {**complete, "Changes": [modify_app]})
             stubber.add_response("describe_change_set", {**complete, "ChangeSetId": nested_id, "Changes": []})
+            root = json.dumps(load_template(fixture_templates / "dev" / "root.yaml"))
+            stubber.add_response("get_template", {"TemplateBody": root})
             stubber.add_response("delete_change_set", {})
         # WHEN deploying with --yes
         result = deploy(
@@ -445,3 +459,130 @@ def test_a_busy_stack_is_not_touched(clients: Clients, fixture_templates: Path, 
         )
     assert result.exit_code == 1
     assert "is busy (UPDATE_IN_PROGRESS)" in term.stderr
+
+
+# --- the root cause is the cause (issue 15, point 5) ----------------------------------------
+
+
+def test_the_earliest_failure_before_the_rollback_is_the_cause_and_a_delete_failed_is_a_second_line() -> None:
+    # GIVEN a repository that failed first one level down, a deeper service that failed later
+    # (a consequence in all but words), the root entering rollback, then a bucket the rollback
+    # could not delete
+    tree = StackTree(ROOT, "tap-demo")
+    tree.add(CHILD, "tap-demo/Services", 1)
+    tree.add(GRANDCHILD, "tap-demo/Services/Api", 2)
+    not_empty = "The bucket you tried to delete is not empty (Service: S3, Status Code: 409)"
+    tree.events[ROOT] = [
+        StackEvent.from_api(event(ROOT, 40, "Services", STACK, "CREATE_FAILED", EMBEDDED_SERVICES, CHILD)),
+        StackEvent.from_api(
+            stack_event(ROOT, 41, "ROLLBACK_IN_PROGRESS", "The following resource(s) failed")
+        ),
+        StackEvent.from_api(stack_event(ROOT, 70, "ROLLBACK_FAILED")),
+    ]
+    tree.events[CHILD] = [
+        StackEvent.from_api(event(CHILD, 20, "Repository", "AWS::ECR::Repository", "CREATE_FAILED", FAILURE)),
+        StackEvent.from_api(
+            event(CHILD, 60, "Logs", "AWS::S3::Bucket", "DELETE_FAILED", not_empty, "logs-b")
+        ),
+    ]
+    tree.events[GRANDCHILD] = [
+        StackEvent.from_api(event(GRANDCHILD, 25, "Service", "AWS::ECS::Service", "CREATE_FAILED", "later")),
+    ]
+    # WHEN the cause is looked for
+    cause = find_root_cause(tree)
+    # THEN it is the earliest real failure, not the deepest, and the rollback's trouble comes second
+    assert cause is not None
+    assert (cause.stack, cause.logical_id) == ("tap-demo/Services", "Repository")
+    first, second = cause.describe().splitlines()
+    assert first.startswith("Root cause: Repository (AWS::ECR::Repository) in stack tap-demo/Services")
+    assert second.startswith("Also, during the rollback: Logs (AWS::S3::Bucket) in stack tap-demo/Services")
+    assert "DELETE_FAILED" in second and "not empty" in second
+
+
+def test_depth_only_breaks_ties_between_failures_at_the_same_time() -> None:
+    tree = StackTree(ROOT, "tap-demo")
+    tree.add(CHILD, "tap-demo/Services", 1)
+    tree.add(GRANDCHILD, "tap-demo/Services/Api", 2)
+    tree.events[CHILD] = [
+        StackEvent.from_api(event(CHILD, 20, "Repository", "AWS::ECR::Repository", "CREATE_FAILED", "x"))
+    ]
+    tree.events[GRANDCHILD] = [
+        StackEvent.from_api(event(GRANDCHILD, 20, "Service", "AWS::ECS::Service", "CREATE_FAILED", "y"))
+    ]
+    cause = find_root_cause(tree)
+    assert cause is not None and cause.stack == "tap-demo/Services/Api"
+
+
+# --- watching survives the wire (point 6) ------------------------------------------------------
+
+UPDATE_DONE = {
+    "Stacks": [
+        {"StackName": "tap-demo", "StackId": ROOT, "CreationTime": T0, "StackStatus": "UPDATE_COMPLETE"}
+    ]
+}
+NO_RESOURCES = {"StackResourceSummaries": []}
+
+
+def watcher_on(cfn: Any, sleeps: list[float]) -> EventWatcher:
+    return EventWatcher(cfn, ROOT, "tap-demo", say=lambda _line: None, sleep=sleeps.append, delay=5.0)
+
+
+def test_throttling_while_watching_backs_off_and_goes_on() -> None:
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    sleeps: list[float] = []
+    with Stubber(cfn) as stubber:
+        # botocore's own retries gave up: the call answers Throttling twice
+        for _ in range(2):
+            stubber.add_client_error("describe_stack_events", "Throttling", "Rate exceeded", 400)
+        stubber.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT})
+        stubber.add_response("list_stack_resources", NO_RESOURCES, {"StackName": ROOT})
+        stubber.add_response("describe_stacks", UPDATE_DONE, {"StackName": ROOT})
+        stubber.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT})
+        stubber.add_response("list_stack_resources", NO_RESOURCES, {"StackName": ROOT})
+        status = watcher_on(cfn, sleeps).wait()
+        stubber.assert_no_pending_responses()
+    assert status == ("UPDATE_COMPLETE", "")
+    assert sleeps == [5.0, 10.0]  # backing off, doubling
+
+
+def test_expired_credentials_stop_the_watch_with_one_line_saying_cloudformation_carries_on() -> None:
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    err = io.StringIO()
+    console = Console(io.StringIO(), err, io.StringIO(), False, False)
+    with Stubber(cfn) as stubber:
+        stubber.add_client_error(
+            "describe_stack_events",
+            "ExpiredToken",
+            "The security token included in the request is expired",
+            403,
+        )
+        code = run_safely(lambda: int(bool(watcher_on(cfn, []).wait())), console)
+    assert code == 1
+    assert err.getvalue().count("\n") == 1
+    assert "credentials expired while watching tap-demo" in err.getvalue()
+    assert "CloudFormation carries on" in err.getvalue()
+    assert "aws cloudformation describe-stack-events --stack-name tap-demo" in err.getvalue()
+
+
+def test_starting_a_watch_reads_only_the_newest_page_of_events() -> None:
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    old = [stack_event(ROOT, 0, "UPDATE_COMPLETE")]
+    with Stubber(cfn) as stubber:
+        # a long-lived stack: the first page says there are more (NextToken); they are older still
+        stubber.add_response(
+            "describe_stack_events", {"StackEvents": old, "NextToken": "page-2"}, {"StackName": ROOT}
+        )
+        watcher_on(cfn, []).start()
+        stubber.assert_no_pending_responses()  # one call, and no call for page-2 was made
+
+
+def test_the_last_poll_after_a_terminal_status_is_best_effort() -> None:
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    with Stubber(cfn) as stubber:
+        stubber.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT})
+        stubber.add_response("list_stack_resources", NO_RESOURCES, {"StackName": ROOT})
+        stubber.add_response("describe_stacks", UPDATE_DONE, {"StackName": ROOT})
+        stubber.add_client_error("describe_stack_events", "Throttling", "Rate exceeded", 400)
+        status = watcher_on(cfn, []).wait()
+        stubber.assert_no_pending_responses()
+    assert status == ("UPDATE_COMPLETE", "")

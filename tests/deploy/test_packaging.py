@@ -5,20 +5,25 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.stub import Stubber
 
 from tap_cfn.deploy.aws import Clients
 from tap_cfn.deploy.packaging import (
+    Bucket,
     PackagingError,
+    bucket_settings,
     default_bucket_name,
     ensure_bucket,
     object_url,
     package,
 )
 
-BUCKET = "tap-cfn-test-artifacts"
+BUCKET = Bucket("tap-cfn-test-artifacts", "us-east-1", "123456789012")
 STACK_RESOURCE = """Resources:
   {logical}:
     Type: AWS::CloudFormation::Stack
@@ -36,7 +41,7 @@ def test_children_are_uploaded_by_content_hash_and_the_root_points_at_them(
     clients: Clients, fixture_templates
 ):
     # GIVEN a root with two children, one of which has a child of its own
-    clients.s3.create_bucket(Bucket=BUCKET)
+    clients.s3.create_bucket(Bucket=BUCKET.name)
     root = fixture_templates / "dev" / "root.yaml"
     # WHEN it is packaged
     packaged = package(clients.s3, BUCKET, root)
@@ -44,7 +49,7 @@ def test_children_are_uploaded_by_content_hash_and_the_root_points_at_them(
     body = json.loads(packaged.body or "")
     network_url = body["Resources"]["Network"]["Properties"]["TemplateURL"]
     app_url = body["Resources"]["App"]["Properties"]["TemplateURL"]
-    assert network_url.startswith("http://localhost:") and f"/{BUCKET}/tap-cfn/" in network_url
+    assert network_url.startswith("http://localhost:") and f"/{BUCKET.name}/tap-cfn/" in network_url
     # an unchanged child goes up byte for byte under the SHA-256 of its bytes
     network_bytes = (root.parent / "network.yaml").read_bytes()
     assert network_url.endswith(f"tap-cfn/{hashlib.sha256(network_bytes).hexdigest()}.yaml")
@@ -62,7 +67,7 @@ def test_children_are_uploaded_by_content_hash_and_the_root_points_at_them(
 
 
 def test_packaging_the_same_templates_again_uploads_nothing(clients: Clients, fixture_templates):
-    clients.s3.create_bucket(Bucket=BUCKET)
+    clients.s3.create_bucket(Bucket=BUCKET.name)
     root = fixture_templates / "dev" / "root.yaml"
     first = package(clients.s3, BUCKET, root)
     second = package(clients.s3, BUCKET, root)
@@ -74,7 +79,7 @@ def test_packaging_the_same_templates_again_uploads_nothing(clients: Clients, fi
 def test_a_changed_grandchild_changes_every_url_above_it_and_nothing_beside_it(
     clients: Clients, fixture_templates
 ):
-    clients.s3.create_bucket(Bucket=BUCKET)
+    clients.s3.create_bucket(Bucket=BUCKET.name)
     root = fixture_templates / "dev" / "root.yaml"
     before = json.loads(package(clients.s3, BUCKET, root).body or "")
     worker = root.parent / "worker.yaml"
@@ -91,7 +96,7 @@ def test_a_changed_grandchild_changes_every_url_above_it_and_nothing_beside_it(
 
 
 def test_a_root_over_the_body_limit_goes_through_s3(clients: Clients, fixture_templates):
-    clients.s3.create_bucket(Bucket=BUCKET)
+    clients.s3.create_bucket(Bucket=BUCKET.name)
     packaged = package(clients.s3, BUCKET, fixture_templates / "dev" / "root.yaml", max_body_bytes=100)
     assert packaged.body is None
     assert packaged.template_argument().keys() == {"TemplateURL"}
@@ -111,24 +116,28 @@ def test_a_template_that_includes_itself_is_rejected(clients: Clients, tmp_path:
     )
     (tmp_path / "root.yaml").write_text(loop.format("a.yaml"))
     (tmp_path / "a.yaml").write_text(loop.format("a.yaml"))
-    clients.s3.create_bucket(Bucket=BUCKET)
+    clients.s3.create_bucket(Bucket=BUCKET.name)
     with pytest.raises(PackagingError, match="includes itself"):
         package(clients.s3, BUCKET, tmp_path / "root.yaml")
 
 
-def test_the_default_bucket_is_created_once_encrypted_versioned_and_private(clients: Clients):
+def test_the_default_bucket_is_created_once_encrypted_versioned_private_and_pruned(clients: Clients):
     said: list[str] = []
-    name = ensure_bucket(clients.s3, clients.sts, "us-east-1", None, said.append)
+    bucket = ensure_bucket(clients.s3, clients.sts, "us-east-1", None, said.append)
+    name = bucket.name
     assert (
         name == default_bucket_name("123456789012", "us-east-1") == "tap-cfn-artifacts-123456789012-us-east-1"
     )
+    assert (bucket.region, bucket.owner) == ("us-east-1", "123456789012")
     rules = clients.s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert clients.s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
     block = clients.s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
     assert all(block.values()) and len(block) == 4
+    lifecycle = clients.s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    assert lifecycle[0]["Expiration"] == {"Days": 90} and lifecycle[0]["Status"] == "Enabled"
     # a second run finds it and says nothing
-    assert ensure_bucket(clients.s3, clients.sts, "us-east-1", None, said.append) == name
+    assert ensure_bucket(clients.s3, clients.sts, "us-east-1", None, said.append) == bucket
     assert said == [f"Creating artifact bucket {name}"]
 
 
@@ -137,14 +146,145 @@ def test_a_given_bucket_must_exist(clients: Clients):
         ensure_bucket(clients.s3, clients.sts, "us-east-1", "nope-not-here", print)
 
 
-def test_urls_are_virtual_hosted_on_aws_and_path_style_elsewhere(monkeypatch):
+def test_urls_are_built_from_the_bucket_region_and_partition_and_path_style_elsewhere(monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # no request is made: only URLs are built
     aws = boto3.client("s3", region_name="eu-west-1")
+    mine = Bucket("my-bucket", "eu-west-1", "123456789012")
     assert (
-        object_url(aws, "my-bucket", "tap-cfn/ab.yaml")
+        object_url(aws, mine, "tap-cfn/ab.yaml")
         == "https://my-bucket.s3.eu-west-1.amazonaws.com/tap-cfn/ab.yaml"
     )
     # dotted names cannot be virtual-hosted over TLS
-    assert object_url(aws, "my.bucket", "k.yaml") == "https://s3.eu-west-1.amazonaws.com/my.bucket/k.yaml"
+    dotted = Bucket("my.bucket", "eu-west-1", "123456789012")
+    assert object_url(aws, dotted, "k.yaml") == "https://s3.eu-west-1.amazonaws.com/my.bucket/k.yaml"
+    # other partitions have their own DNS suffix; FIPS clients get the FIPS endpoint
+    china = boto3.client("s3", region_name="cn-north-1")
+    assert (
+        object_url(china, Bucket("b", "cn-north-1", "1"), "k.yaml")
+        == "https://b.s3.cn-north-1.amazonaws.com.cn/k.yaml"
+    )
+    fips = boto3.client("s3", region_name="us-gov-west-1", config=Config(use_fips_endpoint=True))
+    assert (
+        object_url(fips, Bucket("b", "us-gov-west-1", "1"), "k.yaml")
+        == "https://b.s3-fips.us-gov-west-1.amazonaws.com/k.yaml"
+    )
     local = boto3.client("s3", region_name="us-east-1", endpoint_url="http://localhost:4566")
-    assert object_url(local, "b", "tap-cfn/ab.yaml") == "http://localhost:4566/b/tap-cfn/ab.yaml"
+    assert (
+        object_url(local, Bucket("b", "us-east-1", "1"), "tap-cfn/ab.yaml")
+        == "http://localhost:4566/b/tap-cfn/ab.yaml"
+    )
+
+
+# --- S3 as the API reference documents it, recorded (the local endpoint ignores bucket owners) ---
+
+ACCOUNT = "123456789012"
+DEFAULT = f"tap-cfn-artifacts-{ACCOUNT}-eu-west-1"
+
+
+def recorded(region: str = "eu-west-1") -> tuple[Any, Any, Stubber, Stubber]:
+    s3 = boto3.client("s3", region_name=region, endpoint_url=f"https://s3.{region}.amazonaws.com")
+    sts = boto3.client("sts", region_name=region, endpoint_url=f"https://sts.{region}.amazonaws.com")
+    sts_stub = Stubber(sts)
+    sts_stub.add_response(
+        "get_caller_identity",
+        {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/dev"},
+    )
+    return s3, sts, Stubber(s3), sts_stub
+
+
+def expect_settings(stub: Stubber, name: str, region: str = "eu-west-1") -> None:
+    for operation, arguments in bucket_settings(Bucket(name, region, ACCOUNT), tls_only=True):
+        stub.add_response(operation, {}, {"Bucket": name, "ExpectedBucketOwner": ACCOUNT, **arguments})
+
+
+def test_an_existing_default_bucket_of_ours_outside_us_east_1_is_used_and_its_settings_reapplied():
+    # GIVEN our bucket exists in eu-west-1; creating it answers BucketAlreadyOwnedByYou (a race with
+    # another run: HeadBucket said 404 a moment before)
+    s3, sts, stub, sts_stub = recorded()
+    stub.add_client_error(
+        "head_bucket",
+        "404",
+        "Not Found",
+        404,
+        expected_params={"Bucket": DEFAULT, "ExpectedBucketOwner": ACCOUNT},
+    )
+    stub.add_client_error(
+        "create_bucket",
+        "BucketAlreadyOwnedByYou",
+        "Your previous request to create the named bucket succeeded and you already own it.",
+        409,
+        expected_params={"Bucket": DEFAULT, "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}},
+    )
+    expect_settings(stub, DEFAULT)
+    # WHEN the deployer ensures its bucket
+    with stub, sts_stub:
+        bucket = ensure_bucket(s3, sts, "eu-west-1", None, lambda _line: None)
+        # THEN every setting is applied again, each call naming the expected owner
+        stub.assert_no_pending_responses()
+    assert bucket == Bucket(DEFAULT, "eu-west-1", ACCOUNT)
+    policy = json.loads(dict(bucket_settings(bucket, tls_only=True))["put_bucket_policy"]["Policy"])
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert policy["Statement"][0]["Resource"][0] == f"arn:aws:s3:::{DEFAULT}"
+
+
+def test_a_default_bucket_name_taken_by_another_account_is_a_clear_error():
+    s3, sts, stub, sts_stub = recorded()
+    stub.add_client_error("head_bucket", "404", "Not Found", 404)
+    stub.add_client_error(
+        "create_bucket",
+        "BucketAlreadyExists",
+        "The requested bucket name is not available. The bucket namespace is shared by all users"
+        " of the system. Please select a different name and try again.",
+        409,
+    )
+    with stub, sts_stub, pytest.raises(PackagingError, match="taken by another account; pass --bucket"):
+        ensure_bucket(s3, sts, "eu-west-1", None, lambda _line: None)
+
+
+def test_a_given_bucket_of_another_account_is_refused_by_its_owner_check():
+    # GIVEN --bucket names a bucket that another account owns: ExpectedBucketOwner makes S3 answer 403
+    s3, sts, stub, sts_stub = recorded()
+    stub.add_client_error(
+        "head_bucket",
+        "403",
+        "Forbidden",
+        403,
+        expected_params={"Bucket": "shared", "ExpectedBucketOwner": ACCOUNT},
+    )
+    with stub, sts_stub, pytest.raises(PackagingError, match="bucket shared belongs to another account"):
+        ensure_bucket(s3, sts, "eu-west-1", "shared", lambda _line: None)
+
+
+def test_a_given_bucket_in_another_region_is_refused_with_the_reason():
+    s3, sts, stub, sts_stub = recorded()
+    stub.add_response(
+        "head_bucket",
+        {"BucketRegion": "us-west-2"},
+        {"Bucket": "elsewhere", "ExpectedBucketOwner": ACCOUNT},
+    )
+    with stub, sts_stub, pytest.raises(PackagingError, match="is in us-west-2, the stack in eu-west-1"):
+        ensure_bucket(s3, sts, "eu-west-1", "elsewhere", lambda _line: None)
+
+
+def test_a_given_bucket_of_ours_gets_owner_checked_uploads_and_keeps_its_own_settings(tmp_path: Path):
+    # GIVEN --bucket names our bucket in the stack's region and a root with one child
+    s3, sts, stub, sts_stub = recorded()
+    stub.add_response(
+        "head_bucket", {"BucketRegion": "eu-west-1"}, {"Bucket": "ours", "ExpectedBucketOwner": ACCOUNT}
+    )
+    child = b"Resources: {}\n"
+    (tmp_path / "child.yaml").write_bytes(child)
+    (tmp_path / "root.yaml").write_text(STACK_RESOURCE.format(logical="Child", url="child.yaml"))
+    key = f"tap-cfn/{hashlib.sha256(child).hexdigest()}.yaml"
+    owner = {"Bucket": "ours", "ExpectedBucketOwner": ACCOUNT, "Key": key}
+    stub.add_client_error("head_object", "404", "Not Found", 404, expected_params=owner)
+    stub.add_response("put_object", {}, {**owner, "Body": child})
+    # WHEN it is ensured (no Put*Bucket* call: the settings of a bucket we did not make are its owner's)
+    with stub, sts_stub:
+        bucket = ensure_bucket(s3, sts, "eu-west-1", "ours", lambda _line: None)
+        packaged = package(s3, bucket, tmp_path / "root.yaml")
+        stub.assert_no_pending_responses()
+    # THEN the child's URL is the regional, virtual-hosted one
+    assert json.loads(packaged.body or "")["Resources"]["Child"]["Properties"]["TemplateURL"] == (
+        f"https://ours.s3.eu-west-1.amazonaws.com/{key}"
+    )

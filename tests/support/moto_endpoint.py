@@ -592,6 +592,17 @@ def _install_engine_fixes() -> None:
 
     stack_cls.get_cfn_attribute = get_cfn_attribute
 
+    # moto compares a UsePreviousValue parameter with the values the user passed at create, not
+    # with the values in effect, so a defaulted parameter kept on update looks changed and every
+    # stack that references it is updated. CloudFormation compares effective values.
+    original_diff = parsing.ResourceMap.build_resource_diff
+
+    def build_resource_diff(self: Any, other_template: Any, parameters: Any = None) -> Any:
+        effective = {k: v for k, v in (parameters or {}).items() if self.resolved_parameters.get(k) != v}
+        return original_diff(self, other_template, effective)
+
+    parsing.ResourceMap.build_resource_diff = build_resource_diff
+
     # moto's Fn::Sub splits "${Child.Outputs.X}" at every dot and asks the child for "Outputs".
     original_clean_json = parsing.clean_json
 
