@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from tap_cfn.config import Deployment, Service
+from tap_cfn.conventions import ROOT_STEM
 from tap_cfn.naming import logical_id
 from tap_cfn.render import as_dict, render
 from tap_cfn.stacks import cluster, data, loadbalancer, monitoring, network, root, security, service
 from tap_cfn.stacks.nesting import Child, group_template, groups, leaves
 from tap_cfn.topology import Part, service_groups
-
-ROOT_STEM = "root"
 
 
 def children(dep: Deployment) -> list[Child]:
