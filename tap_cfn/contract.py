@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tap_cfn.conventions import SUFFIX_PARAMETER
 from tap_cfn.naming import logical_id
 
 
@@ -35,7 +36,7 @@ class Value:
 STRING = "String"
 
 # Root parameters (given by the user at deploy time).
-ENVIRONMENT_SUFFIX = Value("EnvironmentSuffix", STRING, "Suffix of every physical name, e.g. dev or pr-42.")
+ENVIRONMENT_SUFFIX = Value(SUFFIX_PARAMETER, STRING, "Suffix of every physical name, e.g. dev or pr-42.")
 IMAGE_TAG = Value("ImageTag", STRING, "Image tag of {owner} in its ECR repository.")
 ALARM_EMAIL = Value("AlarmEmail", STRING, "E-mail address subscribed to the alarm topic; empty for none.")
 CERTIFICATE_ARN = Value(

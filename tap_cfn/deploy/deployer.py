@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from tap_cfn import conventions
+from tap_cfn.cli.common import EXIT_FAILED, EXIT_OK, UsageError
+from tap_cfn.conventions import SUFFIX_PARAMETER
 from tap_cfn.deploy.aws import Clients, error_code, error_message
 from tap_cfn.deploy.changeset import (
     ChangeSetError,
@@ -39,16 +42,7 @@ from tap_cfn.deploy.rootcause import (
     rollback_complete_advice,
 )
 
-SUFFIX_PARAMETER = "EnvironmentSuffix"
-SUFFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-STACK_PREFIX = "tap-"
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad input from the user (exit 2); the message names what is wrong."""
 
 
 @dataclass
@@ -93,22 +87,23 @@ class Target:
     env: str
     suffix: str
     templates_dir: Path = Path("templates")
+    project: str = conventions.DEFAULT_PROJECT
 
     @property
     def stack_name(self) -> str:
-        return f"{STACK_PREFIX}{self.suffix}"
+        return conventions.stack_name(self.project, self.suffix)
 
     @property
     def root_template(self) -> Path:
-        return self.templates_dir / self.env / "root.yaml"
+        return self.templates_dir / self.env / conventions.root_file("yaml")
 
     def command(self, verb: str) -> str:
         return f"python generate.py {verb} --env {self.env} --suffix {self.suffix}"
 
     def validate(self) -> None:
-        if not SUFFIX_PATTERN.match(self.suffix) or len(self.stack_name) > 128:
+        if not conventions.is_suffix(self.suffix) or len(self.stack_name) > conventions.MAX_STACK_NAME:
             raise UsageError(
-                f"--suffix {self.suffix!r}: use lowercase letters, digits and inner hyphens "
+                f"--suffix {self.suffix!r}: use {conventions.SUFFIX_RULE} "
                 f"(the stack will be {self.stack_name!r})"
             )
 
@@ -236,7 +231,7 @@ def deploy(clients: Clients, target: Target, options: DeployOptions, console: Co
     cfn = clients.cloudformation
     root = target.root_template
     if not root.is_file():
-        raise UsageError(f"no template {root}: run `python generate.py templates` first, or pass --templates")
+        raise UsageError(f"no template {root}: run `python generate.py templates` first, or pass --out")
     try:
         template = load_template(root)
     except PackagingError as exc:
@@ -282,8 +277,9 @@ def deploy(clients: Clients, target: Target, options: DeployOptions, console: Co
         f" ({len(packaged.uploads) - packaged.objects_uploaded} already there)"
     )
 
-    name = f"tap-cfn-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
-    tags = {"ManagedBy": "tap-cfn", "Environment": target.env}
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    name = f"{conventions.CHANGE_SET_PREFIX}-{stamp}-{uuid.uuid4().hex[:6]}"
+    tags = {conventions.TAG_MANAGED_BY: conventions.MANAGED_BY, conventions.TAG_ENVIRONMENT: target.env}
     try:
         ref = create_change_set(cfn, target.stack_name, name, packaged, parameters, change_set_type, tags)
     except ChangeSetError as exc:
@@ -439,32 +435,3 @@ def outputs(clients: Clients, target: Target, as_json: bool, console: Console) -
     else:
         _print_outputs(values, console)
     return EXIT_OK
-
-
-def run_safely(operation: Callable[[], int], console: Console) -> int:
-    """Map the errors a user can fix to exit codes and one-line messages."""
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        NoCredentialsError,
-        NoRegionError,
-        ProfileNotFound,
-    )
-
-    try:
-        return operation()
-    except UsageError as exc:
-        console.warn(f"error: {exc}")
-        return EXIT_USAGE
-    except (NoRegionError, ProfileNotFound) as exc:
-        console.warn(f"error: {exc} (pass --region / --profile or configure the AWS CLI)")
-        return EXIT_USAGE
-    except NoCredentialsError:
-        console.warn("error: no AWS credentials found (set AWS_PROFILE or pass --profile)")
-        return EXIT_FAILED
-    except ClientError as exc:
-        console.warn(f"error: {exc.operation_name}: {error_code(exc)}: {error_message(exc)}")
-        return EXIT_FAILED
-    except BotoCoreError as exc:
-        console.warn(f"error: {exc}")
-        return EXIT_FAILED
