@@ -93,7 +93,7 @@ def _target(args: argparse.Namespace) -> Target:
     from tap_cfn.deploy.deployer import Target
 
     config, env = common.one_environment(args)
-    return Target(env=env, suffix=args.suffix, templates_dir=args.out, project=config.project)
+    return Target(env, args.suffix, args.out, config.project, args.config)
 
 
 def _handle(args: argparse.Namespace, console: Console | None, operation: Operation) -> int:

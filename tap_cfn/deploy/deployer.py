@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tap_cfn import conventions
-from tap_cfn.cli.common import EXIT_FAILED, EXIT_OK, UsageError
+from tap_cfn.cli.common import DEFAULT_OUT, EXIT_FAILED, EXIT_OK, UsageError
 from tap_cfn.conventions import SUFFIX_PARAMETER
 from tap_cfn.deploy.aws import Clients, error_code, error_message
 from tap_cfn.deploy.changeset import (
@@ -86,8 +86,9 @@ class Target:
 
     env: str
     suffix: str
-    templates_dir: Path = Path("templates")
+    templates_dir: Path = DEFAULT_OUT
     project: str = conventions.DEFAULT_PROJECT
+    config: Path | None = None  # the config file the project came from, for the commands we suggest
 
     @property
     def stack_name(self) -> str:
@@ -98,7 +99,9 @@ class Target:
         return self.templates_dir / self.env / conventions.root_file("yaml")
 
     def command(self, verb: str) -> str:
-        return f"python generate.py {verb} --env {self.env} --suffix {self.suffix}"
+        extra = f" --config {self.config}" if self.config else ""
+        extra += f" --out {self.templates_dir}" if self.templates_dir != DEFAULT_OUT else ""
+        return f"python generate.py {verb} --env {self.env} --suffix {self.suffix}{extra}"
 
     def validate(self) -> None:
         if not conventions.is_suffix(self.suffix) or len(self.stack_name) > conventions.MAX_STACK_NAME:

@@ -4,6 +4,7 @@ the stack named after the config's project."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -16,7 +17,6 @@ from tap_cfn.cli import generate
 from tap_cfn.deploy import aws
 from tap_cfn.deploy.aws import Clients
 
-REPO = Path(__file__).resolve().parents[2]
 STACK_COMMANDS = ["deploy", "destroy", "outputs", "drift"]
 
 
@@ -63,13 +63,23 @@ def test_an_unknown_env_of_the_offline_commands_offers_all(
     ]
 
 
-def test_an_unexpected_error_is_one_line_exit_1(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    def broken(args: Any) -> int:
-        raise RuntimeError("disk on fire")
+@pytest.fixture
+def schema_raises(monkeypatch: pytest.MonkeyPatch) -> Callable[[BaseException], None]:
+    """Make the `schema` command end with the given exception."""
 
-    monkeypatch.setattr(generate, "cmd_schema", broken)
+    def arm(exc: BaseException) -> None:
+        def broken(args: Any) -> int:
+            raise exc
+
+        monkeypatch.setattr(generate, "cmd_schema", broken)
+
+    return arm
+
+
+def test_an_unexpected_error_is_one_line_exit_1(
+    schema_raises: Callable[[BaseException], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema_raises(RuntimeError("disk on fire"))
     assert cli.main(["schema"]) == 1
     assert capsys.readouterr().err.splitlines() == [
         "error: RuntimeError: disk on fire (run with --verbose for the traceback)"
@@ -77,12 +87,9 @@ def test_an_unexpected_error_is_one_line_exit_1(
 
 
 def test_verbose_adds_the_traceback_before_the_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    schema_raises: Callable[[BaseException], None], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def broken(args: Any) -> int:
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(generate, "cmd_schema", broken)
+    schema_raises(RuntimeError("disk on fire"))
     assert cli.main(["schema", "--verbose"]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "Traceback (most recent call last):"
@@ -90,20 +97,17 @@ def test_verbose_adds_the_traceback_before_the_line(
     assert err[-1] == "error: RuntimeError: disk on fire"
 
 
+def test_an_interrupt_is_one_line_exit_1(
+    schema_raises: Callable[[BaseException], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema_raises(KeyboardInterrupt())
+    assert cli.main(["schema"]) == 1
+    assert capsys.readouterr().err == "error: interrupted\n"
+
+
 def test_verbose_adds_no_traceback_to_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["cost", "--env", "qa", "--verbose"]) == 2
     assert len(capsys.readouterr().err.splitlines()) == 1
-
-
-def test_an_interrupt_is_one_line_exit_1(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    def interrupted(args: Any) -> int:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(generate, "cmd_schema", interrupted)
-    assert cli.main(["schema"]) == 1
-    assert capsys.readouterr().err == "error: interrupted\n"
 
 
 def test_a_bad_option_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -114,16 +118,8 @@ def test_a_bad_option_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> 
     ]
 
 
-def acme_config(tmp_path: Path) -> Path:
-    text = (REPO / "tap_cfn" / "tap.yaml").read_text()
-    assert "\nproject: tap\n" in text
-    path = tmp_path / "acme.yaml"
-    path.write_text(text.replace("\nproject: tap\n", "\nproject: acme\n"))
-    return path
-
-
 def test_the_stack_is_named_after_the_configs_project(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    acme_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a config whose project is acme, and a CloudFormation that knows only acme-demo
     cfn = botocore.session.get_session().create_client(
@@ -151,7 +147,7 @@ def test_the_stack_is_named_after_the_configs_project(
         return Clients(cfn, None, None, "us-east-1")
 
     monkeypatch.setattr(aws, "connect", connect)
-    argv = ["outputs", "--env", "dev", "--suffix", "demo", "--config", str(acme_config(tmp_path))]
+    argv = ["outputs", "--env", "dev", "--suffix", "demo", "--config", str(acme_config)]
     # WHEN its outputs are asked for
     with stubber:
         code = cli.main([*argv, "--json", "--profile", "ops", "--region", "eu-west-1"])
