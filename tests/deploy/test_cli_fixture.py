@@ -156,7 +156,8 @@ def test_an_induced_failure_exits_1_with_its_cause_and_the_fixed_deploy_succeeds
     assert run(aws, fixture_templates, again, "deploy", "--param", "AppImageTag=v1") == 1
     assert again.stderr.splitlines()[0].startswith("Root cause: Repository")
     assert (
-        "or delete and recreate it:  python generate.py deploy --env dev --suffix demo --yes" in again.stderr
+        "or delete and recreate it:  python generate.py deploy --env dev --suffix demo "
+        f"--out {fixture_templates} --yes" in again.stderr
     )
 
     # WHEN the fault is removed and the deploy rerun with --yes, it replaces the stack and succeeds
