@@ -36,19 +36,19 @@ graphviz: ## Install Graphviz (the diagram's `dot`) with apt-get when it is miss
 
 templates: $(STAMP) graphviz ## Generate templates/<env>/ and their diagrams, the README config reference; lint
 	$(PY) generate.py templates --out $(OUT)
-	$(PY) generate.py diagram --dir $(OUT)
+	$(PY) generate.py diagram --out $(OUT)
 	$(PY) generate.py docs
-	$(PY) generate.py lint $(OUT)
+	$(PY) generate.py lint --out $(OUT)
 
 diagram: $(STAMP) graphviz ## Regenerate the templates, then draw templates/<env>/topology.svg and README.md
 	$(PY) generate.py templates --out $(OUT) --quiet
-	$(PY) generate.py diagram --dir $(OUT)
+	$(PY) generate.py diagram --out $(OUT)
 
 docs: $(STAMP) ## Rewrite the config reference in README.md from the config schema
 	$(PY) generate.py docs
 
 lint-templates: $(STAMP) ## cfn-lint (informational rules included) on the committed templates
-	$(PY) generate.py lint $(OUT)
+	$(PY) generate.py lint --out $(OUT)
 
 scan: $(SCAN_STAMP) ## checkov (offline) on every committed template: fails on any failed check
 	$(CHECKOV) --skip-download --framework cloudformation --directory $(OUT) --compact --quiet
@@ -82,15 +82,15 @@ PARAMS       ?=
 DEPLOY_FLAGS ?=
 .PHONY: deploy destroy outputs deploy-local
 
-deploy: $(STAMP) ## Package, preview and deploy templates/$(ENV) as stack tap-$(SUFFIX)
+deploy: $(STAMP) ## Package, preview and deploy templates/$(ENV) as stack <project>-$(SUFFIX)
 	@test -n "$(SUFFIX)" || { echo "usage: make deploy ENV=dev SUFFIX=demo PARAMS='FrontendImageTag=... ...'" >&2; exit 2; }
 	$(PY) generate.py deploy --env $(ENV) --suffix $(SUFFIX) $(foreach p,$(PARAMS),--param $(p)) $(DEPLOY_FLAGS)
 
-destroy: $(STAMP) ## Delete stack tap-$(SUFFIX) (asks unless DEPLOY_FLAGS=--yes)
+destroy: $(STAMP) ## Delete stack <project>-$(SUFFIX) (asks unless DEPLOY_FLAGS=--yes)
 	@test -n "$(SUFFIX)" || { echo "usage: make destroy ENV=dev SUFFIX=demo" >&2; exit 2; }
 	$(PY) generate.py destroy --env $(ENV) --suffix $(SUFFIX) $(DEPLOY_FLAGS)
 
-outputs: $(STAMP) ## Print the outputs of stack tap-$(SUFFIX)
+outputs: $(STAMP) ## Print the outputs of stack <project>-$(SUFFIX)
 	@test -n "$(SUFFIX)" || { echo "usage: make outputs ENV=dev SUFFIX=demo" >&2; exit 2; }
 	$(PY) generate.py outputs --env $(ENV) --suffix $(SUFFIX)
 

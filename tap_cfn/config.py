@@ -20,6 +20,8 @@ import msgspec
 import yaml
 from msgspec import Meta
 
+from tap_cfn.conventions import DEFAULT_PROJECT
+
 DNS_LABEL = r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DEFAULT_CONFIG = "tap.yaml"
@@ -277,7 +279,9 @@ class Config(_Model, frozen=True):
         _f("Profiles by name; each is merged over environment_defaults.", min_length=1),
     ]
     services: Annotated[list[Service], _f("The services, in declaration order.", min_length=1)]
-    project: Annotated[str, _f("Prefix of every physical name.", pattern=r"^[a-z][a-z0-9]{0,9}$")] = "tap"
+    project: Annotated[str, _f("Prefix of every physical name.", pattern=r"^[a-z][a-z0-9]{0,9}$")] = (
+        DEFAULT_PROJECT
+    )
     environment_defaults: Annotated[
         dict[str, Any], _f("Settings every environment starts from (see Environment).")
     ] = msgspec.field(default_factory=dict)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from tap_cfn.conventions import SUFFIX_PARAMETER
 from tap_cfn.naming import logical_id
 
 
@@ -76,7 +77,7 @@ GROUP_ID = "AWS::EC2::SecurityGroup::Id"
 PER_SERVICE, PER_SECRET = Scope.SERVICE, Scope.SECRET
 
 ENVIRONMENT_SUFFIX = _declare(
-    "EnvironmentSuffix", STRING, ROOT, "Suffix of every physical name, e.g. dev or pr-42."
+    SUFFIX_PARAMETER, STRING, ROOT, "Suffix of every physical name, e.g. dev or pr-42."
 )
 IMAGE_TAG = _declare("ImageTag", STRING, ROOT, "Image tag of {owner} in its ECR repository.", PER_SERVICE)
 ALARM_EMAIL = _declare(

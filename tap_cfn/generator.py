@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from tap_cfn.config import Deployment, Service
+from tap_cfn.conventions import ROOT_STEM
 from tap_cfn.naming import logical_id
 from tap_cfn.render import as_dict, files
 from tap_cfn.stacks import cluster, data, loadbalancer, monitoring, network, root, security, service
 from tap_cfn.stacks.nesting import Child, groups, leaves, templates_below
 from tap_cfn.topology import Part, service_groups
-
-ROOT_STEM = "root"
 
 
 def children(dep: Deployment) -> list[Child]:

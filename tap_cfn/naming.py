@@ -13,13 +13,21 @@ from typing import TYPE_CHECKING
 
 from troposphere import Sub, Tags
 
+from tap_cfn.conventions import (
+    MANAGED_BY,
+    SUFFIX_PARAMETER,
+    TAG_ENVIRONMENT,
+    TAG_MANAGED_BY,
+    TAG_NAME,
+    TAG_PROJECT,
+)
+from tap_cfn.conventions import SUFFIX_PATTERN as SUFFIX_PATTERN  # for the root's AllowedPattern
+
 if TYPE_CHECKING:
     from tap_cfn.config import Deployment
 
-SUFFIX = "EnvironmentSuffix"
+SUFFIX = SUFFIX_PARAMETER
 SUFFIX_VAR = "${" + SUFFIX + "}"
-SUFFIX_PATTERN = "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
-MANAGED_BY = "tap-cfn"
 # Every config must leave at least this much room for the suffix in every name ("staging", "pr-1234").
 MIN_SUFFIX_LENGTH = 8
 
@@ -110,11 +118,13 @@ def name(dep: Deployment, resource: str, service: str | None = None) -> Sub:
 def tags(dep: Deployment, resource: str, service: str | None = None, **extra: str) -> Tags:
     """A fresh Tags object per resource: Project, Environment, ManagedBy, Name (+ extra)."""
     return Tags(
-        Project=dep.project,
-        Environment=dep.env_name,
-        ManagedBy=MANAGED_BY,
-        Name=name(dep, resource, service),
-        **extra,
+        {
+            TAG_PROJECT: dep.project,
+            TAG_ENVIRONMENT: dep.env_name,
+            TAG_MANAGED_BY: MANAGED_BY,
+            TAG_NAME: name(dep, resource, service),
+            **extra,
+        }
     )
 
 

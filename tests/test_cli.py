@@ -132,13 +132,3 @@ def test_help_lists_the_commands_and_the_exit_codes() -> None:
         assert re.search(rf"^    {command}\b", result.stdout, re.MULTILINE), command
     assert "exit codes: 0 success, 1 failure" in result.stdout and "2 bad usage or input" in result.stdout
     assert "NO_COLOR" in result.stdout
-
-
-@pytest.mark.parametrize("command", ["templates", "diagram", "lint", "docs", "schema"])
-def test_each_command_explains_itself_with_examples(command: str) -> None:
-    result = run(command, "--help")
-    assert result.returncode == 0 and result.stderr == ""
-    assert f"python generate.py {command}" in result.stdout  # an example to copy
-    assert "exit codes: 0 success" in result.stdout
-    assert "--quiet" in result.stdout and "--verbose" in result.stdout
-    assert max(len(line) for line in result.stdout.splitlines()) <= 100

@@ -137,7 +137,7 @@ def test_the_comparison_shows_dev_and_prod_side_by_side() -> None:
     from io import StringIO
 
     from tap_cfn import cli
-    from tap_cfn.ops.commands import handle_cost
+    from tap_cfn.cli.ops import handle_cost
 
     out = StringIO()
     args = cli.build_parser().parse_args(["cost"])

@@ -208,7 +208,7 @@ def test_missing_templates_are_a_clear_error(tmp_path: Path) -> None:
 def test_the_command_writes_svg_and_readme_byte_identically(folders: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "t"
     shutil.copytree(folders["dev"], out / "dev")
-    args = [sys.executable, str(REPO / "generate.py"), "diagram", "--dir", str(out), "--env", "dev"]
+    args = [sys.executable, str(REPO / "generate.py"), "diagram", "--out", str(out), "--env", "dev"]
     first = subprocess.run(args, capture_output=True, text=True, check=False)
     assert first.returncode == 0, first.stderr
     svg, readme = (
@@ -223,7 +223,7 @@ def test_the_command_writes_svg_and_readme_byte_identically(folders: dict[str, P
 
 
 def test_diagram_without_templates_exits_2_and_writes_nothing(tmp_path: Path) -> None:
-    args = [sys.executable, str(REPO / "generate.py"), "diagram", "--dir", str(tmp_path)]
+    args = [sys.executable, str(REPO / "generate.py"), "diagram", "--out", str(tmp_path)]
     result = subprocess.run(args, capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
@@ -236,7 +236,7 @@ def test_diagram_without_graphviz_exits_1_with_the_fix(folders: dict[str, Path],
     shutil.copytree(folders["dev"], tmp_path / "dev")
     before = sorted(p.name for p in (tmp_path / "dev").iterdir())
     env = {"PATH": str(Path(sys.executable).parent)}  # python, but no dot
-    args = [sys.executable, str(REPO / "generate.py"), "diagram", "--dir", str(tmp_path)]
+    args = [sys.executable, str(REPO / "generate.py"), "diagram", "--out", str(tmp_path)]
     result = subprocess.run(args, capture_output=True, text=True, check=False, env=env)
     assert result.returncode == 1
     assert "apt-get install -y graphviz" in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -18,7 +18,9 @@ import pytest
 from botocore.stub import Stubber
 
 from tap_cfn import cli
-from tap_cfn.ops import commands, drift
+from tap_cfn.cli import ops as commands
+from tap_cfn.deploy.aws import Clients
+from tap_cfn.ops import drift
 
 NOW = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.UTC)
 ACCOUNT = "123456789012"
@@ -357,7 +359,7 @@ def test_the_command_refuses_a_stack_of_another_environment(
 ) -> None:
     client, stubber = cfn
     stub_root(stubber, environment="prod")  # nothing is detected: the fixture checks no call is left
-    monkeypatch.setattr(commands, "_cloudformation", lambda args: client)
+    monkeypatch.setattr(commands.common, "clients", lambda args: Clients(client, None, None, "us-east-1"))
     assert cli.main(["drift", "--env", "dev", "--suffix", "dev", "--region", "us-east-1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: stack tap-dev is the prod environment, not dev"]
@@ -367,8 +369,8 @@ def test_the_command_refuses_a_stack_of_another_environment(
     ("argv", "message"),
     [
         (["drift", "--env", "qa", "--suffix", "dev"], "unknown environment 'qa'"),
-        (["drift", "--env", "all", "--suffix", "dev"], "drift checks one environment's stack"),
-        (["drift", "--env", "dev", "--suffix", "Dev_1"], "--suffix 'Dev_1': lowercase letters"),
+        (["drift", "--env", "all", "--suffix", "dev"], "drift works on one environment's stack"),
+        (["drift", "--env", "dev", "--suffix", "Dev_1"], "--suffix: 'Dev_1': use lowercase letters"),
         (["drift", "--suffix", "dev"], "the following arguments are required: --env"),
     ],
 )

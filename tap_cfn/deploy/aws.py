@@ -1,4 +1,5 @@
-"""Sessions and clients: boto3's standard credential chain, retries that survive throttling."""
+"""The one place AWS clients are made: boto3's standard credential chain, retries that survive
+throttling, one endpoint for every service when asked (a local AWS)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ class Clients:
     s3: Any
     sts: Any
     region: str
+
+
+def connect(profile: str | None, region: str | None, endpoint_url: str | None) -> Clients:
+    """The clients of a command. Without `endpoint_url`, botocore honours AWS_ENDPOINT_URL (and the
+    per-service AWS_ENDPOINT_URL_<SERVICE>) itself:
+    https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html"""
+    return make_clients(make_session(profile, region), endpoint_url)
 
 
 def make_session(profile: str | None = None, region: str | None = None) -> boto3.Session:

@@ -6,13 +6,15 @@ import json
 import re
 import sys
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from tap_cfn import conventions
+from tap_cfn.cli.common import DEFAULT_OUT, EXIT_FAILED, EXIT_OK, UsageError
+from tap_cfn.conventions import SUFFIX_PARAMETER
 from tap_cfn.deploy.aws import Clients, error_code, error_message
 from tap_cfn.deploy.changeset import (
     USE_PREVIOUS,
@@ -27,7 +29,7 @@ from tap_cfn.deploy.changeset import (
     render_plan,
     wait_for_change_set,
 )
-from tap_cfn.deploy.events import EXPIRED, EventWatcher, WatchLost, list_nested_stacks, stack_status
+from tap_cfn.deploy.events import EventWatcher, WatchLost, list_nested_stacks, stack_status
 from tap_cfn.deploy.packaging import (
     MAX_TEMPLATE_BODY_BYTES,
     PackagedTemplate,
@@ -45,16 +47,7 @@ from tap_cfn.deploy.rootcause import (
     state_advice,
 )
 
-SUFFIX_PARAMETER = "EnvironmentSuffix"
-SUFFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-STACK_PREFIX = "tap-"
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad input from the user (exit 2); the message names what is wrong."""
 
 
 @dataclass
@@ -101,23 +94,27 @@ class Target:
 
     env: str
     suffix: str
-    templates_dir: Path = Path("templates")
+    templates_dir: Path = DEFAULT_OUT
+    project: str = conventions.DEFAULT_PROJECT
+    config: Path | None = None  # the config file the project came from, for the commands we suggest
 
     @property
     def stack_name(self) -> str:
-        return f"{STACK_PREFIX}{self.suffix}"
+        return conventions.stack_name(self.project, self.suffix)
 
     @property
     def root_template(self) -> Path:
-        return self.templates_dir / self.env / "root.yaml"
+        return self.templates_dir / self.env / conventions.root_file("yaml")
 
     def command(self, verb: str) -> str:
-        return f"python generate.py {verb} --env {self.env} --suffix {self.suffix}"
+        extra = f" --config {self.config}" if self.config else ""
+        extra += f" --out {self.templates_dir}" if self.templates_dir != DEFAULT_OUT else ""
+        return f"python generate.py {verb} --env {self.env} --suffix {self.suffix}{extra}"
 
     def validate(self) -> None:
-        if not SUFFIX_PATTERN.match(self.suffix) or len(self.stack_name) > 128:
+        if not conventions.is_suffix(self.suffix) or len(self.stack_name) > conventions.MAX_STACK_NAME:
             raise UsageError(
-                f"--suffix {self.suffix!r}: use lowercase letters, digits and inner hyphens "
+                f"--suffix {self.suffix!r}: use {conventions.SUFFIX_RULE} "
                 f"(the stack will be {self.stack_name!r})"
             )
 
@@ -329,7 +326,7 @@ def deploy(clients: Clients, target: Target, options: DeployOptions, console: Co
 def _load_root(target: Target) -> dict[str, Any]:
     root = target.root_template
     if not root.is_file():
-        raise UsageError(f"no template {root}: run `python generate.py templates` first, or pass --templates")
+        raise UsageError(f"no template {root}: run `python generate.py templates` first, or pass --out")
     try:
         return load_template(root)
     except PackagingError as exc:
@@ -393,14 +390,19 @@ def _stack_tags(run: _Run) -> dict[str, str]:
         for t in (run.existing or {}).get("Tags") or []
         if not t["Key"].startswith("aws:")
     }
-    return {**theirs, "ManagedBy": "tap-cfn", "Environment": run.target.env}
+    return {
+        **theirs,
+        conventions.TAG_MANAGED_BY: conventions.MANAGED_BY,
+        conventions.TAG_ENVIRONMENT: run.target.env,
+    }
 
 
 def _preview(
     run: _Run, packaged: PackagedTemplate, parameters: dict[str, str | None]
 ) -> tuple[ChangeSetRef, StackPlan] | None:
     """Create the change set and read it as a plan; None (result set) when there is nothing to run."""
-    name = f"tap-cfn-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    name = f"{conventions.CHANGE_SET_PREFIX}-{stamp}-{uuid.uuid4().hex[:6]}"
     change_set_type = "UPDATE" if run.is_update else "CREATE"
     stack = run.target.stack_name
     try:
@@ -622,51 +624,13 @@ _CHECK_STACK = (
 )
 
 
-def run_safely(operation: Callable[[], int], console: Console) -> int:
-    """Map the errors a user can fix to exit codes and one-line messages (tracebacks with --verbose)."""
-    try:
-        return operation()
-    except Exception as exc:
-        line, code = _explain(exc)
-        if line is None:
-            raise
-        if console.verbose:
-            traceback.print_exc(file=console.err)
-        console.warn(f"error: {line}")
-        return code
-
-
-def _explain(exc: BaseException) -> tuple[str | None, int]:
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        NoCredentialsError,
-        NoRegionError,
-        ProfileNotFound,
-    )
-
-    if isinstance(exc, UsageError):
-        return str(exc), EXIT_USAGE
-    if isinstance(exc, (NoRegionError, ProfileNotFound)):
-        return f"{exc} (pass --region / --profile or configure the AWS CLI)", EXIT_USAGE
-    if isinstance(exc, NoCredentialsError):
-        return "no AWS credentials found (set AWS_PROFILE or pass --profile)", EXIT_FAILED
+def explain(exc: BaseException) -> tuple[str | None, int]:
+    """The one line (with its next step) and exit code for an error of the deployer; None when
+    the error is not one of its own (the CLI's common handler takes it then)."""
     if isinstance(exc, WatchLost):
         return f"{exc}; refresh them. " + _CHECK_STACK.format(exc.stack_name), EXIT_FAILED
-    if isinstance(exc, ClientError) and error_code(exc) in EXPIRED:
-        return (
-            f"AWS credentials expired ({error_code(exc)}): refresh them (aws sso login) and rerun",
-            EXIT_FAILED,
-        )
-    if isinstance(exc, ClientError):
-        return f"{exc.operation_name}: {error_code(exc)}: {error_message(exc)}", EXIT_FAILED
     if isinstance(exc, ChangeSetError):
         return f"change set: {exc} (rerun; --plan previews without executing)", EXIT_FAILED
     if isinstance(exc, TimeoutError):
-        return (
-            f"{exc}; CloudFormation carries on: check with aws cloudformation describe-stacks",
-            EXIT_FAILED,
-        )
-    if isinstance(exc, BotoCoreError):
-        return str(exc), EXIT_FAILED
+        return f"{exc}; CloudFormation carries on: check with aws cloudformation describe-stacks", EXIT_FAILED
     return None, EXIT_FAILED

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import quote, urlsplit
 
+from tap_cfn.conventions import ARTIFACT_BUCKET_PREFIX, ARTIFACT_KEY_PREFIX
+
 # CloudFormation accepts a TemplateBody up to this many bytes; a larger root goes via S3.
 MAX_TEMPLATE_BODY_BYTES = 51_200
-KEY_PREFIX = "tap-cfn"
+KEY_PREFIX = ARTIFACT_KEY_PREFIX
 NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
 
 
@@ -200,7 +202,7 @@ def package(
 
 
 def default_bucket_name(account_id: str, region: str) -> str:
-    return f"tap-cfn-artifacts-{account_id}-{region}"
+    return f"{ARTIFACT_BUCKET_PREFIX}-{account_id}-{region}"
 
 
 # Objects are keyed by content and checked (HeadObject) before every change set, so an expired

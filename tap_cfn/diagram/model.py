@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT_FILE = "root.json"
+from tap_cfn.conventions import root_file
+
+ROOT_FILE = root_file("json")
 STACK_TYPE = "AWS::CloudFormation::Stack"
 SUFFIX_VAR = "${EnvironmentSuffix}"
 INTERNET = "internet"

@@ -15,11 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-EXIT_IN_SYNC, EXIT_ERROR, EXIT_DRIFTED = 0, 1, 3
+from tap_cfn.cli.common import EXIT_DRIFTED
+from tap_cfn.cli.common import EXIT_FAILED as EXIT_ERROR
+from tap_cfn.cli.common import EXIT_OK as EXIT_IN_SYNC
+from tap_cfn.conventions import TAG_ENVIRONMENT
+
 STACK_TYPE = "AWS::CloudFormation::Stack"
 DRIFTED_STATUSES = ["MODIFIED", "DELETED"]
 IN_PROGRESS = "DETECTION_IN_PROGRESS"
-ENVIRONMENT_TAG = "Environment"
 
 
 class DriftError(Exception):
@@ -104,7 +107,7 @@ def root_stack(cfn: Any, stack_name: str, environment: str | None = None) -> dic
     if not stacks:
         raise DriftError(f"stack {stack_name} does not exist")
     tags = {t["Key"]: t["Value"] for t in stacks[0].get("Tags", [])}
-    deployed = tags.get(ENVIRONMENT_TAG)
+    deployed = tags.get(TAG_ENVIRONMENT)
     if environment is not None and deployed is not None and deployed != environment:
         raise WrongEnvironment(f"stack {stack_name} is the {deployed} environment, not {environment}")
     return stacks[0]

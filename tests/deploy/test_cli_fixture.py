@@ -5,7 +5,6 @@ Each test runs the command handlers users run, with `--endpoint-url` pointing at
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -14,15 +13,14 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tap_cfn.cli import build_parser
-from tap_cfn.deploy import commands
+from tap_cfn.cli import build_parser, main
 from tap_cfn.deploy.aws import Clients
 
 from .conftest import Terminal
 
 
 def run(endpoint: str, templates: Path, term: Terminal, *argv: str) -> int:
-    """`python generate.py VERB --env dev --suffix demo --endpoint-url E --templates T ARGV...`,
+    """`python generate.py VERB --env dev --suffix demo --endpoint-url E --out T ARGV...`,
     parsed by the main CLI's parser, with the test's terminal (a later --env wins)."""
     verb, *rest = argv
     args = build_parser().parse_args(
@@ -34,7 +32,7 @@ def run(endpoint: str, templates: Path, term: Terminal, *argv: str) -> int:
             "demo",
             "--endpoint-url",
             endpoint,
-            "--templates",
+            "--out",
             str(templates),
             *rest,
         ]
@@ -158,7 +156,8 @@ def test_an_induced_failure_exits_1_with_its_cause_and_the_fixed_deploy_succeeds
     assert run(aws, fixture_templates, again, "deploy", "--param", "AppImageTag=v1") == 1
     assert again.stderr.splitlines()[0].startswith("Root cause: Repository")
     assert (
-        "or delete and recreate it:  python generate.py deploy --env dev --suffix demo --yes" in again.stderr
+        "or delete and recreate it:  python generate.py deploy --env dev --suffix demo "
+        f"--out {fixture_templates} --yes" in again.stderr
     )
 
     # WHEN the fault is removed and the deploy rerun with --yes, it replaces the stack and succeeds
@@ -218,25 +217,20 @@ def test_bad_input_exits_2_with_one_line_naming_it(aws, clients, fixture_templat
     assert clients.s3.list_buckets()["Buckets"] == []  # rejected before anything was made
 
 
-def test_bad_suffix_and_missing_templates_exit_2(aws, fixture_templates, terminal, tmp_path):
-    term = terminal()
-    parser = argparse.ArgumentParser()
-    commands.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
-        [
-            "deploy",
-            "--env",
-            "dev",
-            "--suffix",
-            "Demo_1",
-            "--endpoint-url",
-            aws,
-            "--templates",
-            str(fixture_templates),
-        ]
-    )
-    assert args.func(args, term.console) == 2
-    assert "--suffix 'Demo_1': use lowercase letters" in term.stderr
+def test_bad_suffix_and_missing_templates_exit_2(aws, fixture_templates, terminal, tmp_path, capsys):
+    argv = [
+        "deploy",
+        "--env",
+        "dev",
+        "--suffix",
+        "Demo_1",
+        "--endpoint-url",
+        aws,
+        "--out",
+        str(fixture_templates),
+    ]
+    assert main(argv) == 2
+    assert "argument --suffix: 'Demo_1': use lowercase letters" in capsys.readouterr().err
     term = terminal()
     assert run(aws, tmp_path / "nowhere", term, "deploy", "--yes") == 2
     assert "no template" in term.stderr and "run `python generate.py templates` first" in term.stderr
@@ -250,10 +244,8 @@ def test_no_region_anywhere_exits_2(aws, fixture_templates, terminal, monkeypatc
     assert term.stderr.startswith("error: You must specify a region. (pass --region")
 
 
-def test_the_commands_module_does_not_import_boto3():
-    code = (
-        "import sys, tap_cfn.deploy.commands; sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)"
-    )
+def test_the_command_line_does_not_import_boto3_until_a_command_needs_it():
+    code = "import sys, tap_cfn.cli; sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

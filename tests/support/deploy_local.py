@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tap_cfn.deploy import commands
+from tap_cfn.cli import build_parser
+from tap_cfn.conventions import root_file
 from tap_cfn.deploy.packaging import load_template
 from tests.support.moto_endpoint import dummy_credentials, moto_server
 
@@ -25,11 +26,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deploy_local", description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="dev")
     parser.add_argument("--suffix", default="local")
-    parser.add_argument("--templates", type=Path, default=Path("templates"))
+    parser.add_argument("--out", type=Path, default=Path("templates"), metavar="DIR")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     options = parser.parse_args(argv)
 
-    root = options.templates / options.env / "root.yaml"
+    root = options.out / options.env / root_file("yaml")
     if not root.is_file():
         print(f"error: no template {root}: run `python generate.py templates` first", file=sys.stderr)
         return 2
@@ -41,12 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name.endswith("ImageTag") and name not in given
     ]
 
-    cli = argparse.ArgumentParser(prog="generate.py")
-    commands.register(cli.add_subparsers(dest="command", required=True))
+    cli = build_parser()
     with dummy_credentials(), moto_server() as endpoint:
         print(f"Local AWS endpoint: {endpoint} (moto, in this process)")
         targeting = ["--env", options.env, "--suffix", options.suffix, "--endpoint-url", endpoint,
-                     "--templates", str(options.templates)]  # fmt: skip
+                     "--out", str(options.out)]  # fmt: skip
 
         def run(*argv: str) -> int:
             args = cli.parse_args(list(argv))

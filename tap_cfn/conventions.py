@@ -1,0 +1,46 @@
+"""The facts generate, deploy, ops and diagram share, each stated once.
+
+Cheap to import (no troposphere, no boto3): the CLI loads it for every command.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The config's `project` when it names none: the prefix of every physical name and stack name.
+DEFAULT_PROJECT = "tap"
+
+# The tool's own name: the ManagedBy tag value, the artifact bucket and key prefix, change set names.
+TOOL = "tap-cfn"
+MANAGED_BY = TOOL
+ARTIFACT_KEY_PREFIX = TOOL
+ARTIFACT_BUCKET_PREFIX = f"{TOOL}-artifacts"
+CHANGE_SET_PREFIX = TOOL
+
+# Tag keys: the generator puts all four on every resource; the deployer puts ManagedBy and
+# Environment on the root stack, and drift reads Environment back to refuse the wrong profile.
+TAG_PROJECT, TAG_ENVIRONMENT, TAG_MANAGED_BY, TAG_NAME = "Project", "Environment", "ManagedBy", "Name"
+
+# The root template of an environment: templates/<env>/root.json and root.yaml.
+ROOT_STEM = "root"
+
+# The root parameter every physical name ends with, and what it accepts.
+SUFFIX_PARAMETER = "EnvironmentSuffix"
+SUFFIX_PATTERN = "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
+SUFFIX_RULE = "lowercase letters, digits and inner hyphens"
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html (StackName)
+MAX_STACK_NAME = 128
+
+
+def root_file(fmt: str) -> str:
+    """'json' -> 'root.json'."""
+    return f"{ROOT_STEM}.{fmt}"
+
+
+def stack_name(project: str, suffix: str) -> str:
+    """The root stack of an environment deployed with `suffix`: <project>-<suffix>."""
+    return f"{project}-{suffix}"
+
+
+def is_suffix(text: str) -> bool:
+    return re.fullmatch(SUFFIX_PATTERN, text) is not None

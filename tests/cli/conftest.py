@@ -1,0 +1,19 @@
+"""A config of another project than the packaged one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PACKAGED = Path(__file__).resolve().parents[2] / "tap_cfn" / "tap.yaml"
+
+
+@pytest.fixture
+def acme_config(tmp_path: Path) -> Path:
+    """The packaged config with `project: acme`."""
+    text = PACKAGED.read_text()
+    assert "\nproject: tap\n" in text
+    path = tmp_path / "acme.yaml"
+    path.write_text(text.replace("\nproject: tap\n", "\nproject: acme\n"))
+    return path
