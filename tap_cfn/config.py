@@ -63,7 +63,8 @@ LOG_RETENTION_DAYS = (
 # Placeholders allowed in environment values; they become Fn::Sub variables.
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 SERVICE_REFERENCE = re.compile(r"^service\.([a-z0-9-]+)\.(url|host)$")
-ALB_REFERENCE = "alb.dns"
+# ${alb.dns}: the load balancer's DNS name; ${alb.url}: http(s)://<custom domain or DNS name>.
+ALB_REFERENCES = ("alb.dns", "alb.url")
 ONE_DAY = 86_400
 # Per-service alarm thresholds that only exist for services behind the load balancer.
 ALB_ALARMS = ("target_5xx", "unhealthy_hosts", "p99_latency")
@@ -167,6 +168,16 @@ class Environment(_Model, frozen=True):
         bool, _f("Deletion protection on the load balancer (a stack delete fails until it is turned off).")
     ] = False
     alarms: Alarms = msgspec.field(default_factory=Alarms)
+    egress: Annotated[
+        Literal["nat", "endpoints"],
+        _f(
+            "How tasks reach AWS APIs: nat (NAT gateways, as set by `nat`) or endpoints (no NAT: VPC "
+            "endpoints for ECR, CloudWatch Logs, Secrets Manager, KMS and S3; no other way out)."
+        ),
+    ] = "nat"
+    keep_images: Annotated[
+        int, _f("Tagged images each ECR repository keeps (the newest); untagged ones expire after a day.", ge=1, le=10_000)
+    ] = 20
     scheduled_scaling: Annotated[
         ScheduledScaling | None, _f("Optional recurring scaling window for every service; none by default.")
     ] = None
@@ -186,6 +197,20 @@ class Secret(_Model, frozen=True):
     template: Annotated[str | None, _f("JSON object the generated value is added to.")] = None
     generate_key: Annotated[str | None, _f("Key of the generated value inside `template`.")] = None
     length: Annotated[int, _f("Length of the generated value.", ge=20, le=4096)] = 32
+
+
+class HealthCheck(_Model, frozen=True):
+    """A container health check ECS runs inside the task (the image must contain what the command
+    calls, e.g. curl or wget for a CMD-SHELL HTTP probe); an unhealthy task is replaced."""
+
+    command: Annotated[
+        list[str],
+        _f('["CMD-SHELL", "curl -fs http://localhost:8080/health || exit 1"] or ["CMD", "/bin/probe"].', min_length=2),
+    ]
+    interval: Annotated[int, _f("Seconds between checks.", ge=5, le=300)] = 30
+    timeout: Annotated[int, _f("Seconds a check may take before it counts as failed.", ge=2, le=60)] = 5
+    retries: Annotated[int, _f("Consecutive failures before the container is unhealthy.", ge=1, le=10)] = 3
+    start_period: Annotated[int, _f("Seconds after start in which failures do not count.", ge=0, le=300)] = 30
 
 
 class Route(_Model, frozen=True):
@@ -232,13 +257,30 @@ class Service(_Model, frozen=True):
     cpu: Annotated[int, _f("Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.")]
     memory: Annotated[int, _f("Fargate memory (MiB), one that the CPU size offers.")]
     route: Route
-    desired: Annotated[int, _f("Desired task count.", ge=0, le=1000)] = 2
+    desired: Annotated[
+        int,
+        _f(
+            "Typical running task count, what `cost` assumes. Auto scaling owns the running count: a new "
+            "service starts at `min`, and updates keep the count auto scaling has set.",
+            ge=0,
+            le=1000,
+        ),
+    ] = 2
     min: Annotated[int, _f("Auto scaling minimum.", ge=0, le=1000)] = 2
     max: Annotated[int, _f("Auto scaling maximum.", ge=1, le=1000)] = 10
-    health_check_path: Annotated[str, _f("ALB health check path.", pattern=r"^/\S{0,1023}$")] = "/"
+    health_check_path: Annotated[
+        Annotated[str, Meta(pattern=r"^/\S{0,1023}$")] | None,
+        _f("Target-group health check path (ALB services only; default /)."),
+    ] = None
+    health_check: Annotated[
+        HealthCheck | None, _f("Container health check; none by default (the task is healthy while it runs).")
+    ] = None
     environment: Annotated[
         dict[EnvName, str],
-        _f("Variables; values may use ${alb.dns}, ${service.<name>.url} and ${service.<name>.host}."),
+        _f(
+            "Variables; values may use ${alb.url}, ${alb.dns}, ${service.<name>.url} and "
+            "${service.<name>.host}."
+        ),
     ] = msgspec.field(default_factory=dict)
     secrets: Annotated[dict[EnvName, str], _f("Variable name -> secret name, injected with valueFrom.")] = (
         msgspec.field(default_factory=dict)
@@ -501,6 +543,7 @@ def _check(config: Config) -> list[tuple[str, str]]:
     elif len(defaults) != 1:
         add("services", f"exactly one ALB service needs route.default: true (found {len(defaults)})")
     problems += _check_callers(config) + _check_name_room(config) + _check_alb_quotas(config)
+    problems += _check_health_and_egress(config)
     seen_rules: dict[tuple[str | None, str | None], str] = {}
     for i, svc in enumerate(config.services):
         where = f"services[{i}]"
@@ -646,11 +689,11 @@ def _check_name_room(config: Config) -> list[tuple[str, str]]:
 
 
 def _check_reference(config: Config, svc: Service, ref: str) -> str | None:
-    if ref == ALB_REFERENCE:
+    if ref in ALB_REFERENCES:
         return None
     match = SERVICE_REFERENCE.match(ref)
     if not match:
-        allowed = "${alb.dns}, ${service.<name>.url}, ${service.<name>.host}"
+        allowed = "${alb.url}, ${alb.dns}, ${service.<name>.url}, ${service.<name>.host}"
         return f"unknown reference ${{{ref}}}; allowed: {allowed}"
     target = match.group(1)
     if target not in {s.name for s in config.services}:
@@ -658,3 +701,33 @@ def _check_reference(config: Config, svc: Service, ref: str) -> str | None:
     if svc.name not in config.service(target).callers:
         return f"${{{ref}}}: {svc.name!r} must be listed in the callers of {target!r} to reach it"
     return None
+
+
+def refers_to_alb(svc: Service) -> bool:
+    """Whether an environment value of `svc` names the load balancer (${alb.url} or ${alb.dns})."""
+    return any(ref in ALB_REFERENCES for value in svc.environment.values() for ref in REFERENCE.findall(value))
+
+
+def _check_health_and_egress(config: Config) -> list[tuple[str, str]]:
+    """A health_check_path only an ALB uses is never dropped silently; without NAT there is no
+    route from a task to the internet-facing load balancer's public addresses."""
+    problems = []
+    no_nat = sorted(name for name, env in config.environments.items() if env.egress == "endpoints")
+    for i, svc in enumerate(config.services):
+        if svc.route.type == "internal" and svc.health_check_path is not None:
+            problems.append(
+                (
+                    f"services[{i}].health_check_path",
+                    "an internal service has no target group to check: declare health_check "
+                    '(e.g. command: ["CMD-SHELL", "curl -fs http://localhost:PORT/health || exit 1"])',
+                )
+            )
+        if no_nat and refers_to_alb(svc):
+            problems.append(
+                (
+                    f"services[{i}].environment",
+                    f"refers to the load balancer, which tasks cannot reach without NAT "
+                    f"(egress: endpoints in {', '.join(no_nat)})",
+                )
+            )
+    return problems

@@ -44,6 +44,16 @@ CERTIFICATE_ARN = Value(
     "ARN of an ACM certificate for the load balancer: HTTPS on 443 and port 80 redirecting to it. "
     "Empty: HTTP only.",
 )
+DOMAIN_NAME = Value(
+    "DomainName",
+    STRING,
+    "Custom domain of the platform (its certificate's name), e.g. app.example.com; empty: the ALB's DNS name.",
+)
+HOSTED_ZONE_ID = Value(
+    "HostedZoneId",
+    STRING,
+    "Route 53 public hosted zone of DomainName: an alias record to the ALB is created; empty: none.",
+)
 
 # network
 VPC_ID = Value("VpcId", "AWS::EC2::VPC::Id", "ID of the VPC.", public=True)
@@ -71,6 +81,12 @@ SECRET_ARN = Value("SecretArn", STRING, "ARN of the {owner} secret.")
 KMS_KEY_ARN = Value("KmsKeyArn", STRING, "ARN of the deployment's customer-managed KMS key.")
 # loadbalancer
 ALB_DNS_NAME = Value("AlbDnsName", STRING, "DNS name of the application load balancer.", public=True)
+ALB_URL = Value(
+    "AlbUrl",
+    STRING,
+    "URL of the platform: https when a CertificateArn is given, the DomainName when one is given.",
+    public=True,
+)
 ALB_FULL_NAME = Value("AlbFullName", STRING, "Full name of the load balancer (CloudWatch dimension).")
 LISTENER_ARN = Value("ListenerArn", STRING, "Listener that carries the path and host rules.")
 TARGET_GROUP_ARN = Value("TargetGroupArn", STRING, "Target group of the {owner} service.")

@@ -16,12 +16,13 @@ MAX_ATTEMPTS = 10
 
 @dataclass(frozen=True)
 class Clients:
-    """The three clients the deployer uses, all from one session and one endpoint."""
+    """The clients the deployer uses, all from one session and one endpoint."""
 
     cloudformation: Any
     s3: Any
     sts: Any
     region: str
+    elbv2: Any = None  # load balancer deletion protection (deploy/protection.py)
 
 
 def make_session(profile: str | None = None, region: str | None = None) -> boto3.Session:
@@ -44,7 +45,13 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=endpoint_url, config=config)
 
-    return Clients(cloudformation=client("cloudformation"), s3=client("s3"), sts=client("sts"), region=region)
+    return Clients(
+        cloudformation=client("cloudformation"),
+        s3=client("s3"),
+        sts=client("sts"),
+        region=region,
+        elbv2=client("elbv2"),
+    )
 
 
 def error_code(exc: BaseException) -> str:

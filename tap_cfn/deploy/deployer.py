@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from tap_cfn.deploy import protection, teardown
 from tap_cfn.deploy.aws import Clients, error_code, error_message
 from tap_cfn.deploy.changeset import (
     ChangeSetError,
@@ -76,6 +77,14 @@ class Console:
     def progress(self, text: str) -> None:
         if self.tty:
             self.say(text)
+
+    def ask(self, question: str) -> str | None:
+        """A line typed by the user, None when there is no one to ask."""
+        if not self.interactive:
+            return None
+        self.out.write(question)
+        self.out.flush()
+        return self.stdin.readline().strip()
 
     def confirm(self, question: str) -> bool | None:
         """True/False from the user, None when there is no one to ask."""
@@ -339,7 +348,10 @@ def deploy(clients: Clients, target: Target, options: DeployOptions, console: Co
         delay=console.poll_delay,
     )
     watcher.start()
-    return _execute(clients, target, ref.change_set_id, ref.change_set_type, watcher, result, console)
+    result = _execute(clients, target, ref.change_set_id, ref.change_set_type, watcher, result, console)
+    if result.exit_code == EXIT_OK and clients.elbv2 is not None:  # hook: deploy/protection.py
+        protection.after_deploy(cfn, clients.elbv2, target.stack_name, template, console.say)
+    return result
 
 
 def _execute(
@@ -416,6 +428,12 @@ def destroy(clients: Clients, target: Target, yes: bool, console: Console) -> in
                 else "Not deleted: declined"
             )
             return EXIT_FAILED
+    # hooks: deploy/protection.py (typed stack name lifts it), deploy/teardown.py (empty buckets)
+    if clients.elbv2 is not None and not protection.before_destroy(
+        cfn, clients.elbv2, target.stack_name, console.ask, console.warn
+    ):
+        return EXIT_FAILED
+    teardown.before_destroy(cfn, clients.s3, clients.elbv2, target.stack_name, console.say)
     status, watcher = _delete_and_wait(clients, stack, console)
     if status == "DELETE_COMPLETE":
         console.say(f"{target.stack_name}: DELETE_COMPLETE (the artifact bucket is kept)")
