@@ -8,7 +8,7 @@ running stack changes its default action instead of replacing it."""
 
 from __future__ import annotations
 
-from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Ref, Template, route53
+from troposphere import And, Condition, Equals, GetAtt, If, Not, Ref, Sub, Template, route53
 from troposphere import elasticloadbalancingv2 as elb
 
 from tap_cfn import naming
@@ -176,9 +176,12 @@ def _url(s: StackBuilder, alb: elb.LoadBalancer) -> If:
             ),
         )
     )
-    host = If(has_domain, s.param(DOMAIN_NAME), GetAtt(alb, "DNSName"))
-    scheme = If(s.has_certificate(), "https", "http")
-    return Join("", [scheme, "://", host])
+    s.param(DOMAIN_NAME)
+
+    def url(scheme: str) -> If:
+        return If(has_domain, Sub(f"{scheme}://${{{DOMAIN_NAME.key}}}"), Sub(f"{scheme}://${{{alb.title}.DNSName}}"))
+
+    return If(s.has_certificate(), url("https"), url("http"))
 
 
 def _listeners(s: StackBuilder, alb: elb.LoadBalancer, default: elb.TargetGroup) -> If:
