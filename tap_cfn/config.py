@@ -176,7 +176,12 @@ class Environment(_Model, frozen=True):
         ),
     ] = "nat"
     keep_images: Annotated[
-        int, _f("Tagged images each ECR repository keeps (the newest); untagged ones expire after a day.", ge=1, le=10_000)
+        int,
+        _f(
+            "Tagged images each ECR repository keeps (the newest); untagged ones expire after a day.",
+            ge=1,
+            le=10_000,
+        ),
     ] = 20
     scheduled_scaling: Annotated[
         ScheduledScaling | None, _f("Optional recurring scaling window for every service; none by default.")
@@ -205,7 +210,10 @@ class HealthCheck(_Model, frozen=True):
 
     command: Annotated[
         list[str],
-        _f('["CMD-SHELL", "curl -fs http://localhost:8080/health || exit 1"] or ["CMD", "/bin/probe"].', min_length=2),
+        _f(
+            '["CMD-SHELL", "curl -fs http://localhost:8080/health || exit 1"] or ["CMD", "/bin/probe"].',
+            min_length=2,
+        ),
     ]
     interval: Annotated[int, _f("Seconds between checks.", ge=5, le=300)] = 30
     timeout: Annotated[int, _f("Seconds a check may take before it counts as failed.", ge=2, le=60)] = 5
@@ -705,7 +713,9 @@ def _check_reference(config: Config, svc: Service, ref: str) -> str | None:
 
 def refers_to_alb(svc: Service) -> bool:
     """Whether an environment value of `svc` names the load balancer (${alb.url} or ${alb.dns})."""
-    return any(ref in ALB_REFERENCES for value in svc.environment.values() for ref in REFERENCE.findall(value))
+    return any(
+        ref in ALB_REFERENCES for value in svc.environment.values() for ref in REFERENCE.findall(value)
+    )
 
 
 def _check_health_and_egress(config: Config) -> list[tuple[str, str]]:

@@ -47,7 +47,7 @@ CERTIFICATE_ARN = Value(
 DOMAIN_NAME = Value(
     "DomainName",
     STRING,
-    "Custom domain of the platform (its certificate's name), e.g. app.example.com; empty: the ALB's DNS name.",
+    "Custom domain of the platform (its certificate's name), e.g. app.example.com; empty: the ALB DNS name.",
 )
 HOSTED_ZONE_ID = Value(
     "HostedZoneId",

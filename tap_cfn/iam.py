@@ -182,7 +182,12 @@ class KeyUser:
         # In a key policy, Resource "*" means this key and nothing else. No empty Condition block.
         extra = {"Condition": Condition(elements)} if elements else {}
         return Statement(
-            Sid=self.sid, Effect=Allow, Principal=principal, Action=list(self.actions), Resource=["*"], **extra
+            Sid=self.sid,
+            Effect=Allow,
+            Principal=principal,
+            Action=list(self.actions),
+            Resource=["*"],
+            **extra,
         )
 
 
@@ -212,7 +217,9 @@ KEY_USERS: tuple[KeyUser, ...] = (
     # Principals of this account (operators, applications) publishing to the encrypted alarm topic:
     # SNS calls KMS on their behalf, so only through SNS in this region
     # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
-    KeyUser("SnsPublishers", actions=(kms.Decrypt, kms.GenerateDataKey), via="sns.${AWS::Region}.amazonaws.com"),
+    KeyUser(
+        "SnsPublishers", actions=(kms.Decrypt, kms.GenerateDataKey), via="sns.${AWS::Region}.amazonaws.com"
+    ),
 )
 # ECS Exec, only when a service enables it: the agent in the task decrypts and the operator's client
 # makes the session data key, both calling KMS directly (Session Manager has no kms:ViaService).

@@ -37,7 +37,9 @@ def _group_of(b: Built, service_stem: str) -> str:
     """Logical ID (in the security stack) of the security group a service's tasks run in."""
     service = next(iter(b.resources(service_stem, "AWS::ECS::Service").values()))
     (group,) = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
-    return str(b.fed_by(service_stem, group["Ref"])["Fn::GetAtt"][1].removeprefix("Outputs.").removesuffix("Id"))
+    return str(
+        b.fed_by(service_stem, group["Ref"])["Fn::GetAtt"][1].removeprefix("Outputs.").removesuffix("Id")
+    )
 
 
 def _egress_to_anywhere(b: Built, group: str) -> set[int]:
@@ -50,7 +52,10 @@ def _alb_open_from_anywhere(b: Built) -> set[int]:
     ports = {p for rule in group["SecurityGroupIngress"] if rule["CidrIp"] == ANYWHERE for p in _ports(rule)}
     for resource in b.resources("security", "AWS::EC2::SecurityGroupIngress").values():
         props = resource["Properties"]
-        if props["GroupId"] == {"Fn::GetAtt": ["AlbSecurityGroup", "GroupId"]} and props.get("CidrIp") == ANYWHERE:
+        if (
+            props["GroupId"] == {"Fn::GetAtt": ["AlbSecurityGroup", "GroupId"]}
+            and props.get("CidrIp") == ANYWHERE
+        ):
             ports |= set(_ports(props))
     return ports
 
@@ -75,7 +80,9 @@ def _nat_route_everywhere(b: Built) -> bool:
     routes = b.resources("network", "AWS::EC2::Route").values()
     private = [r for r in routes if "NatGatewayId" in r["Properties"]]
     tables = b.resources("network", "AWS::EC2::RouteTable")
-    return len(private) == len(tables) - 1 and all(r["Properties"]["DestinationCidrBlock"] == ANYWHERE for r in private)
+    return len(private) == len(tables) - 1 and all(
+        r["Properties"]["DestinationCidrBlock"] == ANYWHERE for r in private
+    )
 
 
 def test_every_reference_of_every_service_has_a_security_group_path(
@@ -92,7 +99,9 @@ def test_every_reference_of_every_service_has_a_security_group_path(
             (task,) = b.resources(stem, "AWS::ECS::TaskDefinition").values()
             (container,) = task["Properties"]["ContainerDefinitions"]
             for variable in container.get("Environment", []):
-                text = variable["Value"]["Fn::Sub"] if isinstance(variable["Value"], dict) else variable["Value"]
+                text = (
+                    variable["Value"]["Fn::Sub"] if isinstance(variable["Value"], dict) else variable["Value"]
+                )
                 names = SUB_VARIABLE.findall(text)
                 if {"AlbUrl", "AlbDnsName"} & set(names):
                     # the public ALB is reached at its public address through the NAT: 80, and 443
@@ -106,7 +115,12 @@ def test_every_reference_of_every_service_has_a_security_group_path(
                     assert match, text
                     target_stem = by_name[match[1]]
                     (target_task,) = b.resources(target_stem, "AWS::ECS::TaskDefinition").values()
-                    port = int(match[2] or target_task["Properties"]["ContainerDefinitions"][0]["PortMappings"][0]["ContainerPort"])
+                    port = int(
+                        match[2]
+                        or target_task["Properties"]["ContainerDefinitions"][0]["PortMappings"][0][
+                            "ContainerPort"
+                        ]
+                    )
                     assert _group_path(b, source, _group_of(b, target_stem), port), (stem, text)
                     checked["service"] += 1
     assert checked["alb"] >= 5 and checked["service"] >= 10, checked
@@ -135,7 +149,9 @@ def test_a_health_check_path_on_an_internal_service_is_an_error_never_dropped() 
     raw = _raw()
     processing = raw["services"][2]
     processing["health_check_path"] = "/health"
-    with pytest.raises(cfg.ConfigError, match=r"services\[2\]\.health_check_path: an internal service has no target"):
+    with pytest.raises(
+        cfg.ConfigError, match=r"services\[2\]\.health_check_path: an internal service has no target"
+    ):
         cfg.parse(raw, "t.yaml")
 
 
@@ -174,7 +190,8 @@ def test_endpoints_egress_has_no_nat_and_an_endpoint_for_every_api_a_fargate_tas
     services = {e["Properties"]["ServiceName"]["Fn::Sub"].rsplit(".", 1)[-1] for e in endpoints}
     names = {e["Properties"]["ServiceName"]["Fn::Sub"] for e in endpoints}
     assert names == {
-        f"com.amazonaws.${{AWS::Region}}.{s}" for s in ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "s3")
+        f"com.amazonaws.${{AWS::Region}}.{s}"
+        for s in ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "s3")
     }, services
     by_type = {e["Properties"]["VpcEndpointType"] for e in endpoints}
     assert by_type == {"Interface", "Gateway"}

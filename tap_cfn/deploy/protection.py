@@ -52,7 +52,9 @@ def set_protection(elbv2: Any, arns: list[str], enabled: bool) -> None:
         )
 
 
-def after_deploy(cfn: Any, elbv2: Any, stack: str, root_template: dict[str, Any], say: Callable[[str], None]) -> None:
+def after_deploy(
+    cfn: Any, elbv2: Any, stack: str, root_template: dict[str, Any], say: Callable[[str], None]
+) -> None:
     """Hook after a successful create or update: protect the load balancer if the profile says so."""
     if not wanted(root_template):
         return
@@ -70,7 +72,9 @@ def before_destroy(
     protected = [arn for arn in load_balancers(cfn, stack) if is_protected(elbv2, arn)]
     if not protected:
         return True
-    answer = ask(f"{stack} has a deletion-protected load balancer. Type the stack name to lift it and delete: ")
+    answer = ask(
+        f"{stack} has a deletion-protected load balancer. Type the stack name to lift it and delete: "
+    )
     if answer is None or answer.strip() != stack:
         say(f"Not deleted: the load balancer of {stack} stays protected")
         return False

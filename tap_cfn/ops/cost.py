@@ -139,21 +139,27 @@ def alarm_metrics(dep: Deployment) -> int:
     return count
 
 
+def _fargate(dep: Deployment) -> tuple[float, float, float, float, int]:
+    """(on-demand vCPU, Spot vCPU, on-demand GB, Spot GB, tasks) at every service's desired count."""
+    on_demand_vcpu = spot_vcpu = on_demand_gb = spot_gb = 0.0
+    tasks = 0
+    for svc in dep.services:
+        on_demand, spot = task_split(svc.desired, dep.env.capacity)
+        on_demand_vcpu += on_demand * svc.cpu / 1024
+        spot_vcpu += spot * svc.cpu / 1024
+        on_demand_gb += on_demand * svc.memory / 1024
+        spot_gb += spot * svc.memory / 1024
+        tasks += svc.desired
+    return on_demand_vcpu, spot_vcpu, on_demand_gb, spot_gb, tasks
+
+
 def estimate(dep: Deployment, prices: Prices) -> Estimate:
     env, p, a, hours = dep.env, prices.price, prices.assumption, prices.hours
     nat = nat_gateways(dep)
     endpoints = interface_endpoints(dep)
     # An internet-facing ALB has a node, and a public IPv4 address, in each of its AZs (at least).
     public_ips = nat + env.az_count
-    on_demand_vcpu = spot_vcpu = on_demand_gb = spot_gb = 0.0
-    tasks = 0
-    for svc in dep.services:
-        on_demand, spot = task_split(svc.desired, env.capacity)
-        on_demand_vcpu += on_demand * svc.cpu / 1024
-        spot_vcpu += spot * svc.cpu / 1024
-        on_demand_gb += on_demand * svc.memory / 1024
-        spot_gb += spot * svc.memory / 1024
-        tasks += svc.desired
+    on_demand_vcpu, spot_vcpu, on_demand_gb, spot_gb, tasks = _fargate(dep)
     spot_factor = 1 - p["fargate_spot_discount"]
     logs_gb = tasks * a["log_gb_per_task_month"]
     days_per_month = hours / HOURS_PER_DAY

@@ -113,16 +113,26 @@ def _running_tasks_low(s: StackBuilder, svc: Service, t: Alarms) -> AlarmRow:
         "GreaterThanThreshold",
         "missing",
         guards=True,
-        metric={"Metrics": [insights("running", "RunningTaskCount"), insights("desired", "DesiredTaskCount"), shortfall]},
+        metric={
+            "Metrics": [
+                insights("running", "RunningTaskCount"),
+                insights("desired", "DesiredTaskCount"),
+                shortfall,
+            ]
+        },
     )
 
 
-def _target(key: str, what: str, metric: str, field_name: str, meaning: str, **stat: str) -> Callable[..., AlarmRow]:
+def _target(
+    key: str, what: str, metric: str, field_name: str, meaning: str, **stat: str
+) -> Callable[..., AlarmRow]:
     """A target-group alarm: only reported while there is traffic or targets, so no data is no trouble."""
 
     def make(s: StackBuilder, svc: Service, t: Alarms) -> AlarmRow:
         threshold = getattr(t, field_name)
-        comparison = "GreaterThanThreshold" if field_name == "p99_latency" else "GreaterThanOrEqualToThreshold"
+        comparison = (
+            "GreaterThanThreshold" if field_name == "p99_latency" else "GreaterThanOrEqualToThreshold"
+        )
         return AlarmRow(
             key,
             what,
@@ -209,7 +219,11 @@ TABLE: tuple[Applies, ...] = (
             ExtendedStatistic="p99",
         ),
     ),
-    Applies(PLATFORM, _always, _balancer("Alb5xx", "alb-5xx", "HTTPCode_ELB_5XX_Count", "alb_5xx", "5xx responses generated")),
+    Applies(
+        PLATFORM,
+        _always,
+        _balancer("Alb5xx", "alb-5xx", "HTTPCode_ELB_5XX_Count", "alb_5xx", "5xx responses generated"),
+    ),
     Applies(
         PLATFORM,
         _always,

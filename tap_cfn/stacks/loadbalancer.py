@@ -179,7 +179,9 @@ def _url(s: StackBuilder, alb: elb.LoadBalancer) -> If:
     s.param(DOMAIN_NAME)
 
     def url(scheme: str) -> If:
-        return If(has_domain, Sub(f"{scheme}://${{{DOMAIN_NAME.key}}}"), Sub(f"{scheme}://${{{alb.title}.DNSName}}"))
+        return If(
+            has_domain, Sub(f"{scheme}://${{{DOMAIN_NAME.key}}}"), Sub(f"{scheme}://${{{alb.title}.DNSName}}")
+        )
 
     return If(s.has_certificate(), url("https"), url("http"))
 
@@ -192,7 +194,10 @@ def _listeners(s: StackBuilder, alb: elb.LoadBalancer, default: elb.TargetGroup)
     redirect = elb.Action(
         Type="redirect",
         RedirectConfig=elb.RedirectConfig(
-            Protocol="HTTPS", Port="443", Host=If(_domain(s)[0], s.param(DOMAIN_NAME), "#{host}"), StatusCode="HTTP_301"
+            Protocol="HTTPS",
+            Port="443",
+            Host=If(_domain(s)[0], s.param(DOMAIN_NAME), "#{host}"),
+            StatusCode="HTTP_301",
         ),
     )
     http = s.add(

@@ -101,7 +101,11 @@ def _panels(period: int, cluster: str, balancer: str) -> list[Panel]:
             [_search(*by_target_group, "UnHealthyHostCount", "Maximum", period)],
             {},
         ),
-        ("CPU utilisation per service (%)", [_search(*by_service, "CPUUtilization", "Average", period)], percent),
+        (
+            "CPU utilisation per service (%)",
+            [_search(*by_service, "CPUUtilization", "Average", period)],
+            percent,
+        ),
         (
             "Memory utilisation per service (%)",
             [_search(*by_service, "MemoryUtilization", "Average", period)],

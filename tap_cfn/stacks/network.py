@@ -17,8 +17,8 @@ from tap_cfn.contract import (
 )
 from tap_cfn.iam import LOG_GROUPS_HERE, allow, document, service_trust
 from tap_cfn.naming import logical_id
-from tap_cfn.stacks.security import NO_EGRESS
 from tap_cfn.stacks.base import StackBuilder
+from tap_cfn.stacks.security import NO_EGRESS
 from tap_cfn.topology import subnet_cidrs
 
 ANYWHERE = "0.0.0.0/0"

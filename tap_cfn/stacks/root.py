@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Template
+from troposphere import Export, GetAtt, Output, Parameter, Sub, Template
 
 from tap_cfn import contract, naming
 from tap_cfn.config import Deployment
@@ -75,12 +75,23 @@ def suffix_max_length(children: list[Child]) -> int:
     return min(rooms)
 
 
-def build(dep: Deployment, children: list[Child], extension: str) -> Template:
-    """`extension` (json or yaml) picks the child files the relative TemplateURLs point at."""
-    t = Template(
-        Description=f"{dep.project} ({dep.env_name}): ECS Fargate platform, root of the nested stacks"
+def _optional(t: Template, value: contract.Value, pattern: str, constraint: str, length: int) -> Parameter:
+    """A root parameter that may stay empty (its feature off), constrained when given."""
+    return t.add_parameter(
+        Parameter(
+            value.key,
+            Type="String",
+            Description=value.description,
+            Default="",
+            AllowedPattern=pattern,
+            MaxLength=length,
+            ConstraintDescription=constraint,
+        )
     )
-    t.set_version("2010-09-09")
+
+
+def _parameters(t: Template, dep: Deployment, children: list[Child]) -> dict[str, Parameter]:
+    """The user-facing parameters, in console order: suffix, load balancer, images, notifications."""
     max_suffix = suffix_max_length(children)
     root_params = {
         ENVIRONMENT_SUFFIX.key: t.add_parameter(
@@ -95,32 +106,12 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
             )
         )
     }
-    root_params[CERTIFICATE_ARN.key] = t.add_parameter(
-        Parameter(
-            CERTIFICATE_ARN.key,
-            Type="String",
-            Description=CERTIFICATE_ARN.description,
-            Default="",
-            AllowedPattern=CERTIFICATE_PATTERN,
-            MaxLength=2048,
-            ConstraintDescription=CERTIFICATE_CONSTRAINT,
-        )
-    )
     for value, pattern, constraint, length in (
+        (CERTIFICATE_ARN, CERTIFICATE_PATTERN, CERTIFICATE_CONSTRAINT, 2048),
         (DOMAIN_NAME, DOMAIN_PATTERN, DOMAIN_CONSTRAINT, 253),
         (HOSTED_ZONE_ID, ZONE_PATTERN, ZONE_CONSTRAINT, 32),
     ):
-        root_params[value.key] = t.add_parameter(
-            Parameter(
-                value.key,
-                Type="String",
-                Description=value.description,
-                Default="",
-                AllowedPattern=pattern,
-                MaxLength=length,
-                ConstraintDescription=constraint,
-            )
-        )
+        root_params[value.key] = _optional(t, value, pattern, constraint, length)
     for svc in dep.services:
         key = IMAGE_TAG.name(svc.name)
         root_params[key] = t.add_parameter(
@@ -132,18 +123,17 @@ def build(dep: Deployment, children: list[Child], extension: str) -> Template:
                 ConstraintDescription=IMAGE_TAG_CONSTRAINT,
             )
         )
-    root_params[ALARM_EMAIL.key] = t.add_parameter(
-        Parameter(
-            ALARM_EMAIL.key,
-            Type="String",
-            Description=ALARM_EMAIL.description,
-            Default="",
-            AllowedPattern=ALARM_EMAIL_PATTERN,
-            MaxLength=254,
-            ConstraintDescription=ALARM_EMAIL_CONSTRAINT,
-        )
-    )
+    root_params[ALARM_EMAIL.key] = _optional(t, ALARM_EMAIL, ALARM_EMAIL_PATTERN, ALARM_EMAIL_CONSTRAINT, 254)
+    return root_params
 
+
+def build(dep: Deployment, children: list[Child], extension: str) -> Template:
+    """`extension` (json or yaml) picks the child files the relative TemplateURLs point at."""
+    t = Template(
+        Description=f"{dep.project} ({dep.env_name}): ECS Fargate platform, root of the nested stacks"
+    )
+    t.set_version("2010-09-09")
+    root_params = _parameters(t, dep, children)
     templates = nest(dep, t, children, extension, declared=root_params)
     made = producers(templates)
     public = sorted(key for key in made if contract.is_public(key))

@@ -16,7 +16,7 @@ ANYWHERE = "0.0.0.0/0"
 HTTP, HTTPS = 80, 443
 AWS_API_EGRESS = {
     "nat": "HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch Logs) through the NAT",
-    "endpoints": "HTTPS to the VPC endpoints and to S3 through its gateway endpoint (no NAT: no other way out)",
+    "endpoints": "HTTPS to the VPC endpoints and to S3 through its gateway endpoint (no NAT: no way out)",
 }
 # A task reaches the internet-facing load balancer at its public addresses, through the NAT: a
 # security-group reference does not match that traffic, so the rule names the port, not the group.

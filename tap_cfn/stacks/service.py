@@ -64,7 +64,11 @@ def build(dep: Deployment, svc: Service) -> Template:
         ]
     if discoverable(svc):
         extra["ServiceRegistries"] = [_discovery(s, svc)]
-    guards = [Ref(alarm) for alarm, guards_deployments in alarms.add(s, svc, s.param(ALARM_TOPIC_ARN)) if guards_deployments]
+    guards = [
+        Ref(alarm)
+        for alarm, guards_deployments in alarms.add(s, svc, s.param(ALARM_TOPIC_ARN))
+        if guards_deployments
+    ]
     # A release that trips one of these during the deployment is rolled back.
     extra["DeploymentConfiguration"] = _deployment(
         ecs.DeploymentAlarms(AlarmNames=guards, Enable=True, Rollback=True) if guards else None

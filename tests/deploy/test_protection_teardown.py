@@ -40,7 +40,9 @@ def test_a_prod_create_that_fails_late_leaves_nothing_behind_and_a_retry_with_th
     # WHEN the name is freed and the deploy retried with the same suffix
     ecr.delete_repository(repositoryName="tap-repo-processing-demo")
     retry = terminal()
-    assert run(aws, generated_templates, retry, "deploy", "--env", "prod", *params(), "--yes") == 0, retry.stderr
+    assert run(aws, generated_templates, retry, "deploy", "--env", "prod", *params(), "--yes") == 0, (
+        retry.stderr
+    )
     assert _status(clients) == "CREATE_COMPLETE"
 
 

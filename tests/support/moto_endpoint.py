@@ -966,7 +966,8 @@ def _install_aws_refusals() -> None:
     def delete(self: Any) -> None:
         kept = "Delete" if _ROLLING_BACK_CREATE else "Retain"
         changed = [
-            resource for resource in self._resource_json_map.values()
+            resource
+            for resource in self._resource_json_map.values()
             if resource.get("DeletionPolicy") == "RetainExceptOnCreate"
         ]
         for resource in changed:
