@@ -163,9 +163,15 @@ class Environment(_Model, frozen=True):
     )
     log_retention_days: Annotated[int, _f("CloudWatch Logs retention of the service log groups.")] = 30
     capacity: Capacity = msgspec.field(default_factory=Capacity)
-    retain_data: Annotated[bool, _f("Keep stateful resources (DeletionPolicy Retain) on deletion.")] = True
+    retain_data: Annotated[
+        bool, _f("Keep stateful resources on deletion (DeletionPolicy RetainExceptOnCreate).")
+    ] = True
     alb_deletion_protection: Annotated[
-        bool, _f("Deletion protection on the load balancer (a stack delete fails until it is turned off).")
+        bool,
+        _f(
+            "Deletion protection on the load balancer, turned on by the deployer after a successful "
+            "deploy; destroy lifts it once the stack name is typed back."
+        ),
     ] = False
     alarms: Alarms = msgspec.field(default_factory=Alarms)
     egress: Annotated[
