@@ -557,7 +557,7 @@ def _check(config: Config) -> list[tuple[str, str]]:
     elif len(defaults) != 1:
         add("services", f"exactly one ALB service needs route.default: true (found {len(defaults)})")
     problems += _check_callers(config) + _check_name_room(config) + _check_alb_quotas(config)
-    problems += _check_health_and_egress(config)
+    problems += _check_health_check_path(config) + _check_egress_references(config)
     seen_rules: dict[tuple[str | None, str | None], str] = {}
     for i, svc in enumerate(config.services):
         where = f"services[{i}]"
@@ -724,26 +724,28 @@ def refers_to_alb(svc: Service) -> bool:
     )
 
 
-def _check_health_and_egress(config: Config) -> list[tuple[str, str]]:
-    """A health_check_path only an ALB uses is never dropped silently; without NAT there is no
-    route from a task to the internet-facing load balancer's public addresses."""
-    problems = []
+def _check_health_check_path(config: Config) -> list[tuple[str, str]]:
+    """A health_check_path only an ALB target group uses is never dropped silently."""
+    return [
+        (
+            f"services[{i}].health_check_path",
+            "an internal service has no target group to check: declare health_check "
+            '(e.g. command: ["CMD-SHELL", "curl -fs http://localhost:PORT/health || exit 1"])',
+        )
+        for i, svc in enumerate(config.services)
+        if svc.route.type == "internal" and svc.health_check_path is not None
+    ]
+
+
+def _check_egress_references(config: Config) -> list[tuple[str, str]]:
+    """Without NAT there is no route from a task to the internet-facing load balancer's addresses."""
     no_nat = sorted(name for name, env in config.environments.items() if env.egress == "endpoints")
-    for i, svc in enumerate(config.services):
-        if svc.route.type == "internal" and svc.health_check_path is not None:
-            problems.append(
-                (
-                    f"services[{i}].health_check_path",
-                    "an internal service has no target group to check: declare health_check "
-                    '(e.g. command: ["CMD-SHELL", "curl -fs http://localhost:PORT/health || exit 1"])',
-                )
-            )
-        if no_nat and refers_to_alb(svc):
-            problems.append(
-                (
-                    f"services[{i}].environment",
-                    f"refers to the load balancer, which tasks cannot reach without NAT "
-                    f"(egress: endpoints in {', '.join(no_nat)})",
-                )
-            )
-    return problems
+    return [
+        (
+            f"services[{i}].environment",
+            f"refers to the load balancer, which tasks cannot reach without NAT "
+            f"(egress: endpoints in {', '.join(no_nat)})",
+        )
+        for i, svc in enumerate(config.services)
+        if no_nat and refers_to_alb(svc)
+    ]
