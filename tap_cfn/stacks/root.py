@@ -24,9 +24,15 @@ __all__ = ["Child", "WiringError", "build", "suffix_max_length"]
 MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
 DEPLOYER_METADATA, ALB_DELETION_PROTECTION = "tap-cfn", "AlbDeletionProtection"
 DOMAIN_PATTERN = r"^$|^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-DOMAIN_CONSTRAINT = "empty, or a lowercase DNS name such as app.example.com (the certificate's name)"
+DOMAIN_CONSTRAINT = (
+    "empty, or a lowercase DNS name of up to 253 characters (the certificate's name), "
+    "e.g. app.example.com or shop.example.org"
+)
 ZONE_PATTERN = r"^$|^Z[A-Z0-9]{1,31}$"
-ZONE_CONSTRAINT = "empty, or a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ"
+ZONE_CONSTRAINT = (
+    "empty, or a Route 53 public hosted zone ID of up to 32 characters, "
+    "e.g. Z0123456789ABCDEFGHIJ or Z2FDTNDATAQYW2"
+)
 
 # \w is [A-Za-z0-9_] in CloudFormation's (Java) patterns; kept short, it is repeated per service.
 IMAGE_TAG_PATTERN = r"^(?!latest$)\w[\w.-]{0,127}$"
