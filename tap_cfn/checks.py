@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tap_cfn import naming
 from tap_cfn.config import (
     ALB_ALARMS,
-    ALB_REFERENCE,
+    ALB_REFERENCES,
     FARGATE_SIZES,
     LOG_RETENTION_DAYS,
     ONE_DAY,
@@ -24,6 +24,7 @@ from tap_cfn.config import (
     Config,
     Environment,
     Service,
+    refers_to_alb,
 )
 
 Finding = tuple[str, str]
@@ -463,11 +464,11 @@ def environment_references(config: Config, where: str, svc: Service) -> Findings
 
 
 def _reference_problem(config: Config, svc: Service, ref: str) -> str | None:
-    if ref == ALB_REFERENCE:
+    if ref in ALB_REFERENCES:
         return None
     match = SERVICE_REFERENCE.match(ref)
     if not match:
-        allowed = "${alb.dns}, ${service.<name>.url}, ${service.<name>.host}"
+        allowed = "${alb.url}, ${alb.dns}, ${service.<name>.url}, ${service.<name>.host}"
         return f"unknown reference ${{{ref}}}; allowed: {allowed}"
     target = match.group(1)
     if target not in {s.name for s in config.services}:
@@ -475,3 +476,27 @@ def _reference_problem(config: Config, svc: Service, ref: str) -> str | None:
     if svc.name not in config.service(target).callers:
         return f"${{{ref}}}: {svc.name!r} must be listed in the callers of {target!r} to reach it"
     return None
+
+
+@service_check
+def health_check_path_needs_alb(config: Config, where: str, svc: Service) -> Findings:
+    """A health_check_path only an ALB target group uses is never dropped silently."""
+    if svc.route.internal and svc.health_check_path is not None:
+        yield (
+            f"{where}.health_check_path",
+            "an internal service has no target group to check: declare health_check "
+            '(e.g. command: ["CMD-SHELL", "curl -fs http://localhost:PORT/health || exit 1"])',
+        )
+
+
+@check
+def egress_references(config: Config) -> Findings:
+    """Without NAT there is no route from a task to the internet-facing load balancer's addresses."""
+    no_nat = sorted(name for name, env in config.environments.items() if env.egress == "endpoints")
+    for svc in config.services:
+        if no_nat and refers_to_alb(svc):
+            yield (
+                f"{service_path(svc.name)}.environment",
+                "refers to the load balancer, which tasks cannot reach without NAT "
+                f"(egress: endpoints in {', '.join(no_nat)})",
+            )

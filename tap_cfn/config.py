@@ -66,7 +66,8 @@ LOG_RETENTION_DAYS = (
 # Placeholders allowed in environment values; they become Fn::Sub variables.
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 SERVICE_REFERENCE = re.compile(r"^service\.([a-z0-9-]+)\.(url|host)$")
-ALB_REFERENCE = "alb.dns"
+# ${alb.dns}: the load balancer's DNS name; ${alb.url}: http(s)://<custom domain or DNS name>.
+ALB_REFERENCES = ("alb.dns", "alb.url")
 ONE_DAY = 86_400
 # Per-service alarm thresholds that only exist for services behind the load balancer.
 ALB_ALARMS = ("target_5xx", "unhealthy_hosts", "p99_latency")
@@ -165,11 +166,32 @@ class Environment(_Model, frozen=True):
     )
     log_retention_days: Annotated[int, _f("CloudWatch Logs retention of the service log groups.")] = 30
     capacity: Capacity = msgspec.field(default_factory=Capacity)
-    retain_data: Annotated[bool, _f("Keep stateful resources (DeletionPolicy Retain) on deletion.")] = True
+    retain_data: Annotated[
+        bool, _f("Keep stateful resources on deletion (DeletionPolicy RetainExceptOnCreate).")
+    ] = True
     alb_deletion_protection: Annotated[
-        bool, _f("Deletion protection on the load balancer (a stack delete fails until it is turned off).")
+        bool,
+        _f(
+            "Deletion protection on the load balancer, turned on by the deployer after a successful "
+            "deploy; destroy lifts it once the stack name is typed back."
+        ),
     ] = False
     alarms: Alarms = msgspec.field(default_factory=Alarms)
+    egress: Annotated[
+        Literal["nat", "endpoints"],
+        _f(
+            "How tasks reach AWS APIs: nat (NAT gateways, as set by `nat`) or endpoints (no NAT: VPC "
+            "endpoints for ECR, CloudWatch Logs, Secrets Manager, KMS and S3; no other way out)."
+        ),
+    ] = "nat"
+    keep_images: Annotated[
+        int,
+        _f(
+            "Tagged images each ECR repository keeps (the newest); untagged ones expire after a day.",
+            ge=1,
+            le=10_000,
+        ),
+    ] = 20
     scheduled_scaling: Annotated[
         ScheduledScaling | None, _f("Optional recurring scaling window for every service; none by default.")
     ] = None
@@ -189,6 +211,23 @@ class Secret(_Model, frozen=True):
     template: Annotated[str | None, _f("JSON object the generated value is added to.")] = None
     generate_key: Annotated[str | None, _f("Key of the generated value inside `template`.")] = None
     length: Annotated[int, _f("Length of the generated value.", ge=20, le=4096)] = 32
+
+
+class HealthCheck(_Model, frozen=True):
+    """A container health check ECS runs inside the task (the image must contain what the command
+    calls, e.g. curl or wget for a CMD-SHELL HTTP probe); an unhealthy task is replaced."""
+
+    command: Annotated[
+        list[str],
+        _f(
+            '["CMD-SHELL", "curl -fs http://localhost:8080/health || exit 1"] or ["CMD", "/bin/probe"].',
+            min_length=2,
+        ),
+    ]
+    interval: Annotated[int, _f("Seconds between checks.", ge=5, le=300)] = 30
+    timeout: Annotated[int, _f("Seconds a check may take before it counts as failed.", ge=2, le=60)] = 5
+    retries: Annotated[int, _f("Consecutive failures before the container is unhealthy.", ge=1, le=10)] = 3
+    start_period: Annotated[int, _f("Seconds after start in which failures do not count.", ge=0, le=300)] = 30
 
 
 class Route(_Model, frozen=True):
@@ -245,13 +284,30 @@ class Service(_Model, frozen=True):
     cpu: Annotated[int, _f("Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.")]
     memory: Annotated[int, _f("Fargate memory (MiB), one that the CPU size offers.")]
     route: Route
-    desired: Annotated[int, _f("Desired task count.", ge=0, le=1000)] = 2
+    desired: Annotated[
+        int,
+        _f(
+            "Typical running task count, what `cost` assumes. Auto scaling owns the running count: a new "
+            "service starts at `min`, and updates keep the count auto scaling has set.",
+            ge=0,
+            le=1000,
+        ),
+    ] = 2
     min: Annotated[int, _f("Auto scaling minimum.", ge=0, le=1000)] = 2
     max: Annotated[int, _f("Auto scaling maximum.", ge=1, le=1000)] = 10
-    health_check_path: Annotated[str, _f("ALB health check path.", pattern=r"^/\S{0,1023}$")] = "/"
+    health_check_path: Annotated[
+        Annotated[str, Meta(pattern=r"^/\S{0,1023}$")] | None,
+        _f("Target-group health check path (ALB services only; default /)."),
+    ] = None
+    health_check: Annotated[
+        HealthCheck | None, _f("Container health check; none by default (the task is healthy while it runs).")
+    ] = None
     environment: Annotated[
         dict[EnvName, str],
-        _f("Variables; values may use ${alb.dns}, ${service.<name>.url} and ${service.<name>.host}."),
+        _f(
+            "Variables; values may use ${alb.url}, ${alb.dns}, ${service.<name>.url} and "
+            "${service.<name>.host}."
+        ),
     ] = msgspec.field(default_factory=dict)
     secrets: Annotated[dict[EnvName, str], _f("Variable name -> secret name, injected with valueFrom.")] = (
         msgspec.field(default_factory=dict)
@@ -479,3 +535,10 @@ def _unknown_key(field: str, node: Any) -> str:
     if close:
         return f"unknown key; did you mean `{close[0]}`?"
     return f"unknown key; allowed: {', '.join(known)}" if known else "unknown key"
+
+
+def refers_to_alb(svc: Service) -> bool:
+    """Whether an environment value of `svc` names the load balancer (${alb.url} or ${alb.dns})."""
+    return any(
+        ref in ALB_REFERENCES for value in svc.environment.values() for ref in REFERENCE.findall(value)
+    )

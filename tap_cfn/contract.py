@@ -90,6 +90,18 @@ CERTIFICATE_ARN = _declare(
     "ARN of an ACM certificate for the load balancer: HTTPS on 443 and port 80 redirecting to it. "
     "Empty: HTTP only.",
 )
+DOMAIN_NAME = _declare(
+    "DomainName",
+    STRING,
+    ROOT,
+    "Custom domain of the platform (its certificate's name), e.g. app.example.com; empty: the ALB DNS name.",
+)
+HOSTED_ZONE_ID = _declare(
+    "HostedZoneId",
+    STRING,
+    ROOT,
+    "Route 53 public hosted zone of DomainName: an alias record to the ALB is created; empty: none.",
+)
 
 VPC_ID = _declare("VpcId", "AWS::EC2::VPC::Id", NETWORK, "ID of the VPC.", public=True)
 PUBLIC_SUBNET_IDS = _declare("PublicSubnetIds", SUBNETS, NETWORK, "Public subnets, one per AZ.", public=True)
@@ -116,6 +128,13 @@ SECRET_ARN = _declare("SecretArn", STRING, DATA, "ARN of the {owner} secret.", P
 
 ALB_DNS_NAME = _declare(
     "AlbDnsName", STRING, LOADBALANCER, "DNS name of the application load balancer.", public=True
+)
+ALB_URL = _declare(
+    "AlbUrl",
+    STRING,
+    LOADBALANCER,
+    "URL of the platform: https when a CertificateArn is given, the DomainName when one is given.",
+    public=True,
 )
 ALB_FULL_NAME = _declare(
     "AlbFullName", STRING, LOADBALANCER, "Full name of the load balancer (CloudWatch dimension)."

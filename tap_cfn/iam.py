@@ -179,14 +179,15 @@ class KeyUser:
                 here["kms:ViaService"] = Sub(self.via)
             elements.append(StringEquals(here))
         elements.extend(op({key: _sub(value)}) for op, key, value in self.conditions)
-        # In a key policy, Resource "*" means this key and nothing else.
+        # In a key policy, Resource "*" means this key and nothing else. No empty Condition block.
+        extra = {"Condition": Condition(elements)} if elements else {}
         return Statement(
             Sid=self.sid,
             Effect=Allow,
             Principal=principal,
             Action=list(self.actions),
             Resource=["*"],
-            Condition=Condition(elements),
+            **extra,
         )
 
 
@@ -212,6 +213,12 @@ KEY_USERS: tuple[KeyUser, ...] = (
     # which is why the topic uses the customer-managed key.
     KeyUser(
         "CloudWatchAlarms", actions=(kms.Decrypt, kms.GenerateDataKey), service="cloudwatch.amazonaws.com"
+    ),
+    # Principals of this account (operators, applications) publishing to the encrypted alarm topic:
+    # SNS calls KMS on their behalf, so only through SNS in this region
+    # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+    KeyUser(
+        "SnsPublishers", actions=(kms.Decrypt, kms.GenerateDataKey), via="sns.${AWS::Region}.amazonaws.com"
     ),
 )
 # ECS Exec, only when a service enables it: the agent in the task decrypts and the operator's client

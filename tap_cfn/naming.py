@@ -31,9 +31,11 @@ SUFFIX_VAR = "${" + SUFFIX + "}"
 # Every config must leave at least this much room for the suffix in every name ("staging", "pr-1234").
 MIN_SUFFIX_LENGTH = 8
 
-# Per-service names whose AWS limit can bite; checked when a config is loaded.
+# Per-service names whose AWS limit can bite; checked when a config is loaded. IAM roles carry no
+# name of ours: role names are global to the account, so CloudFormation generates them and the
+# same suffix deploys in two regions (EXEC_ROLE and TASK_ROLE name their tags only).
 TARGET_GROUP, EXEC_ROLE, TASK_ROLE = "tg", "exec-role", "task-role"
-SERVICE_NAME_LIMITS = {TARGET_GROUP: 32, EXEC_ROLE: 64, TASK_ROLE: 64}
+SERVICE_NAME_LIMITS = {TARGET_GROUP: 32}
 
 # (resource type, name property) -> the longest name AWS accepts there.
 NAME_LIMITS: dict[tuple[str, str], int] = {

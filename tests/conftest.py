@@ -78,7 +78,7 @@ AUDIT = {
     "port": 9100,
     "cpu": 256,
     "memory": 512,
-    "health_check_path": "/health",
+    "health_check": {"command": ["CMD-SHELL", "wget -q -O /dev/null http://localhost:9100/health || exit 1"]},
     "route": {"type": "internal"},
     "callers": ["processing"],
     "secrets": {"API_KEYS": "api-keys"},

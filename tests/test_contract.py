@@ -84,14 +84,28 @@ def test_suffix_limits_keep_every_name_within_aws_limits(env_built: Built) -> No
     checked = 0
     for _, _, resource in env_built.all_resources():
         for (kind, prop), limit in AWS_LIMITS.items():
-            if resource["Type"] == kind:
+            if resource["Type"] == kind and prop in resource["Properties"]:
                 name = resource["Properties"][prop]["Fn::Sub"].replace("${EnvironmentSuffix}", longest)
                 for variable, worst in PSEUDO.items():
                     name = name.replace(variable, worst)
                 assert len(name) <= limit, name
                 checked += 1
-    # ALB, TGs, roles (+ flow logs), services, cluster, log groups (+ flow logs), access-log bucket
-    assert checked == 1 + 2 + (6 + 1) + 3 + 1 + (3 + 1) + 1
+    # ALB, TGs, services, cluster, log groups (+ flow logs), access-log bucket; roles carry no name
+    assert checked == 1 + 2 + 3 + 1 + (3 + 1) + 1
+
+
+def test_account_global_names_carry_the_region_or_are_left_to_cloudformation(env_built: Built) -> None:
+    """IAM role names are global to the account: a name of ours would stop the same suffix from
+    deploying in a second region. Bucket names carry account and region."""
+    roles = buckets = 0
+    for _, logical_id, resource in env_built.all_resources():
+        if resource["Type"] == "AWS::IAM::Role":
+            assert "RoleName" not in resource["Properties"], logical_id
+            roles += 1
+        if resource["Type"] == "AWS::S3::Bucket":
+            assert "${AWS::Region}" in resource["Properties"]["BucketName"]["Fn::Sub"], logical_id
+            buckets += 1
+    assert (roles, buckets) == (6 + 1, 1)
 
 
 def test_every_name_property_has_a_known_limit(env_built: Built) -> None:
@@ -230,7 +244,15 @@ def test_root_parameters_constrain_user_input(env_built: Built) -> None:
         "ApiGatewayImageTag",
         "ProcessingImageTag",
         "AlarmEmail",
+        "DomainName",
+        "HostedZoneId",
     }
+    domain, zone = params["DomainName"], params["HostedZoneId"]
+    assert domain["Default"] == zone["Default"] == ""  # optional: the ALB's own DNS name
+    assert re.fullmatch(domain["AllowedPattern"], "app.example.com")
+    assert not re.fullmatch(domain["AllowedPattern"], "https://app.example.com")
+    assert re.fullmatch(zone["AllowedPattern"], "Z0123456789ABCDEFGHIJ")
+    assert not re.fullmatch(zone["AllowedPattern"], "example.com")
     tag = params["FrontendImageTag"]
     assert re.fullmatch(tag["AllowedPattern"], "v1.2.3")
     assert not re.fullmatch(tag["AllowedPattern"], "latest")

@@ -136,9 +136,18 @@ def platforms(draw: st.DrawFn) -> dict[str, Any]:
             target = value.split(".")[1]
             if svc["name"] not in next(s for s in services if s["name"] == target)["callers"]:
                 del svc["environment"][key]
+    egress = draw(st.sampled_from(["nat", "endpoints"]))
+    for svc in services:
+        if draw(st.booleans()):
+            svc["health_check"] = {
+                "command": ["CMD-SHELL", f"wget -q -O- localhost:{svc['port']}/ || exit 1"]
+            }
+    if egress == "nat":  # without NAT no task can reach the public load balancer
+        services[0]["environment"]["PUBLIC_URL"] = "${alb.url}"
     raw = copy.deepcopy(DEFAULT)
     raw["services"] = services
     raw["environments"]["dev"]["az_count"] = draw(st.integers(2, 3))
+    raw["environments"]["dev"]["egress"] = egress
     return raw
 
 
@@ -157,6 +166,15 @@ def test_random_valid_platforms_lint_clean_and_are_fully_wired(raw: dict[str, An
     files = generator.render_environment(cfg.Deployment(config, "dev"), ["json"])
     assert wiring_problems(parse(files)) == []
     assert quota_problems(files) == []
+    # scaling owns every task count; every declared container check is in its task definition
+    checked = {s.name for s in config.services if s.health_check is not None}
+    for name, template in parse(files).items():
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::ECS::Service":
+                assert "DesiredCount" not in resource["Properties"], name
+            if resource["Type"] == "AWS::ECS::TaskDefinition":
+                (container,) = resource["Properties"]["ContainerDefinitions"]
+                assert ("HealthCheck" in container) is (container["Name"] in checked), name
     with tempfile.TemporaryDirectory() as folder:
         for name, text in files.items():
             (Path(folder) / name).write_text(text)

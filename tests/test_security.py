@@ -58,9 +58,7 @@ def actions_of(role: dict[str, Any]) -> set[str]:
 def test_certificate_arn_is_an_optional_root_parameter_fed_to_the_stacks_that_need_it(
     env_built: Built,
 ) -> None:
-    assert env_built.root["Conditions"]["HasCertificate"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]
-    }
+    assert env_built.root["Parameters"]["CertificateArn"]["Default"] == ""
     for stem in ("loadbalancer", "security"):
         assert env_built.fed_by(stem, "CertificateArn") == {"Ref": "CertificateArn"}
         assert env_built.stack(stem)["Conditions"]["HasCertificate"] == {
@@ -75,8 +73,13 @@ def test_with_a_certificate_443_serves_tls12_plus_and_80_redirects_without_one_8
     assert "Condition" not in http  # port 80 always exists, as one listener
     condition, with_cert, without_cert = http["Properties"]["DefaultActions"]["Fn::If"]
     assert condition == "HasCertificate"
+    # to the custom domain when one is given (the certificate's name), else to the host asked for
+    host = {"Fn::If": ["HasDomainName", {"Ref": "DomainName"}, "#{host}"]}
     assert with_cert == [
-        {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+        {
+            "Type": "redirect",
+            "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "Host": host, "StatusCode": "HTTP_301"},
+        }
     ]
     assert without_cert == [{"Type": "forward", "TargetGroupArn": {"Ref": "FrontendTargetGroup"}}]
 
@@ -103,10 +106,44 @@ def test_alb_security_group_opens_443_only_with_a_certificate(env_built: Built) 
     assert https["Properties"]["FromPort"] == https["Properties"]["ToPort"] == 443
 
 
-def test_the_platform_url_is_https_when_a_certificate_is_given(env_built: Built) -> None:
-    condition, with_cert, without_cert = env_built.root["Outputs"]["AlbUrl"]["Value"]["Fn::If"]
+def test_the_platform_url_is_https_with_a_certificate_and_names_the_custom_domain(env_built: Built) -> None:
+    assert env_built.root["Outputs"]["AlbUrl"]["Value"] == {
+        "Fn::GetAtt": ["LoadBalancerStack", "Outputs.AlbUrl"]
+    }
+    url = env_built.stack("loadbalancer")["Outputs"]["AlbUrl"]["Value"]
+    condition, with_cert, without_cert = url["Fn::If"]
     assert condition == "HasCertificate"
-    assert with_cert["Fn::Sub"].startswith("https://") and without_cert["Fn::Sub"].startswith("http://")
+    for scheme, by_domain in (("https", with_cert), ("http", without_cert)):
+        assert by_domain == {
+            "Fn::If": [
+                "HasDomainName",
+                {"Fn::Sub": f"{scheme}://${{DomainName}}"},
+                {"Fn::Sub": f"{scheme}://${{LoadBalancer.DNSName}}"},
+            ]
+        }
+    conditions = env_built.stack("loadbalancer")["Conditions"]
+    assert conditions["HasHostedZone"] == {
+        "Fn::And": [
+            {"Condition": "HasDomainName"},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "HostedZoneId"}, ""]}]},
+        ]
+    }
+
+
+def test_a_hosted_zone_gets_an_alias_record_to_the_load_balancer(env_built: Built) -> None:
+    record = env_built.resource("loadbalancer", "DomainAlias")
+    assert record["Condition"] == "HasHostedZone"
+    props = record["Properties"]
+    assert (props["Type"], props["Name"], props["HostedZoneId"]) == (
+        "A",
+        {"Ref": "DomainName"},
+        {"Ref": "HostedZoneId"},
+    )
+    # the alias target's zone is the load balancer's canonical zone, not the user's zone
+    assert props["AliasTarget"]["HostedZoneId"] == {"Fn::GetAtt": ["LoadBalancer", "CanonicalHostedZoneID"]}
+    assert props["AliasTarget"]["DNSName"] == {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}
+    for key in ("DomainName", "HostedZoneId"):
+        assert env_built.fed_by("loadbalancer", key) == {"Ref": key}
 
 
 # --- ALB ------------------------------------------------------------------------------------------
@@ -127,7 +164,9 @@ def test_alb_attributes_http2_header_hygiene_access_logs_and_prod_deletion_prote
     assert b.fed_by("loadbalancer", "AccessLogBucketName") == {
         "Fn::GetAtt": ["DataStack", "Outputs.AccessLogBucketName"]
     }
-    assert attributes["deletion_protection.enabled"] == ("true" if env == "prod" else "false")
+    # the deployer owns protection (deploy/protection.py): set here, it would trap a rollback
+    assert "deletion_protection.enabled" not in attributes
+    assert b.root["Metadata"]["tap-cfn"] == {"AlbDeletionProtection": env == "prod"}
 
 
 def test_access_log_bucket_is_encrypted_private_tls_only_and_expires_logs(built: dict[str, Built]) -> None:
@@ -178,6 +217,7 @@ def test_the_platform_key_rotates_and_only_named_users_may_use_it(env_built: Bui
         "SecretsManager",
         "Ecr",
         "CloudWatchAlarms",
+        "SnsPublishers",
     }
     account = {"AWS": [{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}]}
     for statement in by_sid.values():
@@ -197,7 +237,7 @@ def test_the_platform_key_rotates_and_only_named_users_may_use_it(env_built: Bui
             "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
         }
     }
-    for sid, service in (("SecretsManager", "secretsmanager"), ("Ecr", "ecr")):
+    for sid, service in (("SecretsManager", "secretsmanager"), ("Ecr", "ecr"), ("SnsPublishers", "sns")):
         statement = by_sid[sid]
         assert statement["Principal"] == account
         assert statement["Condition"]["StringEquals"] == {
@@ -222,9 +262,12 @@ def test_key_users_are_one_table_a_new_service_principal_lands_in_the_policy() -
         "SecretsManager",
         "Ecr",
         "CloudWatchAlarms",
+        "SnsPublishers",
         "Sns",
     ]
     assert policy["Statement"][-1]["Principal"] == {"Service": ["sns.amazonaws.com"]}
+    # a service user without conditions carries no empty Condition block
+    assert "Condition" not in policy["Statement"][-1]
 
 
 def test_log_groups_secrets_and_repositories_use_the_platform_key(env_built: Built) -> None:
@@ -388,13 +431,14 @@ def test_the_ecs_exec_variant_is_lint_clean(exec_built: Built, tmp_path: Path) -
 def test_stateful_resources_are_retained_in_prod_and_staging_deleted_in_dev(
     built: dict[str, Built], env: str
 ) -> None:
-    policy = "Delete" if env == "dev" else "Retain"
+    # RetainExceptOnCreate: a create that rolls back removes them, so a retry can reuse the names
+    deletion, replacement = ("Delete", "Delete") if env == "dev" else ("RetainExceptOnCreate", "Retain")
     found = set()
     for stem, logical_id, resource in built[env].all_resources():
         if resource["Type"] in STATEFUL:
             found.add(resource["Type"])
-            assert resource["DeletionPolicy"] == policy, (stem, logical_id)
-            assert resource["UpdateReplacePolicy"] == policy, (stem, logical_id)
+            assert resource["DeletionPolicy"] == deletion, (stem, logical_id)
+            assert resource["UpdateReplacePolicy"] == replacement, (stem, logical_id)
         if resource["Type"] == "AWS::ECR::Repository":
             assert resource["Properties"].get("EmptyOnDelete", False) is (env == "dev")
     assert found == STATEFUL

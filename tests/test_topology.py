@@ -62,6 +62,7 @@ def test_resource_counts_per_stack_and_profile(built: dict[str, Built], env: str
         "AWS::ElasticLoadBalancingV2::TargetGroup": 2,
         "AWS::ElasticLoadBalancingV2::Listener": 2,  # 80, and 443 with a certificate
         "AWS::ElasticLoadBalancingV2::ListenerRule": 1,
+        "AWS::Route53::RecordSet": 1,  # only with a DomainName and a HostedZoneId
     }
     assert count(b, "cluster") == {"AWS::ECS::Cluster": 1, "AWS::ServiceDiscovery::PrivateDnsNamespace": 1}
     for svc in SERVICES:
@@ -212,9 +213,21 @@ def test_data_stack_repositories_logs_and_generated_secrets(built: dict[str, Bui
             assert repo["ImageTagMutability"] == "IMMUTABLE"
             assert repo["ImageScanningConfiguration"] == {"ScanOnPush": True}
             policy = json.loads(repo["LifecyclePolicy"]["LifecyclePolicyText"])
-            (rule,) = policy["rules"]
-            assert rule["selection"]["countType"] == "imageCountMoreThan"
-            assert rule["selection"]["countNumber"] == 10 and rule["action"]["type"] == "expire"
+            untagged, tagged = sorted(policy["rules"], key=lambda r: r["rulePriority"])
+            # untagged by age, the newest 20 tagged kept; never a count over tagStatus any
+            assert untagged["selection"] == {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 1,
+            }
+            assert tagged["selection"] == {
+                "tagStatus": "tagged",
+                "tagPatternList": ["*"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 20,
+            }
+            assert {r["action"]["type"] for r in policy["rules"]} == {"expire"}
             logs = b.resource("data", f"{CAMEL[svc]}LogGroup")["Properties"]
             assert logs["LogGroupName"] == {"Fn::Sub": f"/ecs/tap-{svc}-${{EnvironmentSuffix}}"}
             assert logs["RetentionInDays"] == RETENTION[env]
@@ -310,7 +323,8 @@ def test_services_use_the_capacity_strategy_private_subnets_and_no_public_ip(env
             {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
             {"CapacityProvider": "FARGATE_SPOT", "Weight": 4},
         ]
-        assert service["DesiredCount"] == 2
+        # auto scaling owns the count: a DesiredCount would reset it on every update
+        assert "DesiredCount" not in service
         network = service["NetworkConfiguration"]["AwsvpcConfiguration"]
         assert network["AssignPublicIp"] == "DISABLED"
         assert network["Subnets"] == {"Ref": "PrivateSubnetIds"}
@@ -358,9 +372,9 @@ def test_environment_points_at_the_alb_and_at_processing_through_cloud_map(env_b
         ]
         return {v["Name"]: v["Value"] for v in container.get("Environment", [])}
 
-    assert env_of("frontend") == {"API_ENDPOINT": {"Fn::Sub": "http://${AlbDnsName}/api"}}
-    assert env_built.fed_by("service-frontend", "AlbDnsName") == {
-        "Fn::GetAtt": ["LoadBalancerStack", "Outputs.AlbDnsName"]
+    assert env_of("frontend") == {"API_ENDPOINT": {"Fn::Sub": "${AlbUrl}/api"}}
+    assert env_built.fed_by("service-frontend", "AlbUrl") == {
+        "Fn::GetAtt": ["LoadBalancerStack", "Outputs.AlbUrl"]
     }
     assert env_of("api-gateway") == {
         "PROCESSING_SERVICE_URL": {"Fn::Sub": "http://processing.${NamespaceName}:9000"}
@@ -419,13 +433,7 @@ def test_root_outputs_what_an_operator_needs(env_built: Built) -> None:
         *(f"{CAMEL[s]}RepositoryUri" for s in SERVICES),
     }
     assert set(outputs) == expected
-    assert outputs["AlbUrl"]["Value"] == {
-        "Fn::If": [
-            "HasCertificate",
-            {"Fn::Sub": "https://${LoadBalancerStack.Outputs.AlbDnsName}"},
-            {"Fn::Sub": "http://${LoadBalancerStack.Outputs.AlbDnsName}"},
-        ]
-    }
+    assert outputs["AlbUrl"]["Value"] == {"Fn::GetAtt": ["LoadBalancerStack", "Outputs.AlbUrl"]}
     assert outputs["FrontendServiceName"]["Value"] == {
         "Fn::GetAtt": ["FrontendServiceStack", "Outputs.FrontendServiceName"]
     }

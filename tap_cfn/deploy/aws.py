@@ -17,12 +17,13 @@ MAX_ATTEMPTS = 10
 
 @dataclass(frozen=True)
 class Clients:
-    """The three clients the deployer uses, all from one session and one endpoint."""
+    """The clients the deployer uses, all from one session and one endpoint."""
 
     cloudformation: Any
     s3: Any
     sts: Any
     region: str
+    elbv2: Any = None  # load balancer deletion protection (deploy/protection.py)
 
 
 def connect(profile: str | None, region: str | None, endpoint_url: str | None) -> Clients:
@@ -52,7 +53,13 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=endpoint_url, config=config)
 
-    return Clients(cloudformation=client("cloudformation"), s3=client("s3"), sts=client("sts"), region=region)
+    return Clients(
+        cloudformation=client("cloudformation"),
+        s3=client("s3"),
+        sts=client("sts"),
+        region=region,
+        elbv2=client("elbv2"),
+    )
 
 
 def error_code(exc: BaseException) -> str:

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from tap_cfn import conventions
 from tap_cfn.cli.common import DEFAULT_OUT, EXIT_FAILED, EXIT_OK, UsageError
 from tap_cfn.conventions import SUFFIX_PARAMETER
+from tap_cfn.deploy import protection, teardown
 from tap_cfn.deploy.aws import Clients, error_code, error_message
 from tap_cfn.deploy.changeset import (
     USE_PREVIOUS,
@@ -78,6 +79,14 @@ class Console:
     def progress(self, text: str) -> None:
         if self.tty:
             self.say(text)
+
+    def ask(self, question: str) -> str | None:
+        """A line typed by the user, None when there is no one to ask."""
+        if not self.interactive:
+            return None
+        self.out.write(question)
+        self.out.flush()
+        return self.stdin.readline().strip()
 
     def confirm(self, question: str) -> bool | None:
         """True/False from the user, None when there is no one to ask."""
@@ -320,7 +329,10 @@ def deploy(clients: Clients, target: Target, options: DeployOptions, console: Co
     changed = parameter_changes(template, parameters, previous or {})
     if not _decide(run, ref, plan, template, changed, _kept(parameters)):
         return run.result
-    return _execute_and_watch(run, ref)
+    result = _execute_and_watch(run, ref)
+    if result.exit_code == EXIT_OK and clients.elbv2 is not None:  # protection comes after the create
+        protection.after_deploy(run.cfn, clients.elbv2, target.stack_name, template, console.say)
+    return result
 
 
 def _load_root(target: Target) -> dict[str, Any]:
@@ -593,6 +605,12 @@ def destroy(clients: Clients, target: Target, yes: bool, console: Console) -> in
                 else "Not deleted: declined"
             )
             return EXIT_FAILED
+    # hooks: deploy/protection.py (typed stack name lifts it), deploy/teardown.py (empty buckets)
+    if clients.elbv2 is not None and not protection.before_destroy(
+        cfn, clients.elbv2, target.stack_name, console.ask, console.warn
+    ):
+        return EXIT_FAILED
+    teardown.before_destroy(cfn, clients.s3, clients.elbv2, target.stack_name, console.say)
     status, watcher = _delete_and_wait(clients, stack, console)
     if status == "DELETE_COMPLETE":
         console.say(f"{target.stack_name}: DELETE_COMPLETE (the artifact bucket is kept)")

@@ -467,6 +467,16 @@ def _condition(condition: dict[str, Any]) -> str:
     return prefix + ",".join(str(v) for v in values)
 
 
+def _task_count(s: Any, target: Any, props: dict[str, Any]) -> str:
+    """The service's DesiredCount, or its auto scaling range (min-max) when scaling owns the count."""
+    if "DesiredCount" in props:
+        return str(props["DesiredCount"])
+    for scaling, props_ in s.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
+        if scaling.stack == target.stack:
+            return f"{props_.get('MinCapacity', '?')}-{props_.get('MaxCapacity', '?')}"
+    return "?"
+
+
 def _services(b: _Builder) -> None:
     s = b.stacks
     for target, props in s.resources("AWS::ECS::Service"):
@@ -475,7 +485,7 @@ def _services(b: _Builder) -> None:
         containers = task.get("ContainerDefinitions", [])
         title = containers[0].get("Name") if len(containers) == 1 else display(props.get("ServiceName", ""))
         size = f"{task.get('Cpu', '?')} CPU / {task.get('Memory', '?')} MiB"
-        detail = f"ECS service, {size}, {props.get('DesiredCount', '?')} tasks"
+        detail = f"ECS service, {size}, {_task_count(s, target, props)} tasks"
         service = b.node(target, "service", str(title or target.resource), detail)
         for lb in props.get("LoadBalancers", []):
             for tg in b.ids(target.stack, lb.get("TargetGroupArn"), {"target-group"}):

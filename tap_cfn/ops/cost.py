@@ -10,7 +10,7 @@ volume, secrets, the KMS key, alarms and the dashboard. Traffic-driven charges a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +71,42 @@ class LineItem:
 
 
 @dataclass(frozen=True)
+class Quota:
+    """How many of a regionally limited resource one deployment uses, against the default quota."""
+
+    name: str
+    used: int
+    default: int
+
+
+# Default regional quotas (adjustable on request): 5 Elastic IPs, 5 VPCs, 5 internet gateways
+# (tied to the VPC quota), 5 NAT gateways per AZ.
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/elastic-ip-addresses-eip.html
+# https://docs.aws.amazon.com/general/latest/gr/vpc-service.html
+DEFAULT_QUOTAS = {"Elastic IPs": 5, "NAT gateways per AZ": 5, "VPCs": 5, "internet gateways": 5}
+
+
+def quotas(dep: Deployment) -> list[Quota]:
+    """What one deployment of the profile takes from the account's regional quotas."""
+    nat = nat_gateways(dep)
+    # Each NAT gateway holds one Elastic IP and sits in its own AZ (at most 1 per AZ here).
+    used = {"Elastic IPs": nat, "NAT gateways per AZ": min(nat, 1), "VPCs": 1, "internet gateways": 1}
+    return [Quota(name, used[name], limit) for name, limit in DEFAULT_QUOTAS.items()]
+
+
+def nat_gateways(dep: Deployment) -> int:
+    env = dep.env
+    if env.egress == "endpoints":
+        return 0
+    return 1 if env.nat == "single" else env.az_count
+
+
+@dataclass(frozen=True)
 class Estimate:
     env: str
     items: list[LineItem]
     notes: list[str]
+    quotas: list[Quota] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -105,25 +137,38 @@ def alarm_metrics(dep: Deployment) -> int:
     return count
 
 
-def estimate(dep: Deployment, prices: Prices) -> Estimate:
-    env, p, a, hours = dep.env, prices.price, prices.assumption, prices.hours
-    nat = 1 if env.nat == "single" else env.az_count
-    # An internet-facing ALB has a node, and a public IPv4 address, in each of its AZs (at least).
-    public_ips = nat + env.az_count
+def _fargate(dep: Deployment) -> tuple[float, float, float, float, int]:
+    """(on-demand vCPU, Spot vCPU, on-demand GB, Spot GB, tasks) at every service's desired count."""
     on_demand_vcpu = spot_vcpu = on_demand_gb = spot_gb = 0.0
     tasks = 0
     for svc in dep.services:
-        on_demand, spot = task_split(svc.desired, env.capacity)
+        on_demand, spot = task_split(svc.desired, dep.env.capacity)
         on_demand_vcpu += on_demand * svc.cpu / 1024
         spot_vcpu += spot * svc.cpu / 1024
         on_demand_gb += on_demand * svc.memory / 1024
         spot_gb += spot * svc.memory / 1024
         tasks += svc.desired
+    return on_demand_vcpu, spot_vcpu, on_demand_gb, spot_gb, tasks
+
+
+def estimate(dep: Deployment, prices: Prices) -> Estimate:
+    env, p, a, hours = dep.env, prices.price, prices.assumption, prices.hours
+    nat = nat_gateways(dep)
+    endpoints = interface_endpoints(dep)
+    # An internet-facing ALB has a node, and a public IPv4 address, in each of its AZs (at least).
+    public_ips = nat + env.az_count
+    on_demand_vcpu, spot_vcpu, on_demand_gb, spot_gb, tasks = _fargate(dep)
     spot_factor = 1 - p["fargate_spot_discount"]
     logs_gb = tasks * a["log_gb_per_task_month"]
     days_per_month = hours / HOURS_PER_DAY
     items = [
         LineItem(f"NAT gateways ({nat})", nat * hours, "NAT gateway-hours", p["nat_gateway_hour"]),
+        LineItem(
+            f"VPC interface endpoints ({endpoints} endpoint-AZs)",
+            endpoints * hours,
+            "endpoint-hours",
+            p["vpc_endpoint_hour"],
+        ),
         LineItem(
             f"public IPv4 addresses ({nat} NAT + {env.az_count} ALB)",
             public_ips * hours,
@@ -163,7 +208,23 @@ def estimate(dep: Deployment, prices: Prices) -> Estimate:
     ]
     if env.scheduled_scaling is not None:
         notes.append("the scheduled scaling window is not reflected: tasks are counted around the clock")
-    return Estimate(dep.env_name, items, notes)
+    return Estimate(dep.env_name, items, notes, quotas(dep))
+
+
+def interface_endpoints(dep: Deployment) -> int:
+    """Interface endpoint-AZs billed per hour: one per endpoint and AZ, without NAT only."""
+    from tap_cfn.stacks.network import INTERFACE_ENDPOINTS
+
+    return len(INTERFACE_ENDPOINTS) * dep.env.az_count if dep.env.egress == "endpoints" else 0
+
+
+def render_quotas(estimates: list[Estimate]) -> str:
+    """Regional quota use per profile: one deployment each, and all of them in one account and region."""
+    rows = [["quota (default per region)", *(e.env for e in estimates), "all together"]]
+    for index, quota in enumerate(estimates[0].quotas):
+        used = [e.quotas[index].used for e in estimates]
+        rows.append([f"{quota.name} ({quota.default})", *map(str, used), f"{sum(used)} of {quota.default}"])
+    return _table(rows, set(range(1, len(rows[0]))))
 
 
 def money(value: float, currency: str = "USD") -> str:
@@ -216,7 +277,8 @@ def render(estimate: Estimate, prices: Prices, project: str) -> str:
         )
     rows.append(["total", "", "", money(estimate.total, prices.currency)])
     title = f"{project} {estimate.env}: monthly fixed cost, {_header(prices)}"
-    return f"{title}\n\n{_table(rows, {1, 2, 3})}\n\n{_footer(estimate.notes)}\n"
+    quota = render_quotas([estimate])
+    return f"{title}\n\n{_table(rows, {1, 2, 3})}\n\n{quota}\n\n{_footer(estimate.notes)}\n"
 
 
 def render_comparison(estimates: list[Estimate], prices: Prices, project: str) -> str:
@@ -229,7 +291,8 @@ def render_comparison(estimates: list[Estimate], prices: Prices, project: str) -
     rows.append(["total", *(money(e.total, prices.currency) for e in estimates)])
     title = f"{project}: monthly fixed cost per environment, {_header(prices)}"
     notes = list(dict.fromkeys(n for e in estimates for n in e.notes))
-    return f"{title}\n\n{_table(rows, set(range(1, len(rows[0]))))}\n\n{_footer(notes)}\n"
+    table = _table(rows, set(range(1, len(rows[0]))))
+    return f"{title}\n\n{table}\n\n{render_quotas(estimates)}\n\n{_footer(notes)}\n"
 
 
 def as_json(estimates: list[Estimate], prices: Prices) -> str:
@@ -251,6 +314,7 @@ def as_json(estimates: list[Estimate], prices: Prices) -> str:
                         for i in e.items
                     ],
                     "total": round(e.total, 2),
+                    "quotas": {q.name: {"used": q.used, "default": q.default} for q in e.quotas},
                 }
                 for e in estimates
             },

@@ -10,6 +10,7 @@ from tap_cfn.config import Deployment
 from tap_cfn.contract import CERTIFICATE_ARN, ENVIRONMENT_SUFFIX, Value
 
 HAS_CERTIFICATE = "HasCertificate"
+RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
 
 
 class StackBuilder:
@@ -62,10 +63,14 @@ class StackBuilder:
         return HAS_CERTIFICATE
 
     def stateful(self, resource: AWSObject) -> AWSObject:
-        """Keep data on stack deletion or replacement where the profile says so (prod, staging)."""
-        policy = "Retain" if self.dep.env.retain_data else "Delete"
-        resource.DeletionPolicy = policy
-        resource.UpdateReplacePolicy = policy
+        """Keep data on stack deletion or replacement where the profile says so (prod, staging).
+        RetainExceptOnCreate: kept like Retain, except when the create that made it rolls back,
+        so a failed first deploy leaves no named resource to block a retry with the same suffix
+        (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html).
+        UpdateReplacePolicy has no such value: a replaced resource is kept."""
+        keep = self.dep.env.retain_data
+        resource.DeletionPolicy = RETAIN_EXCEPT_ON_CREATE if keep else "Delete"
+        resource.UpdateReplacePolicy = "Retain" if keep else "Delete"
         return self.add(resource)
 
 

@@ -24,27 +24,47 @@ from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder, skip_check
 from tap_cfn.topology import Part
 
-KEEP_IMAGES = 10
 # Characters that break connection strings and shell quoting.
 SECRET_EXCLUDED_CHARACTERS = "\"'@/\\`"
+UNTAGGED_IMAGE_DAYS = 1
 
-LIFECYCLE_POLICY = json.dumps(
-    {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": f"Keep the last {KEEP_IMAGES} images",
-                "selection": {
-                    "tagStatus": "any",
-                    "countType": "imageCountMoreThan",
-                    "countNumber": KEEP_IMAGES,
+
+def lifecycle_policy(keep: int) -> str:
+    """Expire untagged images after a day and tagged ones beyond the newest `keep`. Never a count
+    rule over tagStatus any: it counts every image, so it can expire the one a service runs; a
+    tagged rule needs tagPatternList (or tagPrefixList), and a rule over `any` would have to come
+    last (https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html)."""
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Expire untagged images after {UNTAGGED_IMAGE_DAYS} day",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": UNTAGGED_IMAGE_DAYS,
+                    },
+                    "action": {"type": "expire"},
                 },
-                "action": {"type": "expire"},
-            }
-        ]
-    },
-    sort_keys=True,
-)
+                {
+                    "rulePriority": 2,
+                    "description": f"Keep the newest {keep} tagged images",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPatternList": ["*"],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        },
+        sort_keys=True,
+    )
+
+
 # Days a deleted key waits before it is gone (AWS allows 7 to 30): the longest where data is kept.
 KEY_DELETION_WINDOW = {True: 30, False: 7}
 ACCESS_LOG_PREFIX = "alb"
@@ -59,34 +79,58 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
     else:
         key_arn = s.param(KMS_KEY_ARN)
     for svc in part.members(dep):
-        owner = logical_id(svc.name)
-        repository = s.stateful(
-            ecr.Repository(
-                f"{owner}Repository",
-                RepositoryName=s.name("repo", svc.name),
-                ImageTagMutability="IMMUTABLE",
-                ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
-                EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS", KmsKey=key_arn),
-                LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=LIFECYCLE_POLICY),
-                Tags=s.tags("repo", svc.name),
-            )
-        )
-        if not dep.env.retain_data:  # a dev teardown removes the images with the repository
-            repository.EmptyOnDelete = True
-        log_group = s.stateful(
+        _service_data(s, svc.name, key_arn)
+    if not part.shared:
+        return s.template
+    _secrets(s, key_arn)
+    if any(svc.exec for svc in dep.services):
+        exec_logs = s.stateful(
             logs.LogGroup(
-                f"{owner}LogGroup",
-                LogGroupName=s.sub(naming.log_group_text(dep, svc.name)),
+                "ExecLogGroup",
+                LogGroupName=s.sub(naming.exec_log_group_text(dep)),
                 RetentionInDays=dep.env.log_retention_days,
                 KmsKeyId=key_arn,
-                Tags=s.tags("logs", svc.name),
+                Tags=s.tags("logs", "exec"),
             )
         )
-        s.output(REPOSITORY_URI, GetAtt(repository, "RepositoryUri"), svc.name)
-        s.output(REPOSITORY_ARN, GetAtt(repository, "Arn"), svc.name)
-        s.output(LOG_GROUP_NAME, Ref(log_group), svc.name)
+        s.output(EXEC_LOG_GROUP_NAME, Ref(exec_logs))
+    _access_log_bucket(s, dep)
+    return s.template
 
-    for secret in dep.config.secrets if part.shared else []:
+
+def _service_data(s: StackBuilder, service: str, key_arn: object) -> None:
+    """A service's ECR repository and log group, both encrypted with the platform key."""
+    dep, owner = s.dep, logical_id(service)
+    repository = s.stateful(
+        ecr.Repository(
+            f"{owner}Repository",
+            RepositoryName=s.name("repo", service),
+            ImageTagMutability="IMMUTABLE",
+            ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
+            EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS", KmsKey=key_arn),
+            LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=lifecycle_policy(dep.env.keep_images)),
+            Tags=s.tags("repo", service),
+        )
+    )
+    if not dep.env.retain_data:  # a dev teardown removes the images with the repository
+        repository.EmptyOnDelete = True
+    log_group = s.stateful(
+        logs.LogGroup(
+            f"{owner}LogGroup",
+            LogGroupName=s.sub(naming.log_group_text(dep, service)),
+            RetentionInDays=dep.env.log_retention_days,
+            KmsKeyId=key_arn,
+            Tags=s.tags("logs", service),
+        )
+    )
+    s.output(REPOSITORY_URI, GetAtt(repository, "RepositoryUri"), service)
+    s.output(REPOSITORY_ARN, GetAtt(repository, "Arn"), service)
+    s.output(LOG_GROUP_NAME, Ref(log_group), service)
+
+
+def _secrets(s: StackBuilder, key_arn: object) -> None:
+    """The platform's secrets: values generated by CloudFormation, encrypted with the platform key."""
+    for secret in s.dep.config.secrets:
         generate = secretsmanager.GenerateSecretString(
             PasswordLength=secret.length,
             ExcludeCharacters=SECRET_EXCLUDED_CHARACTERS,
@@ -105,22 +149,6 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
             )
         )
         s.output(SECRET_ARN, Ref(resource), secret.name)
-
-    if not part.shared:
-        return s.template
-    if any(svc.exec for svc in dep.services):
-        exec_logs = s.stateful(
-            logs.LogGroup(
-                "ExecLogGroup",
-                LogGroupName=s.sub(naming.exec_log_group_text(dep)),
-                RetentionInDays=dep.env.log_retention_days,
-                KmsKeyId=key_arn,
-                Tags=s.tags("logs", "exec"),
-            )
-        )
-        s.output(EXEC_LOG_GROUP_NAME, Ref(exec_logs))
-    _access_log_bucket(s, dep)
-    return s.template
 
 
 def _key(s: StackBuilder, dep: Deployment) -> kms.Key:

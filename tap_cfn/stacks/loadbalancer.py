@@ -8,7 +8,7 @@ running stack changes its default action instead of replacing it."""
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, Ref, Template
+from troposphere import And, Condition, Equals, GetAtt, If, Not, Ref, Sub, Template, route53
 from troposphere import elasticloadbalancingv2 as elb
 
 from tap_cfn import naming
@@ -18,7 +18,10 @@ from tap_cfn.contract import (
     ALB_DNS_NAME,
     ALB_FULL_NAME,
     ALB_SECURITY_GROUP_ID,
+    ALB_URL,
     CERTIFICATE_ARN,
+    DOMAIN_NAME,
+    HOSTED_ZONE_ID,
     LISTENER_ARN,
     PUBLIC_SUBNET_IDS,
     TARGET_GROUP_ARN,
@@ -28,7 +31,10 @@ from tap_cfn.contract import (
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder, skip_check
 from tap_cfn.stacks.data import ACCESS_LOG_PREFIX
-from tap_cfn.topology import Part, default_service, listener_rules, service_groups
+from tap_cfn.topology import ListenerRule, Part, default_service, listener_rules, service_groups
+
+HAS_DOMAIN, HAS_ZONE = "HasDomainName", "HasHostedZone"
+DEFAULT_HEALTH_CHECK_PATH = "/"
 
 # Health check and draining figures shared by every target group.
 HEALTH = {
@@ -60,33 +66,7 @@ def _target_services(dep: Deployment, part: Part) -> list[Service]:
 def build(dep: Deployment, part: Part | None = None) -> Template:
     part = part or Part.whole(dep)
     s = StackBuilder(dep, "internet-facing application load balancer, listener, rules and target groups")
-    target_groups = {}
-    for svc in _target_services(dep, part):
-        target_groups[svc.name] = tg = s.add(
-            elb.TargetGroup(
-                f"{logical_id(svc.name)}TargetGroup",
-                Name=s.name(naming.TARGET_GROUP, svc.name),
-                Port=svc.port,
-                Protocol="HTTP",
-                TargetType="ip",
-                VpcId=s.param(VPC_ID),
-                HealthCheckEnabled=True,
-                HealthCheckPath=svc.health_check_path,
-                HealthCheckProtocol="HTTP",
-                Matcher=elb.Matcher(HttpCode="200"),
-                TargetGroupAttributes=[
-                    elb.TargetGroupAttribute(
-                        Key="deregistration_delay.timeout_seconds",
-                        Value=str(DEREGISTRATION_DELAY_SECONDS),
-                    )
-                ],
-                Tags=s.tags(naming.TARGET_GROUP, svc.name),
-                **HEALTH,
-            )
-        )
-        s.output(TARGET_GROUP_ARN, Ref(tg), svc.name)
-        s.output(TARGET_GROUP_FULL_NAME, GetAtt(tg, "TargetGroupFullName"), svc.name)
-
+    target_groups = {svc.name: _target_group(s, svc) for svc in _target_services(dep, part)}
     if part.shared:
         alb = s.add(
             elb.LoadBalancer(
@@ -98,7 +78,7 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
                 Subnets=s.param(PUBLIC_SUBNET_IDS),
                 SecurityGroups=[s.param(ALB_SECURITY_GROUP_ID)],
                 LoadBalancerAttributes=[
-                    elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(_attributes(s, dep).items())
+                    elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(_attributes(s).items())
                 ],
                 Tags=s.tags("alb"),
             )
@@ -107,45 +87,118 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
     else:
         listener_arn = s.param(LISTENER_ARN)
     for rule in [r for r in listener_rules(dep) if r.service in target_groups]:
-        conditions = []
-        if rule.path:
-            conditions.append(
-                elb.Condition(
-                    Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[rule.path])
-                )
-            )
-        if rule.host:
-            conditions.append(
-                elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[rule.host]))
-            )
-        s.add(
-            elb.ListenerRule(
-                f"{logical_id(rule.service)}ListenerRule",
-                ListenerArn=listener_arn,
-                Priority=rule.priority,
-                Conditions=conditions,
-                Actions=[
-                    elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_groups[rule.service]))
-                ],
-                Tags=s.tags("rule", rule.service),
-            )
-        )
-
+        _listener_rule(s, rule, listener_arn, target_groups[rule.service])
     if part.shared:
         s.output(ALB_DNS_NAME, GetAtt(alb, "DNSName"))
         s.output(ALB_FULL_NAME, GetAtt(alb, "LoadBalancerFullName"))
+        s.output(ALB_URL, _url(s, alb))
         if len(service_groups(dep)) > 1:  # the other parts' rules go on this listener
             s.output(LISTENER_ARN, listener_arn)
     return s.template
+
+
+def _target_group(s: StackBuilder, svc: Service) -> elb.TargetGroup:
+    tg = s.add(
+        elb.TargetGroup(
+            f"{logical_id(svc.name)}TargetGroup",
+            Name=s.name(naming.TARGET_GROUP, svc.name),
+            Port=svc.port,
+            Protocol="HTTP",
+            TargetType="ip",
+            VpcId=s.param(VPC_ID),
+            HealthCheckEnabled=True,
+            HealthCheckPath=svc.health_check_path or DEFAULT_HEALTH_CHECK_PATH,
+            HealthCheckProtocol="HTTP",
+            Matcher=elb.Matcher(HttpCode="200"),
+            TargetGroupAttributes=[
+                elb.TargetGroupAttribute(
+                    Key="deregistration_delay.timeout_seconds",
+                    Value=str(DEREGISTRATION_DELAY_SECONDS),
+                )
+            ],
+            Tags=s.tags(naming.TARGET_GROUP, svc.name),
+            **HEALTH,
+        )
+    )
+    s.output(TARGET_GROUP_ARN, Ref(tg), svc.name)
+    s.output(TARGET_GROUP_FULL_NAME, GetAtt(tg, "TargetGroupFullName"), svc.name)
+    return tg
+
+
+def _listener_rule(s: StackBuilder, rule: ListenerRule, listener_arn: object, tg: elb.TargetGroup) -> None:
+    conditions = []
+    if rule.path:
+        conditions.append(
+            elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[rule.path]))
+        )
+    if rule.host:
+        conditions.append(
+            elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[rule.host]))
+        )
+    s.add(
+        elb.ListenerRule(
+            f"{logical_id(rule.service)}ListenerRule",
+            ListenerArn=listener_arn,
+            Priority=rule.priority,
+            Conditions=conditions,
+            Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(tg))],
+            Tags=s.tags("rule", rule.service),
+        )
+    )
+
+
+def _domain(s: StackBuilder) -> tuple[str, str]:
+    """The HasDomainName and HasHostedZone conditions, declared on first use."""
+    if HAS_DOMAIN not in s.template.conditions:
+        s.template.add_condition(HAS_DOMAIN, Not(Equals(s.param(DOMAIN_NAME), "")))
+        s.template.add_condition(
+            HAS_ZONE, And(Condition(HAS_DOMAIN), Not(Equals(s.param(HOSTED_ZONE_ID), "")))
+        )
+    return HAS_DOMAIN, HAS_ZONE
+
+
+def _url(s: StackBuilder, alb: elb.LoadBalancer) -> If:
+    """http(s)://<DomainName or the ALB's DNS name>: what users and ${alb.url} call."""
+    has_domain, has_zone = _domain(s)
+    # Route 53 alias to the load balancer: AliasTarget.HostedZoneId is the ALB's canonical zone
+    # (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-route53-recordset-aliastarget.html).
+    s.add(
+        route53.RecordSetType(
+            "DomainAlias",
+            Condition=has_zone,
+            HostedZoneId=s.param(HOSTED_ZONE_ID),
+            Name=s.param(DOMAIN_NAME),
+            Type="A",
+            AliasTarget=route53.AliasTarget(
+                HostedZoneId=GetAtt(alb, "CanonicalHostedZoneID"),
+                DNSName=GetAtt(alb, "DNSName"),
+                EvaluateTargetHealth=False,
+            ),
+        )
+    )
+    s.param(DOMAIN_NAME)
+
+    def url(scheme: str) -> If:
+        return If(
+            has_domain, Sub(f"{scheme}://${{{DOMAIN_NAME.key}}}"), Sub(f"{scheme}://${{{alb.title}.DNSName}}")
+        )
+
+    return If(s.has_certificate(), url("https"), url("http"))
 
 
 def _listeners(s: StackBuilder, alb: elb.LoadBalancer, default: elb.TargetGroup) -> If:
     """Port 80, and 443 with a certificate; returns the ARN of the listener that carries the rules."""
     has_certificate = s.has_certificate()
     default_action = elb.Action(Type="forward", TargetGroupArn=Ref(default))
+    # Redirect to the custom domain when there is one, so the certificate matches the name called.
     redirect = elb.Action(
         Type="redirect",
-        RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
+        RedirectConfig=elb.RedirectConfig(
+            Protocol="HTTPS",
+            Port="443",
+            Host=If(_domain(s)[0], s.param(DOMAIN_NAME), "#{host}"),
+            StatusCode="HTTP_301",
+        ),
     )
     http = s.add(
         elb.Listener(
@@ -180,9 +233,8 @@ def _listeners(s: StackBuilder, alb: elb.LoadBalancer, default: elb.TargetGroup)
     return If(has_certificate, Ref(https), Ref(http))
 
 
-def _attributes(s: StackBuilder, dep: Deployment) -> dict[str, object]:
-    return {
-        **ALB_ATTRIBUTES,
-        "access_logs.s3.bucket": s.param(ACCESS_LOG_BUCKET_NAME),
-        "deletion_protection.enabled": str(dep.env.alb_deletion_protection).lower(),
-    }
+def _attributes(s: StackBuilder) -> dict[str, object]:
+    """Deletion protection is not set here: the deployer turns it on after the first successful
+    create and lifts it on destroy (tap_cfn/deploy/protection.py), so that a rollback or a
+    destroy is never refused by it."""
+    return {**ALB_ATTRIBUTES, "access_logs.s3.bucket": s.param(ACCESS_LOG_BUCKET_NAME)}

@@ -23,6 +23,7 @@ from tap_cfn.contract import (
     DASHBOARD_NAME,
     KMS_KEY_ARN,
 )
+from tap_cfn.stacks import alarms
 from tap_cfn.stacks.base import StackBuilder
 
 HAS_ALARM_EMAIL = "HasAlarmEmail"
@@ -51,42 +52,7 @@ def build(dep: Deployment) -> Template:
             TopicArn=Ref(topic),
         )
     )
-    alarms = dep.env.alarms
-    balancer = [cloudwatch.MetricDimension(Name="LoadBalancer", Value=s.param(ALB_FULL_NAME))]
-    for logical, what, metric, threshold, meaning in (
-        ("Alb5xxAlarm", "alb-5xx", "HTTPCode_ELB_5XX_Count", alarms.alb_5xx, "5xx responses generated"),
-        (
-            "AlbRejectedConnectionsAlarm",
-            "alb-rejected-connections",
-            "RejectedConnectionCount",
-            alarms.rejected_connections,
-            "connections rejected",
-        ),
-    ):
-        s.add(
-            cloudwatch.Alarm(
-                logical,
-                AlarmName=s.name("alarm", what),
-                AlarmDescription=(
-                    f"The load balancer: at least {threshold} {meaning} by the load balancer itself "
-                    f"per period, in {alarms.datapoints_to_alarm} of {alarms.evaluation_periods} "
-                    f"periods of {alarms.period} s"
-                ),
-                Namespace="AWS/ApplicationELB",
-                MetricName=metric,
-                Dimensions=balancer,
-                Statistic="Sum",
-                Period=alarms.period,
-                EvaluationPeriods=alarms.evaluation_periods,
-                DatapointsToAlarm=alarms.datapoints_to_alarm,
-                Threshold=threshold,
-                ComparisonOperator="GreaterThanOrEqualToThreshold",
-                # Both are only reported when something happened: no data is good news.
-                TreatMissingData="notBreaching",
-                AlarmActions=[Ref(topic)],
-                OKActions=[Ref(topic)],
-            )
-        )
+    alarms.add(s, None, Ref(topic))
     dashboard = s.add(
         cloudwatch.Dashboard(
             "Dashboard",
@@ -104,20 +70,19 @@ def _search(schema: str, scope: str, metric: str, stat: str, period: int) -> str
     return f"SEARCH('{{{schema}}} {scope} MetricName=\"{metric}\"', '{stat}', {period})"
 
 
-def dashboard_body(dep: Deployment, cluster: str, balancer: str) -> str:
-    """The dashboard's JSON, as Fn::Sub text: `cluster` and `balancer` are ${...} variables.
-    Sorted keys and a fixed widget order keep it byte-identical on regeneration."""
-    period = dep.env.alarms.period
+Panel = tuple[str, list[str], dict[str, Any]]
+
+
+def _panels(period: int, cluster: str, balancer: str) -> list[Panel]:
+    """(title, SEARCH expressions, extra widget properties) per dashboard widget, in grid order."""
     by_target_group = ("AWS/ApplicationELB,LoadBalancer,TargetGroup", f'LoadBalancer="{balancer}"')
     by_balancer = ("AWS/ApplicationELB,LoadBalancer", f'LoadBalancer="{balancer}"')
     by_service = ("AWS/ECS,ClusterName,ServiceName", f'ClusterName="{cluster}"')
     by_service_insights = ("ECS/ContainerInsights,ClusterName,ServiceName", f'ClusterName="{cluster}"')
-    panels: list[tuple[str, list[str], dict[str, Any]]] = [
-        (
-            "Requests per service",
-            [_search(*by_target_group, "RequestCount", "Sum", period)],
-            {},
-        ),
+    percent = {"yAxis": {"left": {"min": 0, "max": 100}}}
+    from_zero = {"yAxis": {"left": {"min": 0}}}
+    return [
+        ("Requests per service", [_search(*by_target_group, "RequestCount", "Sum", period)], {}),
         (
             "5xx errors: per service (targets) and by the load balancer",
             [
@@ -139,26 +104,32 @@ def dashboard_body(dep: Deployment, cluster: str, balancer: str) -> str:
         (
             "CPU utilisation per service (%)",
             [_search(*by_service, "CPUUtilization", "Average", period)],
-            {"yAxis": {"left": {"min": 0, "max": 100}}},
+            percent,
         ),
         (
             "Memory utilisation per service (%)",
             [_search(*by_service, "MemoryUtilization", "Average", period)],
-            {"yAxis": {"left": {"min": 0, "max": 100}}},
+            percent,
         ),
         (
             "Running tasks per service",
             [_search(*by_service_insights, "RunningTaskCount", "Average", period)],
-            {"yAxis": {"left": {"min": 0}}},
+            from_zero,
         ),
         (
             "Load balancer: rejected connections",
             [_search(*by_balancer, "RejectedConnectionCount", "Sum", period)],
-            {"yAxis": {"left": {"min": 0}}},
+            from_zero,
         ),
     ]
+
+
+def dashboard_body(dep: Deployment, cluster: str, balancer: str) -> str:
+    """The dashboard's JSON, as Fn::Sub text: `cluster` and `balancer` are ${...} variables.
+    Sorted keys and a fixed widget order keep it byte-identical on regeneration."""
+    period = dep.env.alarms.period
     widgets = []
-    for index, (title, expressions, extra) in enumerate(panels):
+    for index, (title, expressions, extra) in enumerate(_panels(period, cluster, balancer)):
         widgets.append(
             {
                 "type": "metric",

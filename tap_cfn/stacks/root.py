@@ -5,17 +5,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Equals, Export, GetAtt, If, Not, Output, Parameter, Ref, Sub, Template
+from troposphere import Export, GetAtt, Output, Parameter, Sub, Template
 
 from tap_cfn import contract, naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import ALARM_EMAIL, ALB_DNS_NAME, CERTIFICATE_ARN, ENVIRONMENT_SUFFIX, IMAGE_TAG
+from tap_cfn.contract import (
+    ALARM_EMAIL,
+    CERTIFICATE_ARN,
+    DOMAIN_NAME,
+    ENVIRONMENT_SUFFIX,
+    HOSTED_ZONE_ID,
+    IMAGE_TAG,
+)
 from tap_cfn.naming import logical_id
-from tap_cfn.stacks.base import HAS_CERTIFICATE
 from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 
 __all__ = ["Child", "WiringError", "build", "suffix_max_length"]
 MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
+DEPLOYER_METADATA, ALB_DELETION_PROTECTION = "tap-cfn", "AlbDeletionProtection"
+DOMAIN_PATTERN = r"^$|^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+DOMAIN_CONSTRAINT = (
+    "empty, or a lowercase DNS name of up to 253 characters (the certificate's name), "
+    "e.g. app.example.com or shop.example.org"
+)
+ZONE_PATTERN = r"^$|^Z[A-Z0-9]{1,31}$"
+ZONE_CONSTRAINT = (
+    "empty, or a Route 53 public hosted zone ID of up to 32 characters, "
+    "e.g. Z0123456789ABCDEFGHIJ or Z2FDTNDATAQYW2"
+)
 
 # \w is [A-Za-z0-9_] in CloudFormation's (Java) patterns; kept short, it is repeated per service.
 IMAGE_TAG_PATTERN = r"^(?!latest$)\w[\w.-]{0,127}$"
@@ -45,6 +62,8 @@ CONSOLE: dict[str, tuple[str, str | None]] = {
     ENVIRONMENT_SUFFIX.key: ("Environment", "Environment suffix"),
     IMAGE_TAG.key: ("Container images", None),
     CERTIFICATE_ARN.key: ("Load balancer", "HTTPS certificate (ACM ARN, empty: HTTP only)"),
+    DOMAIN_NAME.key: ("Load balancer", "Custom domain (optional)"),
+    HOSTED_ZONE_ID.key: ("Load balancer", "Route 53 hosted zone of the domain (optional)"),
     ALARM_EMAIL.key: ("Notifications", "Alarm e-mail (optional)"),
 }
 
@@ -72,13 +91,34 @@ def build(dep: Deployment, children: list[Child], built: dict[str, Template]) ->
     templates = nest(dep, t, children, built, declared=root_params)
     _outputs(t, templates)
     t.set_metadata(
-        {**t.metadata, "AWS::CloudFormation::Interface": console_interface(list(t.parameters), dep)}
+        {
+            **t.metadata,
+            "AWS::CloudFormation::Interface": console_interface(list(t.parameters), dep),
+            # Read by the deployer (tap_cfn/deploy/protection.py), which turns protection on after
+            # the first successful create: a template that set it would trap a failed create's rollback.
+            DEPLOYER_METADATA: {ALB_DELETION_PROTECTION: dep.env.alb_deletion_protection},
+        }
     )
     return t
 
 
+def _optional(t: Template, value: contract.Value, pattern: str, constraint: str, length: int) -> Parameter:
+    """A root parameter that may stay empty (its feature off), constrained when given."""
+    return t.add_parameter(
+        Parameter(
+            value.key,
+            Type="String",
+            Description=value.description,
+            Default="",
+            AllowedPattern=pattern,
+            MaxLength=length,
+            ConstraintDescription=constraint,
+        )
+    )
+
+
 def _parameters(t: Template, dep: Deployment, children: list[Child]) -> dict[str, Parameter]:
-    """The user's parameters, in the console's order, with the HasCertificate condition."""
+    """The user-facing parameters, in console order: suffix, load balancer, images, notifications."""
     max_suffix = suffix_max_length(children)
     root_params = {
         ENVIRONMENT_SUFFIX.key: t.add_parameter(
@@ -93,18 +133,12 @@ def _parameters(t: Template, dep: Deployment, children: list[Child]) -> dict[str
             )
         )
     }
-    root_params[CERTIFICATE_ARN.key] = certificate = t.add_parameter(
-        Parameter(
-            CERTIFICATE_ARN.key,
-            Type="String",
-            Description=CERTIFICATE_ARN.description,
-            Default="",
-            AllowedPattern=CERTIFICATE_PATTERN,
-            MaxLength=2048,
-            ConstraintDescription=CERTIFICATE_CONSTRAINT,
-        )
-    )
-    t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(certificate), "")))
+    for value, pattern, constraint, length in (
+        (CERTIFICATE_ARN, CERTIFICATE_PATTERN, CERTIFICATE_CONSTRAINT, 2048),
+        (DOMAIN_NAME, DOMAIN_PATTERN, DOMAIN_CONSTRAINT, 253),
+        (HOSTED_ZONE_ID, ZONE_PATTERN, ZONE_CONSTRAINT, 32),
+    ):
+        root_params[value.key] = _optional(t, value, pattern, constraint, length)
     for svc in dep.services:
         key = IMAGE_TAG.name(svc.name)
         root_params[key] = t.add_parameter(
@@ -116,25 +150,15 @@ def _parameters(t: Template, dep: Deployment, children: list[Child]) -> dict[str
                 ConstraintDescription=IMAGE_TAG_CONSTRAINT,
             )
         )
-    root_params[ALARM_EMAIL.key] = t.add_parameter(
-        Parameter(
-            ALARM_EMAIL.key,
-            Type="String",
-            Description=ALARM_EMAIL.description,
-            Default="",
-            AllowedPattern=ALARM_EMAIL_PATTERN,
-            MaxLength=254,
-            ConstraintDescription=ALARM_EMAIL_CONSTRAINT,
-        )
-    )
+    root_params[ALARM_EMAIL.key] = _optional(t, ALARM_EMAIL, ALARM_EMAIL_PATTERN, ALARM_EMAIL_CONSTRAINT, 254)
     return root_params
 
 
 def _outputs(t: Template, templates: dict[str, Template]) -> None:
-    """The children's public outputs, exported, and the platform's URL."""
+    """The children's public outputs, exported (AlbUrl among them: the load balancer makes it)."""
     made = producers(templates)
     public = sorted(key for key in made if contract.is_public(key))
-    if len(public) + 1 > MAX_OUTPUTS:  # (+ AlbUrl) many services: per-service values stay on the groups
+    if len(public) > MAX_OUTPUTS:  # many services: per-service values stay on the groups
         public = [key for key in public if not contract.is_owned(key)]
     for key in public:
         t.add_output(
@@ -145,16 +169,6 @@ def _outputs(t: Template, templates: dict[str, Template]) -> None:
                 Export=_export(key),
             )
         )
-    alb_dns = "${" + made[ALB_DNS_NAME.key] + ".Outputs." + ALB_DNS_NAME.key + "}"
-    t.add_output(
-        Output(
-            "AlbUrl",
-            Description="URL of the platform (the load balancer's default action serves the frontend); "
-            "https when a CertificateArn is given.",
-            Value=If(HAS_CERTIFICATE, Sub(f"https://{alb_dns}"), Sub(f"http://{alb_dns}")),
-            Export=_export("AlbUrl"),
-        )
-    )
 
 
 def console_placement(key: str, dep: Deployment) -> tuple[str, str | None]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Template, ec2
 
-from tap_cfn.config import Deployment
+from tap_cfn.config import Deployment, Service, refers_to_alb
 from tap_cfn.contract import ALB_SECURITY_GROUP_ID, SERVICE_SECURITY_GROUP_ID, VPC_ID
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder, skip_check
@@ -14,8 +14,15 @@ from tap_cfn.topology import ALB, Part, edges_of
 
 ANYWHERE = "0.0.0.0/0"
 HTTP, HTTPS = 80, 443
-AWS_API_EGRESS = "HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch Logs) through the NAT"
-# An egress rule that matches nothing: declaring it removes the default allow-all egress rule.
+AWS_API_EGRESS = {
+    "nat": "HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch Logs) through the NAT",
+    "endpoints": "HTTPS to the VPC endpoints and to S3 through its gateway endpoint (no NAT: no way out)",
+}
+# A task reaches the internet-facing load balancer at its public addresses, through the NAT: a
+# security-group reference does not match that traffic, so the rule names the port, not the group.
+ALB_EGRESS = "HTTP to the load balancer's public address (alb.url, alb.dns references), through the NAT"
+# An egress rule that matches nothing: declaring it removes the default allow-all egress rule
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-securitygroup.html).
 NO_EGRESS = ec2.SecurityGroupRule(
     IpProtocol="icmp",
     FromPort=252,
@@ -28,61 +35,73 @@ NO_EGRESS = ec2.SecurityGroupRule(
 def build(dep: Deployment, part: Part | None = None) -> Template:
     part = part or Part.whole(dep)
     s = StackBuilder(dep, "security groups of the ALB and of each service, chained by reference")
-    vpc = s.param(VPC_ID)
     groups = {}
     if part.shared:
-        alb = s.add(
-            ec2.SecurityGroup(
-                "AlbSecurityGroup",
-                GroupDescription="Load balancer: HTTP(S) from the internet",
-                VpcId=vpc,
-                Tags=s.tags("sg-alb"),
-                SecurityGroupEgress=[NO_EGRESS],
-                SecurityGroupIngress=[
-                    _from_anywhere(
-                        HTTP, "HTTP from the internet (redirected to HTTPS when a certificate is given)"
-                    ),
-                ],
-            )
-        )
-        # A resource of its own, not an Fn::If inside the group, so that scanners see the rule whole.
-        s.add(
-            ec2.SecurityGroupIngress(
-                "AlbIngressHttps",
-                Condition=s.has_certificate(),
-                GroupId=GetAtt(alb, "GroupId"),
-                IpProtocol="tcp",
-                FromPort=HTTPS,
-                ToPort=HTTPS,
-                CidrIp=ANYWHERE,
-                Description="HTTPS from the internet",
-            )
-        )
-        skip_check(
-            alb,
-            "CKV_AWS_260",
-            "Port 80 of a public load balancer: with a certificate its listener only redirects to HTTPS "
-            "(HTTP 301); without one, plain HTTP is the deployment's explicit choice (CertificateArn empty).",
-        )
-        groups[ALB] = alb
+        groups[ALB] = _alb_group(s)
     for svc in part.members(dep):
         groups[svc.name] = s.add(
             ec2.SecurityGroup(
                 f"{logical_id(svc.name)}SecurityGroup",
                 GroupDescription=f"Tasks of the {svc.name} service",
-                VpcId=vpc,
+                VpcId=s.param(VPC_ID),
                 Tags=s.tags("sg", svc.name),
-                SecurityGroupEgress=[
-                    ec2.SecurityGroupRule(
-                        IpProtocol="tcp",
-                        FromPort=443,
-                        ToPort=443,
-                        CidrIp=ANYWHERE,
-                        Description=AWS_API_EGRESS,
-                    )
-                ],
+                SecurityGroupEgress=egress_rules(dep, svc),
             )
         )
+    _edge_rules(s, part, groups)
+    if part.shared:
+        s.output(ALB_SECURITY_GROUP_ID, GetAtt(groups[ALB], "GroupId"))
+    for svc in part.members(dep):
+        s.output(SERVICE_SECURITY_GROUP_ID, GetAtt(groups[svc.name], "GroupId"), svc.name)
+    return s.template
+
+
+def egress_rules(dep: Deployment, svc: Service) -> list[ec2.SecurityGroupRule]:
+    """What a service's tasks may open besides its callees: AWS APIs on 443 and, when its
+    environment refers to the load balancer, port 80 of it (443 is already open)."""
+    rules = [_cidr_rule(HTTPS, AWS_API_EGRESS[dep.env.egress])]
+    if refers_to_alb(svc):  # a config check keeps these to egress: nat
+        rules.append(_cidr_rule(HTTP, ALB_EGRESS))
+    return rules
+
+
+def _alb_group(s: StackBuilder) -> ec2.SecurityGroup:
+    alb = s.add(
+        ec2.SecurityGroup(
+            "AlbSecurityGroup",
+            GroupDescription="Load balancer: HTTP(S) from the internet",
+            VpcId=s.param(VPC_ID),
+            Tags=s.tags("sg-alb"),
+            SecurityGroupEgress=[NO_EGRESS],
+            SecurityGroupIngress=[
+                _cidr_rule(HTTP, "HTTP from the internet (redirected to HTTPS when a certificate is given)"),
+            ],
+        )
+    )
+    # A resource of its own, not an Fn::If inside the group, so that scanners see the rule whole.
+    s.add(
+        ec2.SecurityGroupIngress(
+            "AlbIngressHttps",
+            Condition=s.has_certificate(),
+            GroupId=GetAtt(alb, "GroupId"),
+            IpProtocol="tcp",
+            FromPort=HTTPS,
+            ToPort=HTTPS,
+            CidrIp=ANYWHERE,
+            Description="HTTPS from the internet",
+        )
+    )
+    skip_check(
+        alb,
+        "CKV_AWS_260",
+        "Port 80 of a public load balancer: with a certificate its listener only redirects to HTTPS "
+        "(HTTP 301); without one, plain HTTP is the deployment's explicit choice (CertificateArn empty).",
+    )
+    return alb
+
+
+def _edge_rules(s: StackBuilder, part: Part, groups: dict[str, ec2.SecurityGroup]) -> None:
+    """Each edge as an ingress rule on the target and the matching egress rule on the source."""
 
     def group_id(name: str) -> object:
         """A security group of this stack, or one of an earlier group's stack, passed in."""
@@ -90,7 +109,7 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
             return GetAtt(groups[name], "GroupId")
         return s.param(ALB_SECURITY_GROUP_ID) if name == ALB else s.param(SERVICE_SECURITY_GROUP_ID, name)
 
-    for edge in edges_of(dep, part):
+    for edge in edges_of(s.dep, part):
         source, target = logical_id(edge.source), logical_id(edge.target)
         s.add(
             ec2.SecurityGroupIngress(
@@ -115,14 +134,8 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
             )
         )
 
-    if part.shared:
-        s.output(ALB_SECURITY_GROUP_ID, GetAtt(groups[ALB], "GroupId"))
-    for svc in part.members(dep):
-        s.output(SERVICE_SECURITY_GROUP_ID, GetAtt(groups[svc.name], "GroupId"), svc.name)
-    return s.template
 
-
-def _from_anywhere(port: int, description: str) -> ec2.SecurityGroupRule:
+def _cidr_rule(port: int, description: str) -> ec2.SecurityGroupRule:
     return ec2.SecurityGroupRule(
         IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=ANYWHERE, Description=description
     )

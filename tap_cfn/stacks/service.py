@@ -11,7 +11,6 @@ from awacs import cloudwatch, ecr, kms, logs, secretsmanager, ssmmessages
 from awacs.aws import Condition, StringEquals
 from troposphere import AWS_REGION, GetAtt, Ref, Sub, Template, ecs, iam
 from troposphere import applicationautoscaling as aas
-from troposphere import cloudwatch as cw
 from troposphere import servicediscovery as sd
 
 from tap_cfn import config as cfg
@@ -21,6 +20,7 @@ from tap_cfn.contract import (
     ALARM_TOPIC_ARN,
     ALB_DNS_NAME,
     ALB_FULL_NAME,
+    ALB_URL,
     CLUSTER_NAME,
     EXEC_LOG_GROUP_NAME,
     IMAGE_TAG,
@@ -38,6 +38,7 @@ from tap_cfn.contract import (
     TARGET_GROUP_FULL_NAME,
 )
 from tap_cfn.iam import LOG_GROUPS_HERE, allow, document, service_trust
+from tap_cfn.stacks import alarms
 from tap_cfn.stacks.base import StackBuilder
 from tap_cfn.stacks.cluster import capacity_strategy
 from tap_cfn.topology import discoverable
@@ -50,27 +51,93 @@ SCRATCH_VOLUME, SCRATCH_PATH = "tmp", "/tmp"
 
 def build(dep: Deployment, svc: Service) -> Template:
     s = StackBuilder(dep, f"the {svc.name} service on Fargate")
-    behind_alb = svc.route.behind_alb
-    execution_role = s.add(
+    task = _task_definition(s, svc)
+    extra: dict[str, Any] = {}
+    if svc.route.behind_alb:
+        extra["HealthCheckGracePeriodSeconds"] = HEALTH_CHECK_GRACE_SECONDS
+        extra["LoadBalancers"] = [
+            ecs.LoadBalancer(
+                ContainerName=svc.name,
+                ContainerPort=svc.port,
+                TargetGroupArn=s.param(TARGET_GROUP_ARN, svc.name),
+            )
+        ]
+    if discoverable(svc):
+        extra["ServiceRegistries"] = [_discovery(s, svc)]
+    guards = [
+        Ref(alarm)
+        for alarm, guards_deployments in alarms.add(s, svc, s.param(ALARM_TOPIC_ARN))
+        if guards_deployments
+    ]
+    # A release that trips one of these during the deployment is rolled back.
+    extra["DeploymentConfiguration"] = _deployment(
+        ecs.DeploymentAlarms(AlarmNames=guards, Enable=True, Rollback=True) if guards else None
+    )
+    service = _service(s, svc, task, extra)
+    _scaling(s, svc, service)
+    s.output(SERVICE_NAME, GetAtt(service, "Name"), svc.name)
+    return s.template
+
+
+def _service(s: StackBuilder, svc: Service, task: ecs.TaskDefinition, extra: dict[str, Any]) -> ecs.Service:
+    """The ECS service. No DesiredCount: auto scaling owns the running count. Set, CloudFormation
+    would reset the count to it on every update of the service (aws/containers-roadmap#493);
+    absent, a new service starts with 1 task and an update keeps the current count
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecs-service.html),
+    and registering the scalable target brings the count into MinCapacity..MaxCapacity
+    (https://docs.aws.amazon.com/autoscaling/application/userguide/getting-started.html).
+    The listener and its rules live in the load balancer stack; taking the target group from that
+    stack's outputs makes this stack wait until the listener exists."""
+    return s.add(
+        ecs.Service(
+            "Service",
+            ServiceName=s.name("service", svc.name),
+            Cluster=s.param(CLUSTER_NAME),
+            TaskDefinition=Ref(task),
+            CapacityProviderStrategy=capacity_strategy(s.dep),
+            NetworkConfiguration=ecs.NetworkConfiguration(
+                AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+                    AssignPublicIp="DISABLED",
+                    Subnets=s.param(PRIVATE_SUBNET_IDS),
+                    SecurityGroups=[s.param(SERVICE_SECURITY_GROUP_ID, svc.name)],
+                )
+            ),
+            EnableExecuteCommand=svc.exec,
+            PropagateTags="SERVICE",
+            EnableECSManagedTags=True,
+            Tags=s.tags("service", svc.name),
+            **extra,
+        )
+    )
+
+
+def _roles(s: StackBuilder, svc: Service) -> tuple[iam.Role, iam.Role]:
+    """The execution role (starts tasks) and the task role (the application). No RoleName: IAM role
+    names are global to the account, so CloudFormation generates a unique one and the same suffix
+    deploys in two regions of one account
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-role.html)."""
+    execution = s.add(
         iam.Role(
             "ExecutionRole",
-            RoleName=s.name(naming.EXEC_ROLE, svc.name),
             Description=f"Starts {svc.name} tasks: pulls its image, writes its logs, reads its secrets",
             AssumeRolePolicyDocument=service_trust("ecs-tasks.amazonaws.com"),
             Policies=[iam.Policy(PolicyName="execution", PolicyDocument=_execution_policy(s, svc))],
             Tags=s.tags(naming.EXEC_ROLE, svc.name),
         )
     )
-    task_role = s.add(
+    task = s.add(
         iam.Role(
             "TaskRole",
-            RoleName=s.name(naming.TASK_ROLE, svc.name),
             Description=f"What the {svc.name} application itself may call",
             AssumeRolePolicyDocument=service_trust("ecs-tasks.amazonaws.com"),
-            Policies=[iam.Policy(PolicyName="application", PolicyDocument=_task_policy(s, dep, svc))],
+            Policies=[iam.Policy(PolicyName="application", PolicyDocument=_task_policy(s, s.dep, svc))],
             Tags=s.tags(naming.TASK_ROLE, svc.name),
         )
     )
+    return execution, task
+
+
+def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
     container = ecs.ContainerDefinition(
         Name=svc.name,
         Image=Sub(f"{s.var(REPOSITORY_URI, svc.name)}:{s.var(IMAGE_TAG, svc.name)}"),
@@ -87,7 +154,7 @@ def build(dep: Deployment, svc: Service) -> Template:
             },
         ),
         Environment=[
-            ecs.Environment(Name=key, Value=_environment_value(s, dep, value))
+            ecs.Environment(Name=key, Value=_environment_value(s, s.dep, value))
             for key, value in sorted(svc.environment.items())
         ],
         Secrets=[
@@ -95,15 +162,31 @@ def build(dep: Deployment, svc: Service) -> Template:
             for key, secret in sorted(svc.secrets.items())
         ],
     )
-    scratch: dict[str, Any] = {}
+    check = svc.health_check
+    if check is not None:
+        # ECS acts only on checks in the task definition; an unhealthy task is replaced and a
+        # release whose tasks never turn healthy trips the circuit breaker
+        # (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-taskdefinition-healthcheck.html).
+        container.HealthCheck = ecs.HealthCheck(
+            Command=list(check.command),
+            Interval=check.interval,
+            Timeout=check.timeout,
+            Retries=check.retries,
+            StartPeriod=check.start_period,
+        )
     if svc.readonly_root_filesystem:
         container.MountPoints = [
             ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath=SCRATCH_PATH, ReadOnly=False)
         ]
-        scratch["Volumes"] = [ecs.Volume(Name=SCRATCH_VOLUME)]
     if svc.exec:  # the exec agent runs beside the application; an init process reaps its children
         container.LinuxParameters = ecs.LinuxParameters(InitProcessEnabled=True)
-    task = s.add(
+    return container
+
+
+def _task_definition(s: StackBuilder, svc: Service) -> ecs.TaskDefinition:
+    execution_role, task_role = _roles(s, svc)
+    scratch = {"Volumes": [ecs.Volume(Name=SCRATCH_VOLUME)]} if svc.readonly_root_filesystem else {}
+    return s.add(
         ecs.TaskDefinition(
             "TaskDefinition",
             Family=s.name("task", svc.name),
@@ -114,220 +197,41 @@ def build(dep: Deployment, svc: Service) -> Template:
             RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
             ExecutionRoleArn=GetAtt(execution_role, "Arn"),
             TaskRoleArn=GetAtt(task_role, "Arn"),
-            ContainerDefinitions=[container],
+            ContainerDefinitions=[_container(s, svc)],
             Tags=s.tags("task", svc.name),
             **scratch,
         )
     )
 
-    extra: dict[str, Any] = {}
-    if behind_alb:
-        extra["HealthCheckGracePeriodSeconds"] = HEALTH_CHECK_GRACE_SECONDS
-        extra["LoadBalancers"] = [
-            ecs.LoadBalancer(
-                ContainerName=svc.name,
-                ContainerPort=svc.port,
-                TargetGroupArn=s.param(TARGET_GROUP_ARN, svc.name),
-            )
-        ]
-    if discoverable(svc):
-        registry = s.add(
-            sd.Service(
-                "DiscoveryService",
-                Name=svc.name,
-                NamespaceId=s.param(NAMESPACE_ID),
-                Description=f"{svc.name}.<namespace> resolves to the healthy {svc.name} tasks",
-                DnsConfig=sd.DnsConfig(
-                    RoutingPolicy="MULTIVALUE",
-                    DnsRecords=[sd.DnsRecord(Type="A", TTL=DISCOVERY_TTL_SECONDS)],
-                ),
-                HealthCheckCustomConfig=sd.HealthCheckCustomConfig(FailureThreshold=1),
-                Tags=s.tags("discovery", svc.name),
-            )
-        )
-        extra["ServiceRegistries"] = [ecs.ServiceRegistry(RegistryArn=GetAtt(registry, "Arn"))]
-    deployment_alarms = [Ref(alarm) for alarm, guards_deployments in _alarms(s, svc) if guards_deployments]
-    if deployment_alarms:
-        # A release that trips one of these during the deployment is rolled back.
-        extra["DeploymentConfiguration"] = _deployment(
-            ecs.DeploymentAlarms(AlarmNames=deployment_alarms, Enable=True, Rollback=True)
-        )
-    else:
-        extra["DeploymentConfiguration"] = _deployment()
-    # The listener and its rules live in the load balancer stack; taking the target group from
-    # that stack's outputs makes this stack wait until the listener exists.
-    service = s.add(
-        ecs.Service(
-            "Service",
-            ServiceName=s.name("service", svc.name),
-            Cluster=s.param(CLUSTER_NAME),
-            TaskDefinition=Ref(task),
-            DesiredCount=svc.desired,
-            CapacityProviderStrategy=capacity_strategy(dep),
-            NetworkConfiguration=ecs.NetworkConfiguration(
-                AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-                    AssignPublicIp="DISABLED",
-                    Subnets=s.param(PRIVATE_SUBNET_IDS),
-                    SecurityGroups=[s.param(SERVICE_SECURITY_GROUP_ID, svc.name)],
-                )
+
+def _discovery(s: StackBuilder, svc: Service) -> ecs.ServiceRegistry:
+    """Cloud Map: <name>.<namespace> resolves to the tasks ECS reports healthy."""
+    registry = s.add(
+        sd.Service(
+            "DiscoveryService",
+            Name=svc.name,
+            NamespaceId=s.param(NAMESPACE_ID),
+            Description=f"{svc.name}.<namespace> resolves to the healthy {svc.name} tasks",
+            DnsConfig=sd.DnsConfig(
+                RoutingPolicy="MULTIVALUE",
+                DnsRecords=[sd.DnsRecord(Type="A", TTL=DISCOVERY_TTL_SECONDS)],
             ),
-            EnableExecuteCommand=svc.exec,
-            PropagateTags="SERVICE",
-            EnableECSManagedTags=True,
-            Tags=s.tags("service", svc.name),
-            **extra,
+            HealthCheckCustomConfig=sd.HealthCheckCustomConfig(FailureThreshold=1),
+            Tags=s.tags("discovery", svc.name),
         )
     )
-    _scaling(s, svc, service)
-    s.output(SERVICE_NAME, GetAtt(service, "Name"), svc.name)
-    return s.template
+    return ecs.ServiceRegistry(RegistryArn=GetAtt(registry, "Arn"))
 
 
-def _deployment(alarms: ecs.DeploymentAlarms | None = None) -> ecs.DeploymentConfiguration:
+def _deployment(guards: ecs.DeploymentAlarms | None = None) -> ecs.DeploymentConfiguration:
     """Full capacity throughout a rollout (100 % healthy, up to 200 %), circuit breaker with rollback."""
-    extra = {"Alarms": alarms} if alarms is not None else {}
+    extra = {"Alarms": guards} if guards is not None else {}
     return ecs.DeploymentConfiguration(
         DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
         MinimumHealthyPercent=100,
         MaximumPercent=200,
         **extra,
     )
-
-
-def _alarms(s: StackBuilder, svc: Service) -> list[tuple[cw.Alarm, bool]]:
-    """CPU and memory high, running tasks short of the minimum; behind the ALB also target 5xx,
-    unhealthy targets and p99 latency. The symptoms a bad release causes also guard deployments;
-    CPU and memory do not: saturation under load is auto scaling's job, not a reason to roll back.
-    Returns (alarm, guards deployments) pairs.
-
-    Dimensions use the service's deterministic name rather than GetAtt: the service lists these
-    alarms by name in its DeploymentConfiguration, so they must not depend on it."""
-    thresholds = s.dep.alarms(svc)
-    topic = s.param(ALARM_TOPIC_ARN)
-    service_name = s.name("service", svc.name)
-    cluster_name = s.param(CLUSTER_NAME)
-    m_of_n = f"{thresholds.datapoints_to_alarm} of {thresholds.evaluation_periods}"
-    window = f"{m_of_n} periods of {thresholds.period} s"
-    common = {
-        "EvaluationPeriods": thresholds.evaluation_periods,
-        "DatapointsToAlarm": thresholds.datapoints_to_alarm,
-        "AlarmActions": [topic],
-        "OKActions": [topic],
-    }
-    ecs_dimensions = [
-        cw.MetricDimension(Name="ClusterName", Value=cluster_name),
-        cw.MetricDimension(Name="ServiceName", Value=service_name),
-    ]
-    alarms: list[tuple[cw.Alarm, bool]] = []
-
-    def alarm(key: str, what: str, description: str, deployment: bool, **props: Any) -> None:
-        if "Metrics" not in props:  # a metric-math alarm carries the period in each query instead
-            props["Period"] = thresholds.period
-        resource = cw.Alarm(
-            f"{key}Alarm",
-            AlarmName=s.name("alarm", f"{svc.name}-{what}"),
-            AlarmDescription=f"{svc.name}: {description}, in {window}",
-            **common,
-            **props,
-        )
-        alarms.append((s.add(resource), deployment))
-
-    for key, what, metric, threshold in (
-        ("CpuHigh", "cpu-high", "CPUUtilization", thresholds.cpu_high),
-        ("MemoryHigh", "memory-high", "MemoryUtilization", thresholds.memory_high),
-    ):
-        alarm(
-            key,
-            what,
-            f"average {metric} above {threshold:g} %",
-            False,
-            Namespace="AWS/ECS",
-            MetricName=metric,
-            Dimensions=ecs_dimensions,
-            Statistic="Average",
-            Threshold=threshold,
-            ComparisonOperator="GreaterThanThreshold",
-            TreatMissingData="missing",
-        )
-    if svc.min > 0:
-        # The minimum in force is the lower of the service's min and the desired count, so that a
-        # scheduled window scaling to zero does not page anyone (auto scaling keeps desired >= min).
-        def insights(metric_id: str, metric: str) -> cw.MetricDataQuery:
-            return cw.MetricDataQuery(
-                Id=metric_id,
-                MetricStat=cw.MetricStat(
-                    Metric=cw.Metric(
-                        Namespace="ECS/ContainerInsights", MetricName=metric, Dimensions=ecs_dimensions
-                    ),
-                    Period=thresholds.period,
-                    Stat="Average",
-                ),
-                ReturnData=False,
-            )
-
-        alarm(
-            "RunningTasksLow",
-            "running-tasks-low",
-            f"fewer running tasks than its minimum of {svc.min} (or the desired count, when lower)",
-            True,
-            Metrics=[
-                insights("running", "RunningTaskCount"),
-                insights("desired", "DesiredTaskCount"),
-                cw.MetricDataQuery(
-                    Id="shortfall",
-                    Expression=f"IF(desired < {svc.min}, desired, {svc.min}) - running",
-                    Label="Tasks short of the minimum",
-                    ReturnData=True,
-                ),
-            ],
-            Threshold=0,
-            ComparisonOperator="GreaterThanThreshold",
-            TreatMissingData="missing",
-        )
-    if svc.route.behind_alb:
-        target_dimensions = [
-            cw.MetricDimension(Name="LoadBalancer", Value=s.param(ALB_FULL_NAME)),
-            cw.MetricDimension(Name="TargetGroup", Value=s.param(TARGET_GROUP_FULL_NAME, svc.name)),
-        ]
-        alb = {"Namespace": "AWS/ApplicationELB", "Dimensions": target_dimensions}
-        # These metrics are only reported while there is traffic or targets: no data is no trouble.
-        alarm(
-            "Target5xx",
-            "5xx",
-            f"at least {thresholds.target_5xx} 5xx responses from its targets per period",
-            True,
-            MetricName="HTTPCode_Target_5XX_Count",
-            Statistic="Sum",
-            Threshold=thresholds.target_5xx,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-            TreatMissingData="notBreaching",
-            **alb,
-        )
-        alarm(
-            "UnhealthyHosts",
-            "unhealthy-hosts",
-            f"at least {thresholds.unhealthy_hosts} unhealthy targets",
-            True,
-            MetricName="UnHealthyHostCount",
-            Statistic="Maximum",
-            Threshold=thresholds.unhealthy_hosts,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-            TreatMissingData="notBreaching",
-            **alb,
-        )
-        alarm(
-            "LatencyP99",
-            "latency-p99",
-            f"p99 target response time above {thresholds.p99_latency:g} s",
-            True,
-            MetricName="TargetResponseTime",
-            ExtendedStatistic="p99",
-            Threshold=thresholds.p99_latency,
-            ComparisonOperator="GreaterThanThreshold",
-            TreatMissingData="notBreaching",
-            **alb,
-        )
-    return alarms
 
 
 def _execution_policy(s: StackBuilder, svc: Service):  # noqa: ANN202 (awacs PolicyDocument)
@@ -407,8 +311,8 @@ def _environment_value(s: StackBuilder, dep: Deployment, value: str) -> str | Su
 
     def resolve(match: re.Match[str]) -> str:
         ref = match.group(1)
-        if ref == cfg.ALB_REFERENCE:
-            return s.var(ALB_DNS_NAME)
+        if ref in cfg.ALB_REFERENCES:
+            return s.var(ALB_URL if ref == "alb.url" else ALB_DNS_NAME)
         service_ref = cfg.SERVICE_REFERENCE.match(ref)
         assert service_ref is not None  # references are validated when the config is loaded
         target, kind = service_ref.groups()
@@ -453,36 +357,8 @@ def _scaling(s: StackBuilder, svc: Service, service: ecs.Service) -> None:
             **_scheduled_window(s.dep, svc),
         )
     )
-    policies = []
     sc = svc.scaling
-    if sc.cpu_target is not None:
-        policies.append(
-            (
-                "Cpu",
-                sc.cpu_target,
-                aas.PredefinedMetricSpecification(PredefinedMetricType="ECSServiceAverageCPUUtilization"),
-            )
-        )
-    if sc.memory_target is not None:
-        policies.append(
-            (
-                "Memory",
-                sc.memory_target,
-                aas.PredefinedMetricSpecification(PredefinedMetricType="ECSServiceAverageMemoryUtilization"),
-            )
-        )
-    if sc.requests_per_target is not None:
-        label = Sub(f"{s.var(ALB_FULL_NAME)}/{s.var(TARGET_GROUP_FULL_NAME, svc.name)}")
-        policies.append(
-            (
-                "Requests",
-                float(sc.requests_per_target),
-                aas.PredefinedMetricSpecification(
-                    PredefinedMetricType="ALBRequestCountPerTarget", ResourceLabel=label
-                ),
-            )
-        )
-    for kind, value, metric in policies:
+    for kind, value, metric in _policies(s, svc):
         s.add(
             aas.ScalingPolicy(
                 f"{kind}ScalingPolicy",
@@ -497,3 +373,22 @@ def _scaling(s: StackBuilder, svc: Service, service: ecs.Service) -> None:
                 ),
             )
         )
+
+
+def _policies(s: StackBuilder, svc: Service) -> list[tuple[str, float, aas.PredefinedMetricSpecification]]:
+    """(kind, target value, metric) of each target-tracking policy the config asks for."""
+    sc = svc.scaling
+    wanted = [
+        ("Cpu", sc.cpu_target, "ECSServiceAverageCPUUtilization"),
+        ("Memory", sc.memory_target, "ECSServiceAverageMemoryUtilization"),
+        ("Requests", sc.requests_per_target, "ALBRequestCountPerTarget"),
+    ]
+    policies = []
+    for kind, value, predefined in wanted:
+        if value is None:
+            continue
+        metric = aas.PredefinedMetricSpecification(PredefinedMetricType=predefined)
+        if kind == "Requests":
+            metric.ResourceLabel = Sub(f"{s.var(ALB_FULL_NAME)}/{s.var(TARGET_GROUP_FULL_NAME, svc.name)}")
+        policies.append((kind, float(value), metric))
+    return policies

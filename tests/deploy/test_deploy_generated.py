@@ -329,15 +329,15 @@ def test_destroy_removes_the_platform_and_keeps_prod_data(
     # GIVEN `env` deployed
     assert run(aws, generated_templates, terminal(), "deploy", "--env", env, *params(), "--yes") == 0
     vpc_id = Deployed(clients.cloudformation, "tap-demo").outputs["VpcId"]
-    # WHEN it is destroyed
-    term = terminal()
+    # WHEN it is destroyed (prod's protected load balancer: the stack name typed back)
+    term = terminal(interactive=True, answers="tap-demo\n")
     assert run(aws, generated_templates, term, "destroy", "--env", env, "--yes") == 0, term.stderr
     # THEN the stack and the network are gone
     assert "tap-demo: DELETE_COMPLETE" in term.stdout
     live = [s["StackName"] for s in clients.cloudformation.describe_stacks()["Stacks"]]
     assert not [name for name in live if name == "tap-demo"]
     assert not client(aws, "ec2").describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]
-    # and the data (repositories, logs) survives in prod only (DeletionPolicy: Retain)
+    # and the data (repositories, logs) survives in prod only (DeletionPolicy: RetainExceptOnCreate)
     repositories = client(aws, "ecr").describe_repositories()["repositories"]
     log_groups = client(aws, "logs").describe_log_groups(logGroupNamePrefix="/ecs/tap-")["logGroups"]
     assert (len(repositories), len(log_groups)) == ((3, 3) if kept else (0, 0))

@@ -554,13 +554,17 @@ def _roll_back_create(stack: Any, failed: _ResourceFailed, backend: Any) -> None
         "ROLLBACK_IN_PROGRESS",
         f"The following resource(s) failed to create: [{failed.logical_id}]. Rollback requested by user.",
     )
+    _ROLLING_BACK_CREATE.append(True)  # RetainExceptOnCreate resources go too
     try:
-        stack.resource_map.delete()
-        status = "ROLLBACK_COMPLETE"
-    except Exception:  # noqa: BLE001 - a failed rollback is a state, not a test error
-        status = "ROLLBACK_FAILED"
-    if failed.physical_id.startswith("arn:") and failed.physical_id in backend.stacks:
-        backend.delete_stack(failed.physical_id)  # the failed nested stack goes with the parent
+        try:
+            stack.resource_map.delete()
+            status = "ROLLBACK_COMPLETE"
+        except Exception:  # noqa: BLE001 - a failed rollback is a state, not a test error
+            status = "ROLLBACK_FAILED"
+        if failed.physical_id.startswith("arn:") and failed.physical_id in backend.stacks:
+            backend.delete_stack(failed.physical_id)  # the failed nested stack goes with the parent
+    finally:
+        _ROLLING_BACK_CREATE.pop()
     stack.status = status
     _forget_resources(stack)
     _event(stack, stack.name, stack.stack_id, "AWS::CloudFormation::Stack", status)
@@ -934,6 +938,60 @@ def _install_target_group_attributes() -> None:
     )
 
 
+_ROLLING_BACK_CREATE: list[bool] = []  # non-empty while a failed first create is rolled back
+
+
+def _install_aws_refusals() -> None:
+    """What AWS refuses and moto allows (notes: "What a green local deploy cannot tell you"):
+    a bucket that holds objects, versions or delete markers cannot be deleted (BucketNotEmpty);
+    a load balancer with deletion protection cannot be deleted (OperationNotPermitted); and
+    DeletionPolicy RetainExceptOnCreate keeps a resource except when the create that made it
+    rolls back (moto only knows Retain)."""
+    from moto.cloudformation import parsing
+    from moto.elbv2.exceptions import ELBClientError
+    from moto.elbv2.models import ELBv2Backend
+    from moto.s3.exceptions import BucketNotEmpty
+    from moto.s3.models import FakeBucket, get_partition, s3_backends
+
+    def delete_bucket(cls: Any, resource_name: str, _json: Any, account_id: str, region_name: str) -> None:
+        backend = s3_backends[account_id][get_partition(region_name)]
+        if backend.get_bucket(resource_name).keys:
+            raise BucketNotEmpty(resource_name)
+        backend.delete_bucket(resource_name)
+
+    FakeBucket.delete_from_cloudformation_json = classmethod(delete_bucket)  # type: ignore[assignment]
+    original_delete_load_balancer = ELBv2Backend.delete_load_balancer
+
+    def delete_load_balancer(self: Any, arn: str) -> None:
+        balancer = self.load_balancers.get(arn)
+        if balancer is not None and balancer.attrs.get("deletion_protection.enabled") == "true":
+            raise ELBClientError(
+                "OperationNotPermitted",
+                f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled",
+            )
+        original_delete_load_balancer(self, arn)
+
+    ELBv2Backend.delete_load_balancer = delete_load_balancer  # type: ignore[method-assign]
+    original_delete = parsing.ResourceMap.delete
+
+    def delete(self: Any) -> None:
+        kept = "Delete" if _ROLLING_BACK_CREATE else "Retain"
+        changed = [
+            resource
+            for resource in self._resource_json_map.values()
+            if resource.get("DeletionPolicy") == "RetainExceptOnCreate"
+        ]
+        for resource in changed:
+            resource["DeletionPolicy"] = kept
+        try:
+            original_delete(self)
+        finally:
+            for resource in changed:
+                resource["DeletionPolicy"] = "RetainExceptOnCreate"
+
+    parsing.ResourceMap.delete = delete  # type: ignore[method-assign]
+
+
 def install() -> None:
     """Register the models and the engine fixes in this process (idempotent)."""
     global _installed
@@ -942,6 +1000,7 @@ def install() -> None:
     from moto.cloudformation import parsing
 
     _install_engine_fixes()
+    _install_aws_refusals()
     _install_kms_fix()
     _install_target_group_attributes()
     # moto caches its type -> model map; our subclasses must be in it, and where moto has a model

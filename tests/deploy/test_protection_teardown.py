@@ -1,0 +1,112 @@
+"""Points 2, 3 and 9 of issue 10 on the local endpoint, which is taught AWS's refusals first
+(tests/support/moto_endpoint.py: BucketNotEmpty, OperationNotPermitted, RetainExceptOnCreate):
+a failed first create leaves nothing that blocks a retry; prod's load balancer is protected only
+after a successful create and `destroy` lifts it once the stack name is typed back; a dev destroy
+empties the access-log bucket of every version and delete marker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tap_cfn.deploy import protection
+from tap_cfn.deploy.aws import Clients
+
+from .test_cli_fixture import run
+from .test_deploy_generated import Deployed, client, params
+
+STACK = "tap-demo"
+
+
+def _status(clients: Clients) -> str:
+    return str(clients.cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"])
+
+
+def test_a_prod_create_that_fails_late_leaves_nothing_behind_and_a_retry_with_the_same_suffix_succeeds(
+    aws: str, clients: Clients, generated_templates: Path, terminal
+) -> None:
+    # GIVEN prod keeps its data (RetainExceptOnCreate) and the last service's repository name is
+    # taken, so the data stack fails after the key, the other repositories and log groups exist
+    ecr, logs = client(aws, "ecr"), client(aws, "logs")
+    ecr.create_repository(repositoryName="tap-repo-processing-demo")
+    failed = terminal()
+    assert run(aws, generated_templates, failed, "deploy", "--env", "prod", *params(), "--yes") == 1
+    assert "already exists" in failed.stderr
+    # THEN the rollback removed what the failed create made, kept data included
+    repositories = [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
+    assert repositories == ["tap-repo-processing-demo"]
+    assert logs.describe_log_groups(logGroupNamePrefix="/ecs/tap-")["logGroups"] == []
+    # WHEN the name is freed and the deploy retried with the same suffix
+    ecr.delete_repository(repositoryName="tap-repo-processing-demo")
+    retry = terminal()
+    assert run(aws, generated_templates, retry, "deploy", "--env", "prod", *params(), "--yes") == 0, (
+        retry.stderr
+    )
+    assert _status(clients) == "CREATE_COMPLETE"
+
+
+def test_prod_protection_comes_after_the_create_and_destroy_lifts_it_only_for_the_typed_stack_name(
+    aws: str, clients: Clients, generated_templates: Path, terminal
+) -> None:
+    elbv2 = client(aws, "elbv2")
+    # GIVEN prod deployed: the template leaves protection off, the deployer turns it on afterwards
+    deployed = terminal()
+    assert run(aws, generated_templates, deployed, "deploy", "--env", "prod", *params(), "--yes") == 0
+    (arn,) = protection.load_balancers(clients.cloudformation, STACK)
+    assert protection.is_protected(elbv2, arn)
+    assert "Deletion protection turned on" in deployed.stdout
+    # and the endpoint refuses to delete a protected load balancer, as AWS does
+    with pytest.raises(Exception, match="OperationNotPermitted"):
+        elbv2.delete_load_balancer(LoadBalancerArn=arn)
+    # WHEN destroy runs where no one can type the name (CI, --yes), or the wrong name is typed
+    unattended = terminal()
+    assert run(aws, generated_templates, unattended, "destroy", "--env", "prod", "--yes") == 1
+    wrong = terminal(interactive=True, answers="tap-prod\n")
+    assert run(aws, generated_templates, wrong, "destroy", "--env", "prod", "--yes") == 1
+    # THEN nothing changed
+    assert "stays protected" in unattended.stderr and "stays protected" in wrong.stderr
+    assert protection.is_protected(elbv2, arn) and _status(clients) == "CREATE_COMPLETE"
+    # WHEN the stack name is typed back, THEN protection is lifted and the stack deleted
+    typed = terminal(interactive=True, answers=f"{STACK}\n")
+    assert run(aws, generated_templates, typed, "destroy", "--env", "prod", "--yes") == 0, typed.stderr
+    assert "tap-demo: DELETE_COMPLETE" in typed.stdout
+    assert not elbv2.describe_load_balancers()["LoadBalancers"]
+
+
+def test_dev_and_staging_load_balancers_are_never_protected(
+    aws: str, clients: Clients, generated_templates: Path, terminal
+) -> None:
+    assert run(aws, generated_templates, terminal(), "deploy", "--env", "dev", *params(), "--yes") == 0
+    (arn,) = protection.load_balancers(clients.cloudformation, STACK)
+    assert not protection.is_protected(client(aws, "elbv2"), arn)
+
+
+def test_a_dev_destroy_empties_every_version_and_delete_marker_of_the_access_log_bucket(
+    aws: str, clients: Clients, generated_templates: Path, terminal
+) -> None:
+    from moto.s3.exceptions import BucketNotEmpty
+    from moto.s3.models import FakeBucket
+
+    # GIVEN dev deployed and its access-log bucket holding logs, older versions and a delete marker
+    assert run(aws, generated_templates, terminal(), "deploy", "--env", "dev", *params(), "--yes") == 0
+    bucket = Deployed(clients.cloudformation, STACK).physical("DataStack", "AccessLogBucket")
+    s3 = client(aws, "s3")
+    # the template versions the bucket; moto's bucket model drops VersioningConfiguration
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"first", b"second"):
+        s3.put_object(Bucket=bucket, Key="alb/AWSLogs/123456789012/log.gz", Body=body)
+    s3.put_object(Bucket=bucket, Key="alb/ELBAccessLogTestFile", Body=b"test")
+    s3.delete_object(Bucket=bucket, Key="alb/ELBAccessLogTestFile")  # leaves a delete marker
+    versions = s3.list_object_versions(Bucket=bucket)
+    assert len(versions["Versions"]) == 3 and len(versions["DeleteMarkers"]) == 1
+    # and CloudFormation (the endpoint, taught AWS's rule) cannot delete it as it is
+    with pytest.raises(BucketNotEmpty):
+        FakeBucket.delete_from_cloudformation_json(bucket, {}, "123456789012", "us-east-1")
+    # WHEN dev is destroyed
+    term = terminal()
+    assert run(aws, generated_templates, term, "destroy", "--env", "dev", "--yes") == 0, term.stderr
+    # THEN the bucket was emptied first and went with the stack
+    assert f"Emptied s3://{bucket} (4 object versions and delete markers)" in term.stdout
+    assert "tap-demo: DELETE_COMPLETE" in term.stdout
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
