@@ -113,13 +113,19 @@ def _folder_option(command: str) -> str | None:
     return next((flag for flag in ("--out", "--dir") if flag in text), None)
 
 
-def _timed(steps: list[list[str]], env: dict[str, str]) -> float:
+def _timed(steps: list[list[str]], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (children's user + system, lint workers included) of the steps."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     for args in steps:
         subprocess.run(
             args, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return time.perf_counter() - start, cpu
 
 
 def make_templates(out: Path) -> bool:
