@@ -8,7 +8,7 @@ Every caller (the `lint` command, `make templates`, the tests) goes through `lin
   bytes and format, the cfn-lint version, the lint settings and every file under tap_cfn/rules/;
 - lints the rest in parallel, a process per core.
 
-Imported only by the `lint` command and the tests (cfn-lint takes half a second to import)."""
+Imported only by the `lint` command and the tests."""
 
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from cfnlint.api import ManualArgs, lint_file
-from cfnlint.decode import decode
-from cfnlint.version import __version__ as CFN_LINT_VERSION
+# cfn-lint itself (a second to import) is imported only when a template is not in the cache.
+CFN_LINT_VERSION = version("cfn-lint")
 
 # Nothing in the templates is region-specific (AZs come from Fn::GetAZs); two regions of
 # different geographies catch a resource type or property one of them lacks.
@@ -96,6 +96,8 @@ def _store(folder: Path | None, key: str, findings: list[Finding]) -> None:
 
 def lint_one(path: Path) -> list[Finding]:
     """cfn-lint on one file, uncached."""
+    from cfnlint.api import ManualArgs, lint_file
+
     return [
         (match.linenumber, match.columnnumber, match.rule.id, match.message)
         for match in lint_file(path, config=ManualArgs(**settings()))
@@ -103,6 +105,8 @@ def lint_one(path: Path) -> list[Finding]:
 
 
 def _decoded(path: Path) -> Any:
+    from cfnlint.decode import decode
+
     template, errors = decode(str(path))
     return None if errors else template
 
