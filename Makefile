@@ -31,16 +31,24 @@ $(SCAN_STAMP): pyproject.toml
 		$$($(PYTHON) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['tool']['tap-cfn']['scan']['requirements']))")
 	@touch $(SCAN_STAMP)
 
-graphviz: ## Install Graphviz (the diagram's `dot`) with apt-get when it is missing
-	@command -v dot >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
+# Graphviz draws the SVGs; nothing else needs it. Installed only where we may (root with apt-get,
+# as in CI); anyone else gets the one line saying how.
+GRAPHVIZ_HINT := Graphviz (dot) not found: sudo apt-get install graphviz, or brew install graphviz on macOS
 
-templates: $(STAMP) graphviz ## Generate templates/<env>/ and their diagrams, the README config reference; lint
+graphviz: ## Install Graphviz (the diagrams' `dot`) when missing: apt-get as root, else print how
+	@command -v dot >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
+	else echo "$(GRAPHVIZ_HINT)" >&2; fi
+
+templates: $(STAMP) ## Generate templates/<env>/ and their diagrams (SVGs when Graphviz is there), the README config reference; lint
 	$(PY) generate.py templates --out $(OUT)
 	$(PY) generate.py diagram --out $(OUT)
 	$(PY) generate.py docs
 	$(PY) generate.py lint --out $(OUT)
 
-diagram: $(STAMP) graphviz ## Regenerate the templates, then draw templates/<env>/topology.svg and README.md
+diagram: $(STAMP) graphviz ## Regenerate the templates, then draw templates/<env>/ topology and services (needs Graphviz)
+	@command -v dot >/dev/null 2>&1 || exit 1  # the graphviz target said how to get it
 	$(PY) generate.py templates --out $(OUT) --quiet
 	$(PY) generate.py diagram --out $(OUT)
 
@@ -53,7 +61,7 @@ lint-templates: $(STAMP) ## cfn-lint (informational rules included) on the commi
 scan: $(SCAN_STAMP) ## checkov (offline) on every committed template: fails on any failed check
 	$(CHECKOV) --skip-download --framework cloudformation --directory $(OUT) --compact --quiet
 
-test: $(STAMP) $(SCAN_STAMP) graphviz ## Run the test suite (behaviour, config errors, CLI, lint and diagram), then the checkov gate
+test: $(STAMP) $(SCAN_STAMP) ## Run the test suite (behaviour, config errors, CLI, lint and diagram), then the checkov gate
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory scan
 
@@ -62,11 +70,11 @@ lint: $(STAMP) ## ruff and mypy on the code
 	$(VENV)/bin/ruff format --check tap_cfn tests generate.py
 	$(VENV)/bin/mypy
 
-bench: $(STAMP) ## Wall time and peak memory of generating each profile (median of several runs)
+bench: $(STAMP) ## Generation time per profile and at scale, make-templates timings (cold/warm/unchanged), the deploy-time model
 	$(PY) tests/bench.py
 
 clean: ## Remove the virtual environment and caches (not the committed templates)
-	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .cache *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # --- Deploying ------------------------------------------------------------------------------------

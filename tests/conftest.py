@@ -1,15 +1,26 @@
-"""Shared fixtures: the packaged config, and every profile's templates built as plain dicts."""
+"""Shared fixtures: the packaged config, every profile's templates built as plain dicts, the
+same written to disk and linted once per run; the hypothesis profiles."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tap_cfn import config as cfg
 from tap_cfn import generator
+
+# Bounded and reproducible: the same examples every run (so the lint cache serves them again),
+# no per-example deadline on a shared 2-core machine. HYPOTHESIS_PROFILE=ci in .ci/run.
+settings.register_profile(
+    "default", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("ci", settings.get_profile("default"), print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 PROFILES = ("dev", "staging", "prod")
 SERVICES = ("frontend", "api-gateway", "processing")
@@ -60,6 +71,24 @@ def built(config: cfg.Config) -> dict[str, Built]:
 @pytest.fixture(params=PROFILES)
 def env_built(request: pytest.FixtureRequest, built: dict[str, Built]) -> Built:
     return built[request.param]
+
+
+@pytest.fixture(scope="session")
+def profile_templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every profile's templates, JSON and YAML, written as `python generate.py templates` does."""
+    from tap_cfn import cli
+
+    folder = tmp_path_factory.mktemp("templates")
+    assert cli.main(["templates", "--out", str(folder), "--quiet"]) == 0
+    return folder
+
+
+@pytest.fixture(scope="session")
+def profile_findings(profile_templates: Path) -> list[str]:
+    """cfn-lint over every profile's templates, once per run (and cached across runs)."""
+    from tap_cfn.lint import lint, template_files
+
+    return lint(template_files(profile_templates))
 
 
 def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:

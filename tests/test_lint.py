@@ -1,39 +1,136 @@
-"""The lint gate: cfn-lint, informational rules included, finds nothing in any generated template."""
+"""The lint gate: cfn-lint, informational rules included, finds nothing in any generated template;
+the one cached path every lint goes through (twins once, a content-hash cache) hides nothing."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import cfn_flip
 import pytest
 import yaml
 
-from tap_cfn import cli
+from tap_cfn import lint as gate
 from tap_cfn.lint import lint, template_files
 
 
-@pytest.fixture(scope="module")
-def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("lint")
-    assert cli.main(["templates", "--out", str(folder), "--quiet"]) == 0
-    return folder
+def test_every_generated_template_is_lint_clean(profile_templates: Path, profile_findings: list[str]) -> None:
+    assert len(template_files(profile_templates)) == 3 * 10 * 2
+    assert profile_findings == []
 
 
-def test_every_generated_template_is_lint_clean(out: Path) -> None:
-    paths = template_files(out)
-    assert len(paths) == 3 * 10 * 2
-    assert lint(paths) == []
+def test_json_and_yaml_twins_are_the_same_template_but_for_the_child_urls(profile_templates: Path) -> None:
+    """Why linting one of each twin pair is enough: the YAML file holds the JSON file's data
+    (read by cfn-flip, short-form tags and all); the root only points at children of its own format."""
+    pairs = 0
+    for path in template_files(profile_templates):
+        if path.suffix != ".json":
+            continue
+        data, text = json.loads(path.read_text()), path.with_suffix(".yaml").read_text()
+        if path.stem == "root":
+            text = re.sub(r"TemplateURL: ([\w-]+)\.yaml", r"TemplateURL: \1.json", text)
+        assert cfn_flip.load(text)[0] == data, path
+        pairs += 1
+    assert pairs == 3 * 10
+    dev = template_files(profile_templates / "dev")
+    paired = gate.twins(dev, dev)  # cfn-lint's own decoders agree
+    assert len(paired) == 9 and not any(p.stem == "root" for p in paired)
 
 
-def test_the_gate_reports_a_broken_template(tmp_path: Path, out: Path) -> None:
+def test_the_gate_reports_a_broken_template(tmp_path: Path, profile_templates: Path) -> None:
     broken = tmp_path / "network.yaml"
-    text = (out / "dev" / "network.yaml").read_text()
+    text = (profile_templates / "dev" / "network.yaml").read_text()
     broken.write_text(text.replace("CidrBlock: 10.0.0.0/16", "CidrBlock: 10.0.0.0/99"))
     findings = lint([broken])
     assert findings and all(str(broken) in f for f in findings)
+
+
+def test_a_yaml_twin_that_differs_from_its_json_is_linted_itself(
+    tmp_path: Path, profile_templates: Path
+) -> None:
+    for suffix in (".json", ".yaml"):
+        shutil.copy(profile_templates / "dev" / f"network{suffix}", tmp_path)
+    yaml_file = tmp_path / "network.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("CidrBlock: 10.0.0.0/16", "CidrBlock: 10.0.0.0/99"))
+    findings = lint([tmp_path / "network.json", yaml_file])
+    assert findings and all(f.startswith(f"{yaml_file}:") for f in findings)
+
+
+def test_findings_of_a_json_file_are_also_reported_on_its_yaml_twin(
+    tmp_path: Path, profile_templates: Path
+) -> None:
+    for suffix in (".json", ".yaml"):
+        text = (profile_templates / "dev" / f"network{suffix}").read_text()
+        (tmp_path / f"network{suffix}").write_text(text.replace("10.0.0.0/16", "10.0.0.0/99"))
+    findings = lint(template_files(tmp_path))
+    assert {f.split(":")[0] for f in findings} == {
+        str(tmp_path / "network.json"),
+        str(tmp_path / "network.yaml"),
+    }
+
+
+@pytest.fixture
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(gate.CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_a_cached_result_is_served_without_cfn_lint(
+    tmp_path: Path, private_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = tmp_path / "t.yaml"
+    template.write_text(INFORMATIONAL_ONLY)
+    first = lint([template])
+    assert any(" I1022 " in f for f in first)
+    entries = list(private_cache.rglob("*.json"))
+    assert len(entries) == 1 and not list(private_cache.rglob(".*"))  # no temporary file left behind
+
+    def no_cfn_lint(path: Path) -> list[gate.Finding]:
+        raise AssertionError("cfn-lint ran on a cached template")
+
+    monkeypatch.setattr(gate, "lint_one", no_cfn_lint)
+    copy = tmp_path / "copy" / "t.yaml"  # same bytes elsewhere: same entry, its own path in the findings
+    copy.parent.mkdir()
+    copy.write_text(INFORMATIONAL_ONLY)
+    assert lint([copy]) == [f.replace(str(template), str(copy)) for f in first]
+
+
+def test_the_cache_key_changes_with_content_format_settings_version_and_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = tmp_path / "t.yaml"
+    template.write_text(INFORMATIONAL_ONLY)
+    base = gate.cache_key(template)
+    keys = set()
+    template.write_text(INFORMATIONAL_ONLY + "\n")
+    keys.add(gate.cache_key(template))
+    template.write_text(INFORMATIONAL_ONLY)
+    twin = tmp_path / "t.json"
+    twin.write_text(INFORMATIONAL_ONLY)
+    keys.add(gate.cache_key(twin))
+    for name, value in (("CFN_LINT_VERSION", "0.0.0"), ("REGIONS", ["us-east-1"])):
+        with monkeypatch.context() as patch:
+            patch.setattr(gate, name, value)
+            gate._settings_digest.cache_clear()
+            keys.add(gate.cache_key(template))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    monkeypatch.setattr(gate, "RULES_DIR", rules)
+    (rules / "E9001.py").write_text("# a rule\n")
+    gate._settings_digest.cache_clear()
+    keys.add(with_rule := gate.cache_key(template))
+    (rules / "E9001.py").write_text("# the rule, changed\n")
+    gate._settings_digest.cache_clear()
+    keys.add(gate.cache_key(template))
+    assert gate.settings()["append_rules"] == [str(rules)]
+    monkeypatch.undo()
+    gate._settings_digest.cache_clear()
+    assert gate.cache_key(template) == base
+    assert len(keys) == 6 and base not in keys and with_rule in keys
 
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,10 +147,22 @@ Outputs:
 """
 
 
-def test_a_plain_cfn_lint_in_the_repository_finds_nothing() -> None:
-    result = subprocess.run([str(CFN_LINT)], cwd=REPO, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout == ""
+def test_the_committed_templates_are_lint_clean() -> None:
+    # The same cached path: a committed template equal to a generated one costs nothing.
+    assert lint(template_files(REPO / "templates")) == []
+
+
+def test_cfnlintrc_holds_the_settings_of_the_gate() -> None:
+    """A plain `cfn-lint` in the repository checks what `lint()` checks, the way it does."""
+    rc = yaml.safe_load((REPO / ".cfnlintrc").read_text())
+    assert rc["include_checks"] == gate.settings()["include_checks"]
+    assert rc["regions"] == gate.settings()["regions"]
+    assert rc.get("append_rules", []) == [
+        str(Path(p).relative_to(REPO)) for p in gate.settings().get("append_rules", [])
+    ]
+    committed = {str(p.relative_to(REPO)) for p in template_files(REPO / "templates")}
+    globbed = {str(p.relative_to(REPO)) for pattern in rc["templates"] for p in REPO.glob(pattern)}
+    assert committed and globbed == committed
 
 
 def test_cfnlintrc_checks_every_template_folder_with_informational_rules(tmp_path: Path) -> None:

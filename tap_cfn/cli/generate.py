@@ -50,10 +50,11 @@ def _diagram(sub: argparse._SubParsersAction) -> None:
     parser = common.command(
         sub,
         "diagram",
-        "draw templates/<env>/topology.svg and a Mermaid README.md from the generated templates",
+        "draw templates/<env>/topology.svg, services.svg and a Mermaid README.md from the templates",
         f"Reads {ROOT_JSON} and its child templates (run `templates` first), follows the root's "
         "wiring and draws the stacks, the resources that matter, the request paths and the "
-        "security-group rules. The SVG needs Graphviz `dot` (apt-get install graphviz).",
+        "security-group rules. The SVGs need Graphviz `dot` (apt-get install graphviz / "
+        "brew install graphviz); without it they are skipped.",
         "  python generate.py diagram --env dev\n  python generate.py diagram --out /tmp/t",
     )
     common.add_env(parser, "to draw", allow_all=True)
@@ -159,9 +160,9 @@ def cmd_diagram(args: argparse.Namespace) -> int:
         drawn = {env: diagram.render(folder / env) for env in envs}
     except diagram.model.TemplateError as exc:
         raise UsageError(f"diagram: {exc}") from None
-    except diagram.dot.DotMissing as exc:
-        common.print_error(f"diagram: {exc}", sys.stderr)
-        return EXIT_FAILED
+    except diagram.dot.DotMissing as exc:  # the DOT files and README still; the SVGs need Graphviz
+        print(f"diagram: SVG skipped: {exc}", file=sys.stderr)
+        drawn = {env: diagram.render(folder / env, svg=False) for env in envs}
     for env, (graph, files) in drawn.items():
         diagram.write(folder / env, files)
         common.say(args, f"{env}: {len(graph.nodes)} nodes, {len(graph.edges)} edges", verbose_only=True)

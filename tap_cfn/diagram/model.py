@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,12 +301,7 @@ def build(folder: Path, title: str | None = None) -> Graph:
     _services(b)
     _security_groups(b)
 
-    used_groups: set[str] = set()
-    for n in b.nodes.values():
-        group = n.group
-        while group is not None and group not in used_groups:
-            used_groups.add(group)
-            group = b.groups[group].parent
+    used_groups = _used_groups(b.groups, b.nodes.values())
     edges = [
         Edge(kind, source, target, ", ".join(sorted(labels, key=_natural)))
         for (kind, source, target), labels in b.edges.items()
@@ -317,6 +312,35 @@ def build(folder: Path, title: str | None = None) -> Graph:
         nodes=tuple(sorted(b.nodes.values())),
         edges=tuple(sorted(edges, key=lambda e: (EDGE_KINDS.index(e.kind), e.source, e.target, e.label))),
     )
+
+
+# What the services-only view keeps: how requests reach the services and who may call whom.
+SERVICE_VIEW_KINDS = frozenset({"internet", "alb", "target-group", "service"})
+SERVICE_VIEW_EDGES = frozenset({REQUEST, ALLOWS})
+
+
+def services_view(graph: Graph) -> Graph:
+    """The services, the load balancer in front of them and the request and security-group
+    edges between those: the picture of the application without the plumbing."""
+    nodes = tuple(n for n in graph.nodes if n.kind in SERVICE_VIEW_KINDS)
+    kept = {n.id for n in nodes}
+    edges = tuple(
+        e for e in graph.edges if e.kind in SERVICE_VIEW_EDGES and e.source in kept and e.target in kept
+    )
+    used = _used_groups({g.id: g for g in graph.groups}, nodes)
+    groups = tuple(g for g in graph.groups if g.id in used)
+    return Graph(f"{graph.title}: services", groups, nodes, edges)
+
+
+def _used_groups(groups: dict[str, Group], nodes: Iterable[Node]) -> set[str]:
+    """The groups holding a node, and their parents: empty groups are not drawn."""
+    used: set[str] = set()
+    for node in nodes:
+        group = node.group
+        while group is not None and group not in used:
+            used.add(group)
+            group = groups[group].parent
+    return used
 
 
 def _natural(text: str) -> tuple[Any, ...]:
@@ -414,16 +438,22 @@ def _load_balancing(b: _Builder) -> None:
     for target, props in s.resources("AWS::ElasticLoadBalancingV2::Listener"):
         albs = b.ids(target.stack, props.get("LoadBalancerArn"), {"alb"})
         listener_alb[target] = albs
-        port = f"{props.get('Protocol', '')} :{props.get('Port', '')}".strip()
-        for action in _alternatives(props.get("DefaultActions", [])):
-            for alb in albs:
-                if action.get("Type") == "redirect":
-                    redirect = action.get("RedirectConfig", {})
-                    port += f" (redirect to {redirect.get('Protocol', '')} :{redirect.get('Port', '')})"
-                for tg in _forwards(b, target.stack, action):
+        notes = []
+        for when, action in _branches(s.templates[target.stack], props.get("DefaultActions", [])):
+            if action.get("Type") == "redirect":
+                redirect = action.get("RedirectConfig", {})
+                to = f"redirect to {redirect.get('Protocol', '')} :{redirect.get('Port', '')}"
+                notes.append(f"{when}: {to}" if when else to)
+            for tg in _forwards(b, target.stack, action):
+                for alb in albs:
                     b.edge(REQUEST, alb, tg, "default")
+        resource = s.templates[target.stack]["Resources"][target.resource]
+        if "Condition" in resource:  # the listener exists only on that branch
+            notes.append(_condition_text(s.templates[target.stack], resource["Condition"], True))
+        label = f"{props.get('Protocol', '')} :{props.get('Port', '')}".strip()
+        label += f" ({'; '.join(notes)})" if notes else ""
         for alb in albs:
-            b.edge(REQUEST, INTERNET, alb, port)
+            b.edge(REQUEST, INTERNET, alb, label)
     for target, props in s.resources("AWS::ElasticLoadBalancingV2::ListenerRule"):
         listeners = [
             listener
@@ -447,6 +477,33 @@ def _alternatives(value: Any, flatten: bool = True) -> list[Any]:
     if flatten and isinstance(value, list):
         return [item for entry in value for item in _alternatives(entry, flatten=False)]
     return [value]
+
+
+def _branches(template: dict[str, Any], value: Any, when: str = "") -> list[tuple[str, Any]]:
+    """(condition text, item) for each item of a list that may sit behind Fn::If: the diagram
+    shows both branches and says which holds when ("if CertificateArn", "without CertificateArn")."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        name, yes, no = value["Fn::If"]
+        return _branches(template, yes, _condition_text(template, name, True)) + _branches(
+            template, no, _condition_text(template, name, False)
+        )
+    if isinstance(value, list):
+        return [found for item in value for found in _branches(template, item, when)]
+    return [(when, value)]
+
+
+def _condition_text(template: dict[str, Any], name: str, holds: bool) -> str:
+    """`Not(Equals(Ref P, ""))` reads "if P" / "without P"; any other condition by its name."""
+    body = template.get("Conditions", {}).get(name, {})
+    negated = isinstance(body, dict) and "Fn::Not" in body
+    inner = body["Fn::Not"][0] if negated else body
+    equals = inner.get("Fn::Equals") if isinstance(inner, dict) else None
+    if equals and len(equals) == 2 and "" in equals:
+        ref = next((v["Ref"] for v in equals if isinstance(v, dict) and "Ref" in v), None)
+        if ref is not None:
+            given = holds == negated
+            return f"if {ref}" if given else f"without {ref}"
+    return f"if {name}" if holds else f"unless {name}"
 
 
 def _forwards(b: _Builder, stack: str, action: dict[str, Any]) -> list[str]:

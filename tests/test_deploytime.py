@@ -1,0 +1,117 @@
+"""The deploy-time model on a hand-made stack tree whose critical paths are worked out by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tap_cfn import deploytime
+from tap_cfn.diagram.model import STACK_TYPE, Stacks
+
+# Made-up resource types with round weights; a nested stack costs 30 s of its own.
+SECONDS = {"Test::Key": 60, "Test::Log": 2, "Test::Nat": 150, "Test::Service": 180}
+OVERHEAD = 30
+
+
+def stack(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"Type": STACK_TYPE, "Properties": {"TemplateURL": "x.json", "Parameters": parameters}}
+
+
+# root: KeysStack (a key, 60 s) -> NetworkStack (a log group encrypted with the key, 2 s, and a
+# NAT gateway needing nothing, 150 s) -> AppStack (a service writing to that log group, 180 s).
+TREE = Stacks(
+    templates={
+        "": {
+            "Resources": {
+                "KeysStack": stack({}),
+                "NetworkStack": stack({"KeyArn": {"Fn::GetAtt": ["KeysStack", "Outputs.KeyArn"]}}),
+                "AppStack": stack({"LogName": {"Fn::GetAtt": ["NetworkStack", "Outputs.LogName"]}}),
+            }
+        },
+        "KeysStack": {
+            "Resources": {"Key": {"Type": "Test::Key"}},
+            "Outputs": {"KeyArn": {"Value": {"Fn::GetAtt": ["Key", "Arn"]}}},
+        },
+        "NetworkStack": {
+            "Parameters": {"KeyArn": {"Type": "String"}},
+            "Resources": {
+                "Log": {"Type": "Test::Log", "Properties": {"KmsKeyId": {"Ref": "KeyArn"}}},
+                "Nat": {"Type": "Test::Nat", "Properties": {}},
+            },
+            "Outputs": {"LogName": {"Value": {"Ref": "Log"}}},
+        },
+        "AppStack": {
+            "Parameters": {"LogName": {"Type": "String"}},
+            "Resources": {
+                "Service": {"Type": "Test::Service", "Properties": {"Logs": {"Fn::Sub": "${LogName}"}}}
+            },
+        },
+    },
+    parents={
+        "KeysStack": ("", "KeysStack"),
+        "NetworkStack": ("", "NetworkStack"),
+        "AppStack": ("", "AppStack"),
+    },
+    stems={"": "root", "KeysStack": "keys", "NetworkStack": "network", "AppStack": "app"},
+)
+
+
+def weigh(kind: str) -> float:
+    return SECONDS[kind]
+
+
+def test_nested_waits_for_whole_stacks() -> None:
+    """keys 30 + 60 = 90; network starts at 90, 30 + max(2, 150) = 180, done at 270;
+    app starts at 270, 30 + 180, done at 480 — the NAT gateway delays a service that never uses it."""
+    estimate = deploytime.nested(TREE, weigh, OVERHEAD)
+    assert estimate.seconds == 480
+    assert [(s.name, s.finish) for s in estimate.path] == [
+        ("keys/Key", 90),
+        ("KeysStack", 90),
+        ("network/Nat", 270),
+        ("NetworkStack", 270),
+        ("app/Service", 480),
+        ("AppStack", 480),
+    ]
+
+
+def test_flat_waits_only_for_the_resources_values_come_from() -> None:
+    """key 60 -> log group 62 -> service 242; the NAT gateway (150) runs beside them."""
+    estimate = deploytime.flat(TREE, weigh)
+    assert estimate.seconds == 242
+    assert [(s.name, s.finish) for s in estimate.path] == [
+        ("keys/Key", 60),
+        ("network/Log", 62),
+        ("app/Service", 242),
+    ]
+
+
+def test_the_chain_names_each_stack_waited_for_and_the_parameter_that_makes_it_wait() -> None:
+    links = deploytime.chain(TREE, "AppStack", weigh, OVERHEAD)
+    assert [(link.stack, link.finish, link.via) for link in links] == [
+        ("KeysStack", 90, ()),
+        ("NetworkStack", 270, ("KeyArn",)),
+        ("AppStack", 480, ("LogName",)),
+    ]
+
+
+def test_depends_on_a_nested_stack_waits_for_all_of_it_in_the_flat_form_too() -> None:
+    templates = {k: dict(v) for k, v in TREE.templates.items()}
+    templates[""] = {"Resources": dict(TREE.templates[""]["Resources"])}
+    templates[""]["Resources"]["AppStack"] = {**stack({}), "DependsOn": "NetworkStack"}
+    tree = Stacks(templates, TREE.parents, TREE.stems)
+    # app's service waits for the NAT gateway (150) now: 150 + 180
+    assert deploytime.flat(tree, weigh).seconds == 330
+
+
+def test_a_cycle_is_refused() -> None:
+    with pytest.raises(ValueError, match="cycle"):
+        deploytime.longest({"a": (1, {"b"}), "b": (1, {"a"})})
+
+
+def test_every_weight_has_a_source_or_says_estimate() -> None:
+    for kind, (seconds, source) in deploytime.WEIGHTS.items():
+        assert seconds > 0 and (
+            "github.com" in source or "docs.aws.amazon.com" in source or "estimate" in source
+        ), kind
