@@ -1,4 +1,4 @@
-"""The lint gate: cfn-lint, through its Python API, informational rules included.
+"""The lint gate: cfn-lint, through its Python API, informational rules and our rules included.
 
 Imported only by the `lint` command and the tests (cfn-lint takes half a second to import)."""
 
@@ -11,13 +11,16 @@ from pathlib import Path
 
 from cfnlint.api import ManualArgs, lint_file
 
+from tap_cfn.rules import RULES_DIR
+
 # Nothing in the templates is region-specific (AZs come from Fn::GetAZs); two regions of
 # different geographies catch a resource type or property one of them lacks.
 REGIONS = ["us-east-1", "eu-west-1"]
 
 
 def lint_one(path: Path) -> list[str]:
-    config = ManualArgs(include_checks=["I"], regions=REGIONS)
+    # Our own rules (tap_cfn/rules/, one AWS fact each) run beside cfn-lint's, as in .cfnlintrc.
+    config = ManualArgs(include_checks=["I"], regions=REGIONS, append_rules=[str(RULES_DIR)])
     return [
         f"{path}:{match.linenumber}:{match.columnnumber}: {match.rule.id} {match.message}"
         for match in lint_file(path, config=config)

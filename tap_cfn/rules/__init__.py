@@ -1,0 +1,9 @@
+"""tap-cfn's cfn-lint rules: one AWS fact per file, each with the AWS page it rests on.
+
+cfn-lint loads this folder with `--append-rules tap_cfn/rules` (`.cfnlintrc`, `generate.py lint`,
+pre-commit). It imports every `[A-Za-z1-9]*.py` file here, so shared helpers live in `_common.py`.
+Ids are E99xx/W99xx: cfn-lint's own `--custom-rules` files number theirs 9000 + line number."""
+
+from pathlib import Path
+
+RULES_DIR = Path(__file__).resolve().parent

@@ -1,0 +1,50 @@
+"""Our cfn-lint rules (tap_cfn/rules/), in cfn-lint's style: each rule is metadata plus a small
+validator, and has a good and a bad template under tests/rules/templates/<RuleClass>/. The bad one
+fails with exactly that rule's id, the good one passes every rule (cfn-lint's and ours)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+from cfnlint.helpers import load_plugins
+from cfnlint.rules import CloudFormationLintRule
+
+from tap_cfn.lint import REGIONS
+from tap_cfn.rules import RULES_DIR
+
+TEMPLATES = Path(__file__).parent / "templates"
+RULES = sorted(load_plugins(str(RULES_DIR)), key=lambda rule: rule.id)
+CONFIG = ManualArgs(include_checks=["I"], regions=REGIONS, append_rules=[str(RULES_DIR)])
+
+
+def findings(text: str) -> list[str]:
+    return [match.rule.id for match in lint(text, config=CONFIG)]
+
+
+def test_every_rule_file_holds_one_rule_named_after_it() -> None:
+    files = sorted(p.stem for p in RULES_DIR.glob("[A-Za-z1-9]*.py"))
+    assert sorted(type(rule).__name__ for rule in RULES) == files
+    assert len({rule.id for rule in RULES}) == len(RULES)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_rule_states_an_aws_fact_with_its_source(rule: CloudFormationLintRule) -> None:
+    # E/W 99xx: cfn-lint numbers the rules of a --custom-rules file 9000 + line number.
+    assert re.fullmatch(r"[EW]99\d\d", rule.id)
+    assert rule.shortdesc and len(rule.description) >= 80
+    assert re.match(r"https://docs\.aws\.amazon\.com/", rule.source_url)
+    assert rule.tags and "resources" in rule.tags
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_the_bad_template_fails_with_exactly_the_rule(rule: CloudFormationLintRule) -> None:
+    found = findings((TEMPLATES / type(rule).__name__ / "bad.yaml").read_text())
+    assert found and set(found) == {rule.id}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_the_good_template_passes_every_rule(rule: CloudFormationLintRule) -> None:
+    assert findings((TEMPLATES / type(rule).__name__ / "good.yaml").read_text()) == []
