@@ -48,3 +48,11 @@ def test_the_bad_template_fails_with_exactly_the_rule(rule: CloudFormationLintRu
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
 def test_the_good_template_passes_every_rule(rule: CloudFormationLintRule) -> None:
     assert findings((TEMPLATES / type(rule).__name__ / "good.yaml").read_text()) == []
+
+
+def test_readme_lists_exactly_our_rules() -> None:
+    from tap_cfn.rules import table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert all(rule.id in table() for rule in RULES)
+    assert table() in readme, "run `python -m tap_cfn.rules` and update README"
