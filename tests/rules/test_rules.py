@@ -56,3 +56,66 @@ def test_readme_lists_exactly_our_rules() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert all(rule.id in table() for rule in RULES)
     assert table() in readme, "run `python -m tap_cfn.rules` and update README"
+
+
+# --- Edges the good/bad pairs do not show ---------------------------------------------------------
+
+SCALED_SERVICE = """AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Cluster:
+    Type: String
+  TaskDefinitionArn:
+    Type: String
+Resources:
+  Service:
+    Type: AWS::ECS::Service
+    Properties:
+      Cluster: !Ref Cluster
+      DesiredCount: 2
+      LaunchType: FARGATE
+      TaskDefinition: !Ref TaskDefinitionArn
+"""
+
+
+def test_desired_count_is_fine_on_a_service_nothing_scales() -> None:
+    assert "E9901" not in findings(SCALED_SERVICE)
+
+
+TOPIC_WITH_MANAGED_KEY = """AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      KmsMasterKeyId: alias/aws/sns
+  Alarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmActions:
+        - !Ref Topic
+      ComparisonOperator: GreaterThanThreshold
+      EvaluationPeriods: 1
+      MetricName: CPUUtilization
+      Namespace: AWS/ECS
+      Period: 60
+      Statistic: Average
+      Threshold: 85
+"""
+
+
+def test_alarms_cannot_notify_a_topic_under_the_aws_managed_sns_key() -> None:
+    assert findings(TOPIC_WITH_MANAGED_KEY) == ["E9906"]
+    without_alarm = TOPIC_WITH_MANAGED_KEY.split("  Alarm:")[0]
+    assert "E9906" not in findings(without_alarm)  # the managed key serves publishers other than alarms
+
+
+def test_an_egress_to_a_group_that_accepts_nothing_from_the_caller_is_found() -> None:
+    good = (TEMPLATES / "SecurityGroupPathBothSides" / "good.yaml").read_text()
+    no_ingress = good.split("  ApiIngressFromWeb:")[0] + good.split("      ToPort: 8080\n", 1)[1]
+    assert "WebEgressToApi" in no_ingress and "ApiIngressFromWeb" not in no_ingress
+    assert findings(no_ingress) == ["E9908"]
+
+
+def test_a_name_from_a_parameter_is_left_to_the_deployer() -> None:
+    bad = (TEMPLATES / "AccountGlobalNameHasRegion" / "bad.yaml").read_text()
+    from_parameter = bad.replace("RoleName: !Sub app-role-${Suffix}", "RoleName: !Ref Suffix")
+    assert findings(from_parameter) == []
