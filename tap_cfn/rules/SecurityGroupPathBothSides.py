@@ -26,29 +26,23 @@ class SecurityGroupPathBothSides(CloudFormationLintRule):
         rules, open_egress = collect(cfn)
         matches = []
         for rule in rules:
-            if rule.peer is None:
-                continue
-            wanted = f"{rule.protocol} {rule.ports[0]}-{rule.ports[1]}"
-            if rule.direction == "ingress":
-                ok = rule.peer in open_egress or any(
-                    o.group == rule.peer
-                    and o.direction == "egress"
-                    and o.peer in {None, rule.group}
-                    and o.covers(rule.protocol, rule.ports)
-                    for o in rules
-                )
-                side = f"{rule.peer} has no egress allowing {wanted} to {rule.group}"
-            else:
-                ok = any(
-                    o.group == rule.peer
-                    and o.direction == "ingress"
-                    and o.peer in {None, rule.group}
-                    and o.covers(rule.protocol, rule.ports)
-                    for o in rules
-                )
-                side = f"{rule.peer} has no ingress allowing {wanted} from {rule.group}"
-            if not ok:
+            if rule.peer is None or (rule.direction == "ingress" and rule.peer in open_egress):
+                continue  # a CIDR rule, or a caller that keeps EC2's allow-all egress
+            other = "egress" if rule.direction == "ingress" else "ingress"
+            if not any(
+                o.group == rule.peer
+                and o.direction == other
+                and o.peer in {None, rule.group}
+                and o.covers(rule.protocol, rule.ports)
+                for o in rules
+            ):
+                toward = "to" if other == "egress" else "from"
                 matches.append(
-                    RuleMatch(list(rule.path), f"{side}: the connection this rule allows cannot be opened")
+                    RuleMatch(
+                        list(rule.path),
+                        f"{rule.peer} has no {other} allowing {rule.protocol} "
+                        f"{rule.ports[0]}-{rule.ports[1]} {toward} {rule.group}: the connection this rule "
+                        "allows cannot be opened",
+                    )
                 )
         return matches
