@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cfnlint.api import ManualArgs, lint_file
 
-from tap_cfn.rules import RULES_DIR
+from tap_cfn import rules
 
 # Nothing in the templates is region-specific (AZs come from Fn::GetAZs); two regions of
 # different geographies catch a resource type or property one of them lacks.
@@ -20,7 +20,7 @@ REGIONS = ["us-east-1", "eu-west-1"]
 
 def lint_one(path: Path) -> list[str]:
     # Our own rules (tap_cfn/rules/, one AWS fact each) run beside cfn-lint's, as in .cfnlintrc.
-    config = ManualArgs(include_checks=["I"], regions=REGIONS, append_rules=[str(RULES_DIR)])
+    config = ManualArgs(include_checks=["I"], regions=REGIONS, append_rules=[rules.MODULE])
     return [
         f"{path}:{match.linenumber}:{match.columnnumber}: {match.rule.id} {match.message}"
         for match in lint_file(path, config=config)

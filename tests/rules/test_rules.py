@@ -9,25 +9,27 @@ from pathlib import Path
 
 import pytest
 from cfnlint.api import ManualArgs, lint
-from cfnlint.helpers import load_plugins
+from cfnlint.helpers import create_rules
 from cfnlint.rules import CloudFormationLintRule
 
+import tap_cfn.rules
 from tap_cfn.lint import REGIONS
-from tap_cfn.rules import RULES_DIR
 
 TEMPLATES = Path(__file__).parent / "templates"
-RULES = sorted(load_plugins(str(RULES_DIR)), key=lambda rule: rule.id)
-CONFIG = ManualArgs(include_checks=["I"], regions=REGIONS, append_rules=[str(RULES_DIR)])
+RULES = sorted((rule() for rule in tap_cfn.rules.RULES), key=lambda rule: rule.id)
+CONFIG = ManualArgs(include_checks=["I"], regions=REGIONS, append_rules=[tap_cfn.rules.MODULE])
 
 
 def findings(text: str) -> list[str]:
     return [match.rule.id for match in lint(text, config=CONFIG)]
 
 
-def test_every_rule_file_holds_one_rule_named_after_it() -> None:
-    files = sorted(p.stem for p in RULES_DIR.glob("[A-Za-z1-9]*.py"))
+def test_every_rule_file_holds_one_rule_named_after_it_and_cfn_lint_loads_them_all() -> None:
+    files = sorted(p.stem for p in tap_cfn.rules.RULES_DIR.glob("[A-Za-z1-9]*.py"))
     assert sorted(type(rule).__name__ for rule in RULES) == files
     assert len({rule.id for rule in RULES}) == len(RULES)
+    # What `append_rules: [tap_cfn.rules]` instantiates: every rule class in the package namespace.
+    assert sorted(rule.id for rule in create_rules(tap_cfn.rules)) == [rule.id for rule in RULES]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
@@ -51,11 +53,10 @@ def test_the_good_template_passes_every_rule(rule: CloudFormationLintRule) -> No
 
 
 def test_readme_lists_exactly_our_rules() -> None:
-    from tap_cfn.rules import table
-
+    table = tap_cfn.rules.table()
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert all(rule.id in table() for rule in RULES)
-    assert table() in readme, "run `python -m tap_cfn.rules` and update README"
+    assert all(rule.id in table for rule in RULES)
+    assert table in readme, "run `python -m tap_cfn.rules` and update README"
 
 
 # --- Edges the good/bad pairs do not show ---------------------------------------------------------
