@@ -8,7 +8,8 @@ from cfnlint.template import Template
 from tap_cfn.rules._common import references
 
 # Resource type -> its name property, for names that are unique across the regions of an account
-# (IAM) or of a partition (S3).
+# (IAM: the RoleName page below) or of a partition (S3:
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
 GLOBAL_NAMES = {
     "AWS::IAM::Group": "GroupName",
     "AWS::IAM::InstanceProfile": "InstanceProfileName",
