@@ -11,9 +11,13 @@ OUT    ?= templates
 SCAN_VENV  := .venv-checkov
 SCAN_STAMP := $(SCAN_VENV)/.installed
 CHECKOV    := $(SCAN_VENV)/bin/checkov
+# cfn-guard and the AWS Control Tower controls: the npm package pinned in tools/guard/ (package.json
+# and its lock), installed into its own folder; nothing is downloaded when the gate runs.
+GUARD_DIR   := .guard
+GUARD_STAMP := $(GUARD_DIR)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup graphviz templates diagram docs lint-templates scan test lint bench clean
+.PHONY: help setup graphviz templates diagram docs lint-templates scan guard test lint bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -23,7 +27,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
 	@touch $(STAMP)
 
-setup: $(STAMP) $(SCAN_STAMP) ## Create .venv and .venv-checkov from pyproject.toml (done by every other target)
+setup: $(STAMP) $(SCAN_STAMP) $(GUARD_STAMP) ## Create .venv, .venv-checkov and .guard (done by every other target)
 
 $(SCAN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(SCAN_VENV)
@@ -34,6 +38,13 @@ $(SCAN_STAMP): pyproject.toml
 # Graphviz draws the SVGs; nothing else needs it. Installed only where we may (root with apt-get,
 # as in CI); anyone else gets the one line saying how.
 GRAPHVIZ_HINT := Graphviz (dot) not found: sudo apt-get install graphviz, or brew install graphviz on macOS
+
+$(GUARD_STAMP): tools/guard/package.json tools/guard/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make guard needs npm (Node.js 18 or later) to install tools/guard/" >&2; exit 2; }
+	mkdir -p $(GUARD_DIR)
+	cp tools/guard/package.json tools/guard/package-lock.json $(GUARD_DIR)/
+	npm ci --prefix $(GUARD_DIR) --omit=peer --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $(GUARD_STAMP)
 
 graphviz: ## Install Graphviz (the diagrams' `dot`) when missing: apt-get as root, else print how
 	@command -v dot >/dev/null 2>&1 || \
@@ -61,9 +72,13 @@ lint-templates: $(STAMP) ## cfn-lint (informational rules included) on the commi
 scan: $(SCAN_STAMP) ## checkov (offline) on every committed template: fails on any failed check
 	$(CHECKOV) --skip-download --framework cloudformation --directory $(OUT) --compact --quiet
 
-test: $(STAMP) $(SCAN_STAMP) ## Run the test suite (behaviour, config errors, CLI, lint and diagram), then the checkov gate
+guard: $(STAMP) $(GUARD_STAMP) ## cfn-guard with every AWS Control Tower control on every committed template; waivers in tap_cfn/guard.py
+	$(PY) -m tap_cfn.guard $(OUT)
+
+test: $(STAMP) $(SCAN_STAMP) $(GUARD_STAMP) ## Run the test suite (behaviour, config errors, CLI, lint and diagram), then the checkov and cfn-guard gates
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory scan
+	$(MAKE) --no-print-directory guard
 
 lint: $(STAMP) ## ruff and mypy on the code
 	$(VENV)/bin/ruff check tap_cfn tests generate.py
@@ -74,7 +89,7 @@ bench: $(STAMP) ## Generation time per profile and at scale, make-templates timi
 	$(PY) tests/bench.py
 
 clean: ## Remove the virtual environment and caches (not the committed templates)
-	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .cache *.egg-info
+	rm -rf $(VENV) $(SCAN_VENV) $(GUARD_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis .cache *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # --- Deploying ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The lint gate: cfn-lint, through its Python API, informational rules included.
+"""The lint gate: cfn-lint, through its Python API, informational rules and our rules included.
 
 Every caller (the `lint` command, `make templates`, the tests) goes through `lint()`, which
 - lints a JSON/YAML twin pair once when both decode to the same data (cfn-lint's own decoders),
@@ -30,7 +30,9 @@ CFN_LINT_VERSION = version("cfn-lint")
 # different geographies catch a resource type or property one of them lacks.
 REGIONS = ["us-east-1", "eu-west-1"]
 INCLUDE_CHECKS = ["I"]
-# Our own rules (one AWS fact per file), loaded beside cfn-lint's when the folder exists.
+# Our own rules (tap_cfn/rules/, one AWS fact per file) run beside cfn-lint's, as in .cfnlintrc;
+# named as a module so that cfn-lint imports them (and this module does not).
+RULES_MODULE = "tap_cfn.rules"
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 CACHE_ENV = "TAP_CFN_LINT_CACHE"
 DEFAULT_CACHE = Path(".cache") / "tap-cfn-lint"
@@ -40,10 +42,7 @@ Finding = tuple[int, int, str, str]  # line, column, rule id, message
 
 def settings() -> dict[str, Any]:
     """The cfn-lint settings every lint uses (and the cache key includes)."""
-    found: dict[str, Any] = {"include_checks": INCLUDE_CHECKS, "regions": REGIONS}
-    if RULES_DIR.is_dir():
-        found["append_rules"] = [str(RULES_DIR)]
-    return found
+    return {"include_checks": INCLUDE_CHECKS, "regions": REGIONS, "append_rules": [RULES_MODULE]}
 
 
 @cache
@@ -51,9 +50,8 @@ def _settings_digest() -> str:
     """cfn-lint version, settings and the bytes of every custom-rule file, hashed once per process."""
     digest = hashlib.sha256(CFN_LINT_VERSION.encode())
     digest.update(json.dumps(settings(), sort_keys=True).encode())
-    if RULES_DIR.is_dir():
-        for path in sorted(p for p in RULES_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            digest.update(str(path.relative_to(RULES_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(p for p in RULES_DIR.rglob("*.py") if "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(RULES_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
