@@ -6,6 +6,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= templates
+# FLAT=1: `make templates` also writes <env>/flat.{json,yaml}, the environment as one template
+FLAT   ?=
 # checkov lives in its own environment (its boto3 pin conflicts with ours); the pins are read
 # from [tool.tap-cfn.scan] in pyproject.toml.
 SCAN_VENV  := .venv-checkov
@@ -35,7 +37,7 @@ graphviz: ## Install Graphviz (the diagram's `dot`) with apt-get when it is miss
 	@command -v dot >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
 
 templates: $(STAMP) graphviz ## Generate templates/<env>/ and their diagrams, the README config reference; lint
-	$(PY) generate.py templates --out $(OUT)
+	$(PY) generate.py templates --out $(OUT) $(if $(FLAT),--flat)
 	$(PY) generate.py diagram --dir $(OUT)
 	$(PY) generate.py docs
 	$(PY) generate.py lint $(OUT)
