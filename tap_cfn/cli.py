@@ -182,9 +182,11 @@ def _register_commands(sub: argparse._SubParsersAction) -> None:
     is imported by the handlers, so `templates` stays fast."""
     from tap_cfn.deploy import commands as deploy_commands
     from tap_cfn.ops import commands as ops_commands
+    from tap_cfn.stackset import commands as stackset_commands
 
     deploy_commands.register(sub)
     ops_commands.register(sub)
+    stackset_commands.register(sub)
 
 
 def environments(config: cfg.Config, env: str) -> list[str]:

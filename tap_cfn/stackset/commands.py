@@ -1,0 +1,262 @@
+"""`stackset deploy|status|outputs|destroy|preflight`, registered into the main CLI's argparse.
+
+Importing this module stays cheap: boto3 loads when a handler runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tap_cfn.stackset.operations import Admin
+    from tap_cfn.stackset.plan import Plan
+    from tap_cfn.stackset.progress import Io
+
+EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
+
+
+def register(subparsers: Any) -> None:
+    group = subparsers.add_parser(
+        "stackset", help="deploy one environment to many accounts and regions (CloudFormation StackSets)"
+    )
+    sub = group.add_subparsers(dest="stackset_command", metavar="ACTION", required=True)
+    deploy = sub.add_parser(
+        "deploy", help="create or update the StackSet <project>-<suffix> and its instances"
+    )
+    _common(deploy)
+    _targets(deploy)
+    deploy.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="parameter for every instance"
+    )
+    deploy.add_argument(
+        "--region-param",
+        action="append",
+        default=[],
+        metavar="REGION:KEY=VALUE",
+        help="override in one region",
+    )
+    deploy.add_argument(
+        "--max-concurrent", default="1", metavar="N|N%", help="accounts at once per region (default 1)"
+    )
+    deploy.add_argument(
+        "--failure-tolerance", default="0", metavar="N|N%", help="failed accounts per region (default 0)"
+    )
+    deploy.add_argument("--region-order", default="", metavar="R1,R2", help="regions in this order first")
+    deploy.add_argument(
+        "--parallel-regions", action="store_true", help="all regions at once (default one at a time)"
+    )
+    deploy.add_argument(
+        "--bucket", help="S3 bucket for the template (default tap-cfn-artifacts-<account>-<region>)"
+    )
+    deploy.add_argument(
+        "--plan", action="store_true", help="show which instances would change; change nothing"
+    )
+    deploy.add_argument("--yes", action="store_true", help="deploy without asking")
+    deploy.set_defaults(func=handle_deploy)
+    preflight = sub.add_parser("preflight", help="check every target account and region that can be seen")
+    _common(preflight)
+    _targets(preflight)
+    preflight.set_defaults(func=handle_preflight)
+    for name, text, func in (
+        ("status", "the StackSet, each instance's status and the last operation", handle_status),
+        ("outputs", "the outputs of every instance, read in its account", handle_outputs),
+        ("destroy", "delete every instance, then the StackSet", handle_destroy),
+    ):
+        parser = sub.add_parser(name, help=text)
+        _common(parser)
+        if name == "destroy":
+            parser.add_argument("--yes", action="store_true", help="delete without asking")
+        parser.set_defaults(func=func)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", required=True, help="environment profile of the config")
+    parser.add_argument(
+        "--suffix", required=True, help="environment suffix; the StackSet is <project>-<suffix>"
+    )
+    parser.add_argument("--region", help="administrator region the StackSet lives in (default: boto3 chain)")
+    parser.add_argument("--profile", help="AWS profile of the administrator account")
+    parser.add_argument("--endpoint-url", help="send every AWS call to this endpoint (a local AWS)")
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE", help="platform config (YAML)")
+    parser.add_argument(
+        "--target-role",
+        default=EXECUTION_ROLE,
+        help=f"role assumed to read inside targets (default {EXECUTION_ROLE})",
+    )
+
+
+def _targets(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--accounts", metavar="A,B", help="target account IDs (self-managed permissions)")
+    parser.add_argument(
+        "--ous", metavar="OU,...", help="target organizational units (service-managed, Organizations)"
+    )
+    parser.add_argument("--regions", required=True, metavar="R1,R2", help="target regions")
+
+
+@dataclass
+class _Context:
+    """The flat template, the StackSet name and the administrator's clients for one command."""
+
+    name: str
+    template: dict[str, Any]
+    admin: Admin
+    open_target: Any
+
+
+def _context(args: argparse.Namespace) -> _Context:
+    from tap_cfn import config as cfg
+    from tap_cfn import flat
+
+    config = cfg.load(args.config)
+    if args.env not in config.environments:
+        raise _usage(f"--env: unknown environment {args.env!r}; known: {', '.join(config.environments)}")
+    dep = cfg.Deployment(config, args.env)
+    try:
+        template = flat.build(dep)
+    except flat.FlatError as exc:
+        raise _usage(str(exc)) from None
+    admin, open_target = _clients(args)
+    return _Context(f"{dep.project}-{args.suffix}", template, admin, open_target)
+
+
+def _clients(args: argparse.Namespace) -> tuple[Admin, Any]:
+    """The administrator's clients, and a factory of CloudFormation clients inside a target account
+    (through --target-role, assumed once per account)."""
+    from botocore.config import Config
+
+    from tap_cfn.deploy.aws import MAX_ATTEMPTS, RETRY_MODE, make_session
+    from tap_cfn.stackset.operations import Admin
+
+    session = make_session(args.profile, args.region)
+    config = Config(retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS})
+
+    def client(service: str, **kwargs: Any) -> Any:
+        return session.client(service, endpoint_url=args.endpoint_url, config=config, **kwargs)
+
+    sts = client("sts")
+    admin = Admin(client("cloudformation"), client("s3"), sts, client("iam"), session.region_name or "")
+    sessions: dict[str, Any] = {}
+
+    def open_target(account: str, region: str) -> Any:
+        import boto3
+
+        if account not in sessions:
+            partition = sts.get_caller_identity()["Arn"].split(":")[1]
+            role = f"arn:{partition}:iam::{account}:role/{args.target_role}"
+            creds = sts.assume_role(RoleArn=role, RoleSessionName="tap-cfn-stackset")["Credentials"]
+            sessions[account] = boto3.Session(
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
+        return sessions[account].client(
+            "cloudformation", region_name=region, endpoint_url=args.endpoint_url, config=config
+        )
+
+    return admin, open_target
+
+
+def _plan(args: argparse.Namespace, ctx: _Context, with_params: bool) -> Plan:
+    from tap_cfn.deploy.commands import parse_param
+    from tap_cfn.stackset.plan import REGION, PlanError, Preferences, make_plan, split_list
+
+    try:
+        prefs = Preferences(
+            getattr(args, "max_concurrent", "1"),
+            getattr(args, "failure_tolerance", "0"),
+            split_list("--region-order", getattr(args, "region_order", ""), REGION, "a region name"),
+            getattr(args, "parallel_regions", False),
+        )
+        params = dict(parse_param(p) for p in getattr(args, "param", [])) if with_params else {}
+        params.setdefault("EnvironmentSuffix", args.suffix)
+        return make_plan(
+            ctx.name,
+            ctx.template if with_params else {**ctx.template, "Parameters": {}},
+            (args.accounts, args.ous),
+            args.regions,
+            params.items() if with_params else (),
+            getattr(args, "region_param", []),
+            prefs,
+        )
+    except PlanError as exc:
+        raise _usage(str(exc)) from None
+
+
+def _io() -> Io:
+    from tap_cfn.stackset.progress import Io
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    return Io(say, input if sys.stdin.isatty() else None)
+
+
+def _usage(message: str) -> Exception:
+    from tap_cfn.cli import UsageError
+
+    return UsageError(f"stackset: {message}")
+
+
+def handle_deploy(args: argparse.Namespace, io: Io | None = None) -> int:
+    from tap_cfn.render import to_json
+    from tap_cfn.stackset import operations
+    from tap_cfn.stackset.plan import PlanError, check_regions_per_account
+
+    io = io or _io()
+    ctx = _context(args)
+    plan = _plan(args, ctx, with_params=True)
+    try:
+        check_regions_per_account(plan, ctx.template)
+    except PlanError as exc:
+        raise _usage(str(exc)) from None
+    cfn = ctx.admin.cloudformation
+    current = operations.instances(cfn, plan.name) if operations.find(cfn, plan.name) else []
+    operations.preview(plan, current, io)
+    if args.plan:
+        return 0
+    if not args.yes:
+        if io.ask is None:
+            raise _usage("deploy: no terminal to confirm on; pass --yes")
+        if io.ask("Deploy? [y/N] ").strip().lower() not in {"y", "yes"}:
+            io.say("not deployed")
+            return 1
+    template = operations.template_argument(ctx.admin, to_json(ctx.template), args.bucket, io.say)
+    return operations.deploy(cfn, plan, template, io, ctx.open_target)
+
+
+def handle_status(args: argparse.Namespace, io: Io | None = None) -> int:
+    from tap_cfn.stackset import operations
+
+    ctx = _context(args)
+    return operations.status(ctx.admin.cloudformation, ctx.name, io or _io())
+
+
+def handle_outputs(args: argparse.Namespace, io: Io | None = None) -> int:
+    import json
+
+    from tap_cfn.stackset import operations
+
+    ctx = _context(args)
+    found = operations.outputs(ctx.admin.cloudformation, ctx.name, ctx.open_target, io or _io())
+    print(json.dumps(found, indent=2, sort_keys=True))
+    return 0
+
+
+def handle_destroy(args: argparse.Namespace, io: Io | None = None) -> int:
+    from tap_cfn.stackset import operations
+
+    ctx = _context(args)
+    return operations.destroy(ctx.admin.cloudformation, ctx.name, args.yes, io or _io())
+
+
+def handle_preflight(args: argparse.Namespace, io: Io | None = None) -> int:
+    from tap_cfn.render import to_json
+    from tap_cfn.stackset.preflight import preflight
+
+    ctx = _context(args)
+    plan = _plan(args, ctx, with_params=False)
+    size = len(to_json(ctx.template).encode())
+    return preflight(ctx.admin, plan, ctx.template, size, ctx.open_target, io or _io())
