@@ -81,6 +81,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="AWS profile of the administrator account")
     parser.add_argument("--endpoint-url", help="send every AWS call to this endpoint (a local AWS)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE", help="platform config (YAML)")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="print only failures and results")
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="tracebacks on failure")
     parser.add_argument(
         "--target-role",
         default=EXECUTION_ROLE,
@@ -185,11 +188,12 @@ def _plan(args: argparse.Namespace, ctx: _Context, with_params: bool) -> Plan:
         raise _usage(str(exc)) from None
 
 
-def _io() -> Io:
+def _io(args: argparse.Namespace) -> Io:
     from tap_cfn.stackset.progress import Io
 
     def say(line: str) -> None:
-        print(line, file=sys.stderr)
+        if not args.quiet or line.startswith(("failed", "  ")):  # --quiet keeps the failures
+            print(line, file=sys.stderr)
 
     return Io(say, input if sys.stdin.isatty() else None)
 
@@ -205,7 +209,7 @@ def handle_deploy(args: argparse.Namespace, io: Io | None = None) -> int:
     from tap_cfn.stackset import operations
     from tap_cfn.stackset.plan import PlanError, check_regions_per_account
 
-    io = io or _io()
+    io = io or _io(args)
     ctx = _context(args)
     plan = _plan(args, ctx, with_params=True)
     try:
@@ -231,7 +235,7 @@ def handle_status(args: argparse.Namespace, io: Io | None = None) -> int:
     from tap_cfn.stackset import operations
 
     ctx = _context(args)
-    return operations.status(ctx.admin.cloudformation, ctx.name, io or _io())
+    return operations.status(ctx.admin.cloudformation, ctx.name, io or _io(args))
 
 
 def handle_outputs(args: argparse.Namespace, io: Io | None = None) -> int:
@@ -240,7 +244,7 @@ def handle_outputs(args: argparse.Namespace, io: Io | None = None) -> int:
     from tap_cfn.stackset import operations
 
     ctx = _context(args)
-    found = operations.outputs(ctx.admin.cloudformation, ctx.name, ctx.open_target, io or _io())
+    found = operations.outputs(ctx.admin.cloudformation, ctx.name, ctx.open_target, io or _io(args))
     print(json.dumps(found, indent=2, sort_keys=True))
     return 0
 
@@ -249,7 +253,7 @@ def handle_destroy(args: argparse.Namespace, io: Io | None = None) -> int:
     from tap_cfn.stackset import operations
 
     ctx = _context(args)
-    return operations.destroy(ctx.admin.cloudformation, ctx.name, args.yes, io or _io())
+    return operations.destroy(ctx.admin.cloudformation, ctx.name, args.yes, io or _io(args))
 
 
 def handle_preflight(args: argparse.Namespace, io: Io | None = None) -> int:
@@ -259,4 +263,4 @@ def handle_preflight(args: argparse.Namespace, io: Io | None = None) -> int:
     ctx = _context(args)
     plan = _plan(args, ctx, with_params=False)
     size = len(to_json(ctx.template).encode())
-    return preflight(ctx.admin, plan, ctx.template, size, ctx.open_target, io or _io())
+    return preflight(ctx.admin, plan, ctx.template, size, ctx.open_target, io or _io(args))
