@@ -27,7 +27,8 @@ TEMPLATE = {
         "CertificateArn": {"Type": "String", "Default": ""},
     }
 }
-STACK_ID = f"arn:aws:cloudformation:eu-west-1:{B}:stack/StackSet-tap-demo-0f4e1c2b/7d1c0a9e-aa11-11ef-9a1b-06f1c2d3e4f5"
+STACK_NAME = "StackSet-tap-demo-0f4e1c2b"
+STACK_ID = f"arn:aws:cloudformation:eu-west-1:{B}:stack/{STACK_NAME}/7d1c0a9e-aa11-11ef-9a1b-06f1c2d3e4f5"
 
 
 def client() -> Any:
@@ -172,7 +173,11 @@ def test_two_accounts_two_regions_roll_out_region_by_region_with_the_override() 
     assert "operation op-eu SUCCEEDED: 2 succeeded" in out.text
 
 
-FAILED_REASON = 'ResourceLogicalId:LoadBalancer, ResourceType:AWS::ElasticLoadBalancingV2::LoadBalancer, ResourceStatusReason:Resource handler returned message: "At least two subnets in two different Availability Zones must be specified".'
+FAILED_REASON = (
+    "ResourceLogicalId:LoadBalancer, ResourceType:AWS::ElasticLoadBalancingV2::LoadBalancer, "
+    'ResourceStatusReason:Resource handler returned message: "At least two subnets in two different '
+    'Availability Zones must be specified".'
+)
 
 
 def failed_instance_script(stubber: Stubber) -> None:
@@ -268,7 +273,7 @@ def test_a_failed_instance_is_reported_with_the_first_failed_resource_of_its_sta
         code = operations.deploy(cfn, plan, {"TemplateBody": "{}"}, out.io, open_target)
     assert code == 1
     assert opened == [(B, "eu-west-1")]  # only the failed instance is read
-    assert f"operation op-1 FAILED: 1 failed, 1 succeeded" in out.text
+    assert "operation op-1 FAILED: 1 failed, 1 succeeded" in out.text
     assert f"failed: {B} eu-west-1 OUTDATED (FAILED) {FAILED_REASON}" in out.lines
     assert out.lines[-1] == (
         "  root cause: LoadBalancer (AWS::ElasticLoadBalancingV2::LoadBalancer) CREATE_FAILED: "
