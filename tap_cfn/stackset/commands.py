@@ -60,6 +60,14 @@ def register(subparsers: Any) -> None:
     _common(preflight)
     _targets(preflight)
     preflight.set_defaults(func=handle_preflight)
+    roles = sub.add_parser(
+        "roles", help="print the administration and execution roles of self-managed StackSets (YAML)"
+    )
+    roles.add_argument(
+        "--env", required=True, help="environment whose template the execution role must deploy"
+    )
+    roles.add_argument("--config", type=Path, default=None, metavar="FILE", help="platform config (YAML)")
+    roles.set_defaults(func=handle_roles)
     for name, text, func in (
         ("status", "the StackSet, each instance's status and the last operation", handle_status),
         ("outputs", "the outputs of every instance, read in its account", handle_outputs),
@@ -264,3 +272,20 @@ def handle_preflight(args: argparse.Namespace, io: Io | None = None) -> int:
     plan = _plan(args, ctx, with_params=False)
     size = len(to_json(ctx.template).encode())
     return preflight(ctx.admin, plan, ctx.template, size, ctx.open_target, io or _io(args))
+
+
+def handle_roles(args: argparse.Namespace) -> int:
+    from tap_cfn import config as cfg
+    from tap_cfn import flat
+    from tap_cfn.render import render
+    from tap_cfn.stackset import roles
+
+    config = cfg.load(args.config)
+    if args.env not in config.environments:
+        raise _usage(f"--env: unknown environment {args.env!r}; known: {', '.join(config.environments)}")
+    try:
+        template = flat.build(cfg.Deployment(config, args.env))
+    except flat.FlatError as exc:
+        raise _usage(str(exc)) from None
+    sys.stdout.write(render(roles.build(template), "yaml"))
+    return 0

@@ -147,3 +147,12 @@ def test_every_iam_role_name_of_the_flat_templates_varies_by_region() -> None:
     if any(clashing.values()):
         pytest.xfail(f"IAM names without the region: {clashing}")
     assert clashing == {"dev": [], "prod": []}
+
+
+def test_two_regions_are_refused_while_an_iam_name_lacks_the_region_and_one_region_is_not() -> None:
+    from tap_cfn.stackset.plan import check_regions_per_account
+
+    template = {"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "tap-role-demo"}}}}
+    with pytest.raises(PlanError, match=r"1 IAM names do not contain \$\{AWS::Region\} \(Role"):
+        check_regions_per_account(plan(), template)
+    check_regions_per_account(plan(regions="eu-west-1"), template)
