@@ -9,31 +9,8 @@ import pytest
 from tap_cfn import config as cfg
 from tap_cfn import flat
 from tap_cfn.stackset.operations import instance_calls
-from tap_cfn.stackset.plan import PlanError, Preferences, account_global_names, make_plan
-
-A, B = "111111111111", "222222222222"
-TEMPLATE = {
-    "Parameters": {
-        "EnvironmentSuffix": {"Type": "String"},
-        "CertificateArn": {"Type": "String", "Default": ""},
-        "VpcCidr": {"Type": "String", "Default": "10.0.0.0/16"},
-    },
-    "Resources": {},
-}
-
-
-def plan(**changes: Any) -> Any:
-    args: dict[str, Any] = {
-        "name": "tap-demo",
-        "template": TEMPLATE,
-        "targets": (f"{A},{B}", None),
-        "regions": "eu-west-1,us-east-1",
-        "parameters": [("EnvironmentSuffix", "demo")],
-        "region_parameters": [],
-        "preferences": Preferences(),
-    }
-    args.update(changes)
-    return make_plan(**args)
+from tap_cfn.stackset.plan import PlanError, Preferences, account_global_names
+from tests.stackset import A, B, plan
 
 
 @pytest.mark.parametrize(
@@ -152,7 +129,9 @@ def test_every_iam_role_name_of_the_flat_templates_varies_by_region() -> None:
 def test_two_regions_are_refused_while_an_iam_name_lacks_the_region_and_one_region_is_not() -> None:
     from tap_cfn.stackset.plan import check_regions_per_account
 
-    template = {"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "tap-role-demo"}}}}
+    template = {
+        "Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "tap-role-demo"}}}
+    }
     with pytest.raises(PlanError, match=r"1 IAM names do not contain \$\{AWS::Region\} \(Role"):
         check_regions_per_account(plan(), template)
     check_regions_per_account(plan(regions="eu-west-1"), template)

@@ -15,10 +15,10 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from tap_cfn.stackset import operations
-from tap_cfn.stackset.plan import Preferences, make_plan
+from tap_cfn.stackset.plan import Preferences
 from tap_cfn.stackset.progress import Io
+from tests.stackset import A, B, plan
 
-A, B = "111111111111", "222222222222"
 SET_ID = "tap-demo:6f1d0b0e-3c1a-4a57-9d0c-2f1e8a6b9c01"
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 TEMPLATE = {
@@ -88,17 +88,16 @@ def not_found(stubber: Stubber) -> None:
 
 
 def two_region_plan(**changes: Any) -> Any:
-    args: dict[str, Any] = {
-        "name": "tap-demo",
-        "template": TEMPLATE,
-        "targets": (f"{A},{B}", None),
-        "regions": "eu-west-1,us-east-1",
-        "parameters": [("EnvironmentSuffix", "demo")],
-        "region_parameters": ["eu-west-1:CertificateArn=arn:aws:acm:eu-west-1:111111111111:certificate/eu"],
-        "preferences": Preferences("50%", "0", region_order=("us-east-1", "eu-west-1")),
-    }
-    args.update(changes)
-    return make_plan(**args)
+    """A certificate for eu-west-1 only, us-east-1 first, half the accounts at once."""
+    return plan(
+        **{
+            "region_parameters": [
+                "eu-west-1:CertificateArn=arn:aws:acm:eu-west-1:111111111111:certificate/eu"
+            ],
+            "preferences": Preferences("50%", "0", region_order=("us-east-1", "eu-west-1")),
+            **changes,
+        }
+    )
 
 
 def test_two_accounts_two_regions_roll_out_region_by_region_with_the_override() -> None:
