@@ -109,12 +109,15 @@ def _targets(parser: argparse.ArgumentParser) -> None:
 
 @dataclass
 class _Context:
-    """The flat template, the StackSet name and the administrator's clients for one command."""
+    """The flat template and the StackSet name for one command; the clients come after the
+    arguments are checked, so bad input fails before any AWS call."""
 
     name: str
     template: dict[str, Any]
-    admin: Admin
-    open_target: Any
+    args: argparse.Namespace
+
+    def clients(self) -> tuple[Admin, Any]:
+        return _clients(self.args)
 
 
 def _context(args: argparse.Namespace) -> _Context:
@@ -129,8 +132,7 @@ def _context(args: argparse.Namespace) -> _Context:
         template = flat.build(dep)
     except flat.FlatError as exc:
         raise _usage(str(exc)) from None
-    admin, open_target = _clients(args)
-    return _Context(f"{dep.project}-{args.suffix}", template, admin, open_target)
+    return _Context(f"{dep.project}-{args.suffix}", template, args)
 
 
 def _clients(args: argparse.Namespace) -> tuple[Admin, Any]:
@@ -142,6 +144,8 @@ def _clients(args: argparse.Namespace) -> tuple[Admin, Any]:
     from tap_cfn.stackset.operations import Admin
 
     session = make_session(args.profile, args.region)
+    if not session.region_name:
+        raise _usage("--region: give the administrator region (none is configured)")
     config = Config(retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS})
 
     def client(service: str, **kwargs: Any) -> Any:
@@ -224,7 +228,8 @@ def handle_deploy(args: argparse.Namespace, io: Io | None = None) -> int:
         check_regions_per_account(plan, ctx.template)
     except PlanError as exc:
         raise _usage(str(exc)) from None
-    cfn = ctx.admin.cloudformation
+    admin, open_target = ctx.clients()
+    cfn = admin.cloudformation
     current = operations.instances(cfn, plan.name) if operations.find(cfn, plan.name) else []
     operations.preview(plan, current, io)
     if args.plan:
@@ -235,15 +240,15 @@ def handle_deploy(args: argparse.Namespace, io: Io | None = None) -> int:
         if io.ask("Deploy? [y/N] ").strip().lower() not in {"y", "yes"}:
             io.say("not deployed")
             return 1
-    template = operations.template_argument(ctx.admin, to_json(ctx.template), args.bucket, io.say)
-    return operations.deploy(cfn, plan, template, io, ctx.open_target)
+    template = operations.template_argument(admin, to_json(ctx.template), args.bucket, io.say)
+    return operations.deploy(cfn, plan, template, io, open_target)
 
 
 def handle_status(args: argparse.Namespace, io: Io | None = None) -> int:
     from tap_cfn.stackset import operations
 
     ctx = _context(args)
-    return operations.status(ctx.admin.cloudformation, ctx.name, io or _io(args))
+    return operations.status(ctx.clients()[0].cloudformation, ctx.name, io or _io(args))
 
 
 def handle_outputs(args: argparse.Namespace, io: Io | None = None) -> int:
@@ -252,7 +257,8 @@ def handle_outputs(args: argparse.Namespace, io: Io | None = None) -> int:
     from tap_cfn.stackset import operations
 
     ctx = _context(args)
-    found = operations.outputs(ctx.admin.cloudformation, ctx.name, ctx.open_target, io or _io(args))
+    admin, open_target = ctx.clients()
+    found = operations.outputs(admin.cloudformation, ctx.name, open_target, io or _io(args))
     print(json.dumps(found, indent=2, sort_keys=True))
     return 0
 
@@ -261,7 +267,7 @@ def handle_destroy(args: argparse.Namespace, io: Io | None = None) -> int:
     from tap_cfn.stackset import operations
 
     ctx = _context(args)
-    return operations.destroy(ctx.admin.cloudformation, ctx.name, args.yes, io or _io(args))
+    return operations.destroy(ctx.clients()[0].cloudformation, ctx.name, args.yes, io or _io(args))
 
 
 def handle_preflight(args: argparse.Namespace, io: Io | None = None) -> int:
@@ -271,7 +277,8 @@ def handle_preflight(args: argparse.Namespace, io: Io | None = None) -> int:
     ctx = _context(args)
     plan = _plan(args, ctx, with_params=False)
     size = len(to_json(ctx.template).encode())
-    return preflight(ctx.admin, plan, ctx.template, size, ctx.open_target, io or _io(args))
+    admin, open_target = ctx.clients()
+    return preflight(admin, plan, ctx.template, size, open_target, io or _io(args))
 
 
 def handle_roles(args: argparse.Namespace) -> int:

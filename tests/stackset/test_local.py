@@ -104,14 +104,21 @@ def test_plan_shows_the_instances_and_creates_nothing(
     assert admin.list_stack_sets()["Summaries"] == []
 
 
-def test_a_parameter_the_template_does_not_declare_exits_2(
-    base: list[str], capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--accounts", A, "--param", "Nope=1"], "parameter Nope is not declared by the template"),
+        ([], "give exactly one of --accounts (self-managed) and --ous (service-managed)"),
+        (["--ous", "ou-ab12-abcdefgh", "--accounts", A], "give exactly one of --accounts"),
+    ],
+)
+def test_bad_deploy_arguments_exit_2_in_one_line_before_any_aws_call(
+    base: list[str], capsys: pytest.CaptureFixture[str], extra: list[str], message: str
 ) -> None:
-    code = main(
-        ["stackset", "deploy", *base, "--accounts", A, "--regions", "eu-west-1", "--param", "Nope=1", "--yes"]
-    )
+    code = main(["stackset", "deploy", *base, "--regions", "eu-west-1", *extra, "--yes"])
+    (line,) = capsys.readouterr().err.splitlines()
     assert code == 2
-    assert "parameter Nope is not declared by the template" in capsys.readouterr().err
+    assert message in line
 
 
 def test_preflight_finds_the_administration_role_and_reaches_each_target(
