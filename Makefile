@@ -6,6 +6,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= templates
+# FLAT=1: `make templates` also writes <env>/flat.{json,yaml}, the environment as one template
+FLAT   ?=
 # checkov lives in its own environment (its boto3 pin conflicts with ours); the pins are read
 # from [tool.tap-cfn.scan] in pyproject.toml.
 SCAN_VENV  := .venv-checkov
@@ -53,7 +55,7 @@ graphviz: ## Install Graphviz (the diagrams' `dot`) when missing: apt-get as roo
 	else echo "$(GRAPHVIZ_HINT)" >&2; fi
 
 templates: $(STAMP) ## Generate templates/<env>/ and their diagrams (SVGs when Graphviz is there), the README config reference; lint
-	$(PY) generate.py templates --out $(OUT)
+	$(PY) generate.py templates --out $(OUT) $(if $(FLAT),--flat)
 	$(PY) generate.py diagram --out $(OUT)
 	$(PY) generate.py docs
 	$(PY) generate.py lint --out $(OUT)

@@ -42,6 +42,11 @@ def _templates(sub: argparse._SubParsersAction) -> None:
         "--format", choices=[*FORMATS, "both"], default="both", help="output format (default both)"
     )
     common.add_out(parser, "output folder")
+    parser.add_argument(
+        "--flat",
+        action="store_true",
+        help="also write <env>/flat.{json,yaml}: the environment as one template, no nested stacks",
+    )
     common.add_config(parser)
     parser.set_defaults(func=cmd_templates)
 
@@ -118,10 +123,24 @@ def cmd_templates(args: argparse.Namespace) -> int:
         env: generator.render_environment(cfg.Deployment(config, env), formats)
         for env in common.environments(config, args.env)
     }
+    if args.flat:
+        _add_flat(config, files, formats)
     generator.write(args.out, files)
     count = sum(len(f) for f in files.values())
     common.say(args, f"wrote {count} templates for {', '.join(files)} into {args.out}/")
     return EXIT_OK
+
+
+def _add_flat(config: cfg.Config, files: dict[str, dict[str, str]], formats: list[str]) -> None:
+    from tap_cfn import flat
+    from tap_cfn.render import render
+
+    for env, env_files in files.items():
+        try:
+            template = flat.build(cfg.Deployment(config, env))
+        except flat.FlatError as exc:
+            raise UsageError(f"templates --flat: {exc}") from None
+        env_files.update((f"{flat.STEM}.{fmt}", render(template, fmt)) for fmt in formats)
 
 
 def cmd_lint(args: argparse.Namespace) -> int:

@@ -39,11 +39,16 @@ def make_session(profile: str | None = None, region: str | None = None) -> boto3
     return boto3.Session(profile_name=profile, region_name=region)
 
 
-def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Clients:
-    """Clients for `session`, optionally pointed at one endpoint for every service (a local AWS)."""
+def client_config() -> Any:
+    """The botocore settings of every client: retries that survive throttling."""
     from botocore.config import Config
 
-    config = Config(retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS})
+    return Config(retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS})
+
+
+def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Clients:
+    """Clients for `session`, optionally pointed at one endpoint for every service (a local AWS)."""
+    config = client_config()
     region = session.region_name
     if not region:
         from botocore.exceptions import NoRegionError

@@ -1,0 +1,328 @@
+"""One template for a whole environment: the nested stacks folded into their root.
+
+What a console user uploads directly and what a StackSet deploys (service-managed StackSets cannot
+create nested stacks with their default execution role). Every leaf resource keeps its logical ID;
+a name declared by more than one stack is prefixed, in every stack that declares it, with the path
+of stack logical IDs leading to it (`FrontendServiceStack` -> `FrontendServiceTaskDefinition`).
+A child parameter fed from a sibling's output becomes the expression behind that output (the
+producing resource's Ref/GetAtt); root parameters and root outputs stay; conditions merge, and a
+condition declared twice with different bodies is renamed like a resource.
+
+Works on rendered template dicts only, so it follows whatever the stack builders produce.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tap_cfn.config import Deployment
+
+NESTED_STACK = "AWS::CloudFormation::Stack"
+STEM = "flat"
+# Understand CloudFormation quotas:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+MAX_RESOURCES = 500
+MAX_PARAMETERS = 200
+MAX_OUTPUTS = 200
+MAX_BODY_BYTES = 51_200  # TemplateBody passed directly (API/CLI)
+MAX_S3_BYTES = 1_000_000  # TemplateURL in S3, and the console's file upload ("1 MB")
+_SUB_VAR = re.compile(r"\$\{([^!}][^}]*)\}")
+_LIST_TYPES = ("CommaDelimitedList", "List<")
+
+
+class FlatError(Exception):
+    """The environment cannot be one template: a quota, or a construct the folding cannot carry."""
+
+
+def source_templates(dep: Deployment) -> dict[str, dict[str, Any]]:
+    """The environment's templates by file stem (`root`, `network`, ...), as the generator builds them."""
+    from tap_cfn import generator
+
+    return generator.build_environment(dep)
+
+
+def build(dep: Deployment) -> dict[str, Any]:
+    """The flat template of `dep`, checked against the quotas (FlatError when it does not fit)."""
+    flat = flatten(source_templates(dep))
+    check_quotas(flat, f"{dep.env_name}/{STEM}")
+    return flat
+
+
+def check_quotas(template: dict[str, Any], name: str) -> None:
+    from tap_cfn.render import to_json
+
+    counts = [
+        ("resources", len(template["Resources"]), MAX_RESOURCES),
+        ("parameters", len(template.get("Parameters", {})), MAX_PARAMETERS),
+        ("outputs", len(template.get("Outputs", {})), MAX_OUTPUTS),
+        ("bytes", len(to_json(template).encode()), MAX_S3_BYTES),
+    ]
+    over = [f"{count} {what} (quota {limit})" for what, count, limit in counts if count > limit]
+    if over:
+        raise FlatError(
+            f"{name}: one template would hold {', '.join(over)}; deploy the nested stacks instead"
+        )
+
+
+@dataclass
+class _Scope:
+    """One template during the walk: where it sits and what its parameters resolve to."""
+
+    template: dict[str, Any]
+    path: tuple[str, ...]  # logical IDs of the stack resources leading here; () for the root
+    params: dict[str, Any] | None  # None: the root, whose parameters stay parameters
+    conditions: dict[str, str] = field(default_factory=dict)  # own name -> flat name
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # child stack id -> its outputs
+
+
+def flatten(templates: dict[str, dict[str, Any]], root: str = "root") -> dict[str, Any]:
+    """Fold `templates` (stem -> template dict; nested TemplateURLs name stems) into one dict."""
+    return _Folder(templates).fold(root)
+
+
+class _Folder:
+    def __init__(self, templates: dict[str, dict[str, Any]]) -> None:
+        self.templates = templates
+        self.resources: dict[str, Any] = {}
+        self.conditions: dict[str, Any] = {}
+        self.renamed = self._resource_names(templates)
+
+    def fold(self, root: str) -> dict[str, Any]:
+        top = self.templates[root]
+        for key in ("Mappings", "Rules", "Transform"):
+            if any(key in t for t in self.templates.values()):
+                raise FlatError(f"templates with {key} cannot be folded into one")
+        scope = _Scope(top, (), None)
+        self._template(scope)
+        out: dict[str, Any] = {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": f"{top.get('Description', '')} (one template, no nested stacks)".strip(),
+            "Resources": self.resources,
+        }
+        metadata = {k: v for k, v in top.get("Metadata", {}).items() if k != "cfn-lint"}
+        if metadata:
+            out["Metadata"] = metadata
+        if top.get("Parameters"):
+            out["Parameters"] = top["Parameters"]
+        if self.conditions:
+            out["Conditions"] = self.conditions
+        outputs = {key: self._output(scope, output) for key, output in top.get("Outputs", {}).items()}
+        if outputs:
+            out["Outputs"] = outputs
+        return out
+
+    def _resource_names(self, templates: dict[str, dict[str, Any]]) -> dict[tuple[str, ...], str]:
+        """(path..., logical id) -> flat logical ID: prefixed only where two stacks share a name."""
+        found = list(self._leaf_resources(templates, "root", ()))
+        counts = Counter(name for _path, name in found)
+        names = {(*path, name): name if counts[name] == 1 else _prefix(path) + name for path, name in found}
+        clash = [n for n, c in Counter(names.values()).items() if c > 1]
+        if clash:
+            raise FlatError(f"logical IDs collide after prefixing: {', '.join(sorted(clash))}")
+        return names
+
+    def _leaf_resources(
+        self, templates: dict[str, dict[str, Any]], stem: str, path: tuple[str, ...]
+    ) -> Iterator[tuple[tuple[str, ...], str]]:
+        for name, resource in templates[stem]["Resources"].items():
+            if resource["Type"] == NESTED_STACK:
+                yield from self._leaf_resources(templates, _stem(resource), (*path, name))
+            else:
+                yield path, name
+
+    def _template(self, scope: _Scope) -> None:
+        self._conditions(scope)
+        for name, resource in scope.template["Resources"].items():
+            if resource["Type"] == NESTED_STACK:
+                self._child_outputs(scope, name)
+            else:
+                self.resources[self.renamed[(*scope.path, name)]] = self._resource(scope, resource)
+
+    def _resource(self, scope: _Scope, resource: dict[str, Any]) -> dict[str, Any]:
+        out = {key: self._value(scope, value) for key, value in resource.items()}
+        if "Condition" in resource:
+            out["Condition"] = scope.conditions[resource["Condition"]]
+        depends = resource.get("DependsOn")
+        if depends is not None:
+            names = [depends] if isinstance(depends, str) else depends
+            out["DependsOn"] = [self._ref_name(scope, n) for n in names]
+            if isinstance(depends, str):
+                out["DependsOn"] = out["DependsOn"][0]
+        return out
+
+    def _conditions(self, scope: _Scope) -> None:
+        """Add the template's conditions: an identical body already present is reused."""
+        pending = dict(scope.template.get("Conditions", {}))
+        while pending:
+            ready = [n for n, body in pending.items() if _condition_refs(body) <= set(scope.conditions)]
+            if not ready:
+                raise FlatError(f"conditions refer to each other in a cycle: {', '.join(sorted(pending))}")
+            for name in ready:
+                body = self._value(scope, pending.pop(name), in_condition=True)
+                scope.conditions[name] = self._condition_name(scope, name, body)
+
+    def _condition_name(self, scope: _Scope, name: str, body: Any) -> str:
+        for candidate in (name, _prefix(scope.path) + name):
+            if self.conditions.get(candidate, body) == body:
+                self.conditions[candidate] = body
+                return candidate
+        raise FlatError(f"condition {_prefix(scope.path) + name} is declared twice with different bodies")
+
+    def _child_outputs(self, scope: _Scope, stack_id: str) -> dict[str, Any]:
+        """The outputs of nested stack `stack_id` of `scope`, folding the child on first use."""
+        if stack_id in scope.outputs:
+            return scope.outputs[stack_id]
+        resource = scope.template["Resources"][stack_id]
+        if {"Condition", "DependsOn"} & set(resource):
+            raise FlatError(f"nested stack {stack_id} has a Condition or DependsOn, which cannot be folded")
+        child = self.templates[_stem(resource)]
+        fed = resource.get("Properties", {}).get("Parameters", {})
+        params = {}
+        for key, spec in child.get("Parameters", {}).items():
+            if key in fed:
+                params[key] = _as_type(self._value(scope, fed[key]), spec.get("Type", "String"))
+            elif "Default" in spec:
+                params[key] = spec["Default"]
+            else:
+                raise FlatError(f"nested stack {stack_id}: parameter {key} is not fed")
+        inner = _Scope(child, (*scope.path, stack_id), params)
+        self._template(inner)
+        outputs = {
+            key: self._value(inner, output["Value"]) for key, output in child.get("Outputs", {}).items()
+        }
+        scope.outputs[stack_id] = outputs
+        return outputs
+
+    def _output(self, scope: _Scope, output: dict[str, Any]) -> dict[str, Any]:
+        out = {key: self._value(scope, value) for key, value in output.items()}
+        if "Condition" in output:
+            out["Condition"] = scope.conditions[output["Condition"]]
+        return out
+
+    # --- intrinsic functions -----------------------------------------------------------------
+
+    def _value(self, scope: _Scope, value: Any, in_condition: bool = False) -> Any:
+        if isinstance(value, list):
+            return [self._value(scope, item, in_condition) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            handler = self._functions.get(key)
+            if handler is not None:
+                return handler(self, scope, arg, in_condition)
+            if key == "Condition" and in_condition and isinstance(arg, str):
+                return {"Condition": scope.conditions[arg]}
+        return {key: self._value(scope, item, in_condition) for key, item in value.items()}
+
+    def _ref(self, scope: _Scope, name: Any, _in_condition: bool) -> Any:
+        if name.startswith("AWS::"):
+            return {"Ref": name}
+        if name in scope.template.get("Parameters", {}):
+            return {"Ref": name} if scope.params is None else scope.params[name]
+        return {"Ref": self._ref_name(scope, name)}
+
+    def _ref_name(self, scope: _Scope, name: str) -> str:
+        resource = scope.template["Resources"].get(name)
+        if resource is None or resource["Type"] == NESTED_STACK:
+            raise FlatError(f"{'/'.join(scope.path) or 'root'}: cannot fold a reference to {name}")
+        return self.renamed[(*scope.path, name)]
+
+    def _get_att(self, scope: _Scope, arg: Any, _in_condition: bool) -> Any:
+        name, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
+        resource = scope.template["Resources"].get(name, {})
+        if resource.get("Type") == NESTED_STACK and attribute.startswith("Outputs."):
+            return self._child_outputs(scope, name)[attribute.removeprefix("Outputs.")]
+        return {"Fn::GetAtt": [self._ref_name(scope, name), self._value(scope, attribute)]}
+
+    def _if(self, scope: _Scope, arg: Any, in_condition: bool) -> Any:
+        condition, *branches = arg
+        return {
+            "Fn::If": [scope.conditions[condition], *(self._value(scope, b, in_condition) for b in branches)]
+        }
+
+    def _sub(self, scope: _Scope, arg: Any, _in_condition: bool) -> Any:
+        text, local = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+        variables = {key: self._value(scope, value) for key, value in local.items()}
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in local or name.startswith("AWS::"):
+                return match.group(0)
+            expr = self._get_att(scope, name, False) if "." in name else self._ref(scope, name, False)
+            inline = _inline(expr)
+            if inline is not None:
+                return inline
+            var = _fresh(name, variables, text)
+            variables[var] = expr
+            return "${" + var + "}"
+
+        folded = _SUB_VAR.sub(replace, text)
+        return {"Fn::Sub": [folded, variables] if variables else folded}
+
+    _functions: dict[str, Callable[[_Folder, _Scope, Any, bool], Any]] = {
+        "Ref": _ref,
+        "Fn::GetAtt": _get_att,
+        "Fn::If": _if,
+        "Fn::Sub": _sub,
+    }
+
+
+def _stem(resource: dict[str, Any]) -> str:
+    url = resource["Properties"]["TemplateURL"]
+    return str(url).rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+def _prefix(path: tuple[str, ...]) -> str:
+    return "".join(part.removesuffix("Stack") for part in path)
+
+
+def _condition_refs(body: Any) -> set[str]:
+    """The condition names a condition body refers to ({"Condition": name})."""
+    if isinstance(body, list):
+        return set().union(*(_condition_refs(item) for item in body)) if body else set()
+    if not isinstance(body, dict):
+        return set()
+    if set(body) == {"Condition"} and isinstance(body["Condition"], str):
+        return {body["Condition"]}
+    return set().union(*(_condition_refs(item) for item in body.values())) if body else set()
+
+
+def _as_type(value: Any, parameter_type: str) -> Any:
+    """A child parameter's value as the child sees it: outputs are strings, so a list-typed
+    parameter fed from an output gets the list back (Fn::Join undone, or Fn::Split)."""
+    if not parameter_type.startswith(_LIST_TYPES) or isinstance(value, list):
+        return value
+    if isinstance(value, dict) and list(value) == ["Fn::Join"] and value["Fn::Join"][0] == ",":
+        return value["Fn::Join"][1]
+    if isinstance(value, dict) and list(value) == ["Ref"]:
+        return value  # a list-typed parameter of the parent
+    return {"Fn::Split": [",", value]}
+
+
+def _inline(expr: Any) -> str | None:
+    """`expr` as a ${...} reference inside a Sub string, when it is one."""
+    if isinstance(expr, dict) and list(expr) == ["Ref"]:
+        return "${" + expr["Ref"] + "}"
+    if (
+        isinstance(expr, dict)
+        and list(expr) == ["Fn::GetAtt"]
+        and all(isinstance(p, str) for p in expr["Fn::GetAtt"])
+    ):
+        return "${" + ".".join(expr["Fn::GetAtt"]) + "}"
+    if isinstance(expr, str) and "${" not in expr:
+        return expr
+    return None
+
+
+def _fresh(name: str, taken: dict[str, Any], text: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9]", "", name) or "Value"
+    candidate, n = base, 1
+    while candidate in taken or "${" + candidate in text:
+        n += 1
+        candidate = f"{base}{n}"
+    return candidate

@@ -1,0 +1,149 @@
+"""`stackset` commands against the local endpoint (moto's server, as the deploy tests start it):
+the generated dev environment, flat, as a self-managed StackSet in two accounts.
+
+moto models StackSets far enough for this: it creates a real stack per instance in the target
+account's backend, and AssumeRole into another account gives that account's view. It does not
+model asynchronous operations, failures or overrides correctly: those are in test_recorded.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from tap_cfn import config as cfg
+from tap_cfn import flat
+from tap_cfn.cli import main
+from tests.support.moto_endpoint import dummy_credentials, moto_server, reset_backends
+
+A, B = "111111111111", "222222222222"
+IMAGES = [
+    "--param",
+    "FrontendImageTag=1.0.0",
+    "--param",
+    "ApiGatewayImageTag=1.0.0",
+    "--param",
+    "ProcessingImageTag=1.0.0",
+]
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with dummy_credentials(), moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def base(endpoint: str) -> list[str]:
+    reset_backends()
+    return ["--env", "dev", "--suffix", "demo", "--region", "us-east-1", "--endpoint-url", endpoint, "-q"]
+
+
+def in_account(endpoint: str, account: str, region: str) -> object:
+    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=endpoint)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/Reader", RoleSessionName="test")[
+        "Credentials"
+    ]
+    return boto3.client(
+        "cloudformation",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def test_deploy_creates_one_flat_stack_per_account_and_destroy_removes_them(
+    endpoint: str, base: list[str]
+) -> None:
+    # GIVEN the dev environment and two target accounts in one region
+    targets = ["--accounts", f"{A},{B}", "--regions", "eu-west-1"]
+    # WHEN it is deployed as a StackSet
+    assert main(["stackset", "deploy", *base, *targets, *IMAGES, "--yes"]) == 0
+    # THEN each account holds a stack with the flat template's resources
+    # (without the resources of false conditions: no certificate, no e-mail; moto has no model of
+    # AWS::S3::BucketPolicy and lists it without a logical ID)
+    declared = flat.build(cfg.Deployment(cfg.load(None), "dev"))["Resources"]
+    expected = {
+        k for k, r in declared.items() if "Condition" not in r and r["Type"] != "AWS::S3::BucketPolicy"
+    }
+    for account in (A, B):
+        cfn = in_account(endpoint, account, "eu-west-1")
+        (stack,) = cfn.list_stacks(StackStatusFilter=["CREATE_COMPLETE"])["StackSummaries"]  # type: ignore[attr-defined]
+        resources = cfn.list_stack_resources(StackName=stack["StackId"])["StackResourceSummaries"]  # type: ignore[attr-defined]
+        assert {r["LogicalResourceId"] for r in resources} - {""} == expected
+    admin = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=endpoint)
+    listed = admin.list_stack_instances(StackSetName="tap-demo")["Summaries"]
+    assert sorted((i["Account"], i["Region"]) for i in listed) == [(A, "eu-west-1"), (B, "eu-west-1")]
+    assert main(["stackset", "status", *base]) == 0
+    # AND destroy removes the instances' stacks, then the set
+    assert main(["stackset", "destroy", *base, "--yes"]) == 0
+    assert (
+        in_account(endpoint, A, "eu-west-1").list_stacks(StackStatusFilter=["CREATE_COMPLETE"])[
+            "StackSummaries"
+        ]
+        == []
+    )  # type: ignore[attr-defined]
+    with pytest.raises(admin.exceptions.StackSetNotFoundException):
+        admin.describe_stack_set(StackSetName="tap-demo")
+
+
+def test_plan_shows_the_instances_and_creates_nothing(
+    endpoint: str, base: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = [b for b in base if b != "-q"]
+    assert (
+        main(["stackset", "deploy", *base, "--accounts", A, "--regions", "eu-west-1", *IMAGES, "--plan"]) == 0
+    )
+    err = capsys.readouterr().err
+    assert f"create_stack_instances: 1 instances, {A} x eu-west-1" in err
+    assert "not shown: per-resource changes" in err
+    admin = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=endpoint)
+    assert admin.list_stack_sets()["Summaries"] == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--accounts", A, "--param", "Nope=1"], "parameter Nope is not declared by the template"),
+        ([], "give exactly one of --accounts (self-managed) and --ous (service-managed)"),
+        (["--ous", "ou-ab12-abcdefgh", "--accounts", A], "give exactly one of --accounts"),
+    ],
+)
+def test_bad_deploy_arguments_exit_2_in_one_line_before_any_aws_call(
+    base: list[str], capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    code = main(["stackset", "deploy", *base, "--regions", "eu-west-1", *extra, "--yes"])
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert message in line
+
+
+def test_preflight_finds_the_administration_role_and_reaches_each_target(
+    endpoint: str, base: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tap_cfn.render import as_dict, render
+    from tap_cfn.stackset import roles
+
+    # GIVEN the roles template deployed in the administrator account
+    admin = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=endpoint)
+    admin_account = boto3.client("sts", region_name="us-east-1", endpoint_url=endpoint).get_caller_identity()[
+        "Account"
+    ]
+    body = render(as_dict(roles.build(flat.build(cfg.Deployment(cfg.load(None), "dev")))), "json")
+    admin.create_stack(
+        StackName="stackset-roles",
+        TemplateBody=body,
+        Parameters=[{"ParameterKey": "AdministratorAccountId", "ParameterValue": admin_account}],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    # WHEN preflight looks at one target
+    base = [b for b in base if b != "-q"]
+    code = main(["stackset", "preflight", *base, "--accounts", A, "--regions", "eu-west-1"])
+    # THEN the role is there and the target answers through the execution role
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "administrator account: AWSCloudFormationStackSetAdministrationRole exists" in err
+    assert f"{A} eu-west-1: reachable; 0 stacks" in err
