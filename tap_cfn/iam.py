@@ -15,6 +15,7 @@ from awacs.aws import (
     Allow,
     ArnLike,
     Bool,
+    BoolIfExists,
     Condition,
     ConditionElement,
     Deny,
@@ -239,4 +240,21 @@ def key_policy(users: Sequence[KeyUser]) -> PolicyDocument:
         Action=list(KEY_ADMIN_ACTIONS),
         Resource=["*"],
     )
-    return document(admin, *(user.statement() for user in users))
+    return document(admin, *(user.statement() for user in users), GRANTS_ONLY_FOR_AWS_RESOURCES)
+
+
+# Grants are how AWS services (ECR here) use the key on a caller's behalf; nobody else may create
+# one, whatever their IAM policies say (kms:GrantIsForAWSResource is true only when an integrated
+# AWS service sends the request: https://docs.aws.amazon.com/kms/latest/developerguide/grant-authorization.html).
+# This is the statement the Control Tower control CT.KMS.PR.3 looks for.
+GRANTS_ONLY_FOR_AWS_RESOURCES = Statement(
+    Sid="GrantsOnlyForAwsResources",
+    Effect=Deny,
+    Principal=Principal("AWS", ["*"]),
+    Action=[kms.CreateGrant],
+    Resource=["*"],
+    # one operator, both keys: a second BoolIfExists element would replace the first
+    Condition=Condition(
+        BoolIfExists({"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"})
+    ),
+)

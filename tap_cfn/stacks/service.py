@@ -142,6 +142,10 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
         Name=svc.name,
         Image=Sub(f"{s.var(REPOSITORY_URI, svc.name)}:{s.var(IMAGE_TAG, svc.name)}"),
         Essential=True,
+        # A hard limit at the task's size: the one container may use all of it, and no more
+        # (Control Tower CT.ECS.PR.7; limits >= reservations:
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-size-best-practice.html).
+        Memory=svc.memory,
         Privileged=False,
         ReadonlyRootFilesystem=svc.readonly_root_filesystem,
         PortMappings=[ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")],
