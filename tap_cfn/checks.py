@@ -489,6 +489,19 @@ def health_check_path_needs_alb(config: Config, where: str, svc: Service) -> Fin
         )
 
 
+@service_check
+def internal_health_check(config: Config, where: str, svc: Service) -> Findings:
+    """An internal service declares a container health check: without one ECS counts a RUNNING task
+    as healthy, so a hung task stays in Cloud Map DNS and the circuit breaker cannot see a bad
+    release (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-taskdefinition-healthcheck.html)."""
+    if svc.route.internal and svc.health_check is None:
+        yield (
+            f"{where}.health_check",
+            "an internal service needs a container health check, e.g. health_check: "
+            f'{{command: ["CMD-SHELL", "curl -fs http://localhost:{svc.port}/health || exit 1"]}}',
+        )
+
+
 @check
 def egress_references(config: Config) -> Findings:
     """Without NAT there is no route from a task to the internet-facing load balancer's addresses."""

@@ -29,6 +29,7 @@ def platform(count: int) -> dict[str, Any]:
                     "cpu": 512,
                     "memory": 1024,
                     "route": {"type": "internal"},
+                    "health_check": {"command": ["CMD-SHELL", "curl -fs http://localhost:9000/ || exit 1"]},
                     "callers": [services[-1]["name"]],
                     "secrets": {"DB": "db-credentials"},
                 }

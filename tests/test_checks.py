@@ -31,6 +31,8 @@ def _probe_config(count: int) -> dict[str, Any]:
             else {"type": "alb", "path": f"/{name}/*"}
         )
         svc: dict[str, Any] = {"name": name, "port": 8000, "cpu": 256, "memory": 512, "route": route}
+        if route["type"] == "internal":
+            svc["health_check"] = {"command": ["CMD", "/bin/probe"]}
         svc.update(exec=True, readonly_root_filesystem=False, secrets={"A": SECRETS[0], "B": SECRETS[1]})
         if "path" in route:
             svc["scaling"] = {"memory_target": 50, "requests_per_target": 10}

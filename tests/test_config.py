@@ -402,6 +402,7 @@ def test_an_internal_service_may_have_a_long_name_an_alb_one_may_not() -> None:
                 "cpu": 256,
                 "memory": 512,
                 "route": {"type": "internal"},
+                "health_check": {"command": ["CMD", "/bin/probe"]},
             }
         )
     )

@@ -129,6 +129,7 @@ def test_a_large_platform_is_drawn_through_its_nested_groups(tmp_path: Path) -> 
                 "cpu": 256,
                 "memory": 512,
                 "route": {"type": "internal"},
+                "health_check": {"command": ["CMD", "/bin/probe"]},
                 "callers": ["api-gateway"],
             }
         )
@@ -177,7 +178,7 @@ def test_a_new_service_appears_with_its_edges(audit_config: cfg.Config, tmp_path
     assert not any("audit" in (s, t) for s, t, _ in graph.named_edges(REQUEST))  # internal only
     audit = next(n for n in graph.nodes if n.title == "audit")
     assert audit.group == "AuditServiceStack"
-    assert audit.detail == "ECS service, 256 CPU / 512 MiB, 2 tasks"
+    assert audit.detail == "ECS service, 256 CPU / 512 MiB, 2-10 tasks"  # min 2, max 10 by default
     text = mermaid.render(graph)
     assert re.search(r"ProcessingServiceStack_Service -\.->\|\"tcp 9100\"\| AuditServiceStack_Service", text)
     assert '"AuditServiceStack_Service" [label="audit\\n' in dot.render(graph)

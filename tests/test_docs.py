@@ -95,8 +95,10 @@ def test_the_readme_starts_with_the_two_commands_and_has_the_promised_sections()
     ]
     headings = re.findall(r"^## (.+)$", text, re.MULTILINE)
     for heading in (
-        "What is generated",
-        "Deploying",
+        "Generate and review",
+        "Your own platform",
+        "Deploy",
+        "Operate",
         "Exit codes",
         "Config reference",
         "Troubleshooting",

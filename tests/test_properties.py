@@ -130,6 +130,8 @@ def platforms(draw: st.DrawFn) -> dict[str, Any]:
                 else {},
             }
         )
+        if kind == "internal":  # required of internal services (checks.internal_health_check)
+            services[-1]["health_check"] = {"command": ["CMD", "/bin/probe"]}
     # a reference to a service needs the caller edge the other way: drop the ones without it
     for svc in services:
         for key, value in list(svc["environment"].items()):

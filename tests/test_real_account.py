@@ -206,7 +206,9 @@ def test_endpoints_egress_has_no_nat_and_an_endpoint_for_every_api_a_fargate_tas
 def test_without_nat_a_reference_to_the_public_load_balancer_is_a_config_error() -> None:
     raw = _raw()
     raw["environments"]["dev"]["egress"] = "endpoints"
-    with pytest.raises(cfg.ConfigError, match=r"services\[frontend\]\.environment: refers to the load balancer"):
+    with pytest.raises(
+        cfg.ConfigError, match=r"services\[frontend\]\.environment: refers to the load balancer"
+    ):
         cfg.parse(raw, "t.yaml")
 
 

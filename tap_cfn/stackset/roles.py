@@ -40,6 +40,7 @@ _FIXED_NAME = {
     "tap-cfn": {"E9904": "StackSets find the role by this fixed name, once per account"},
 }
 
+
 def services(template: dict[str, Any]) -> list[str]:
     """IAM service prefixes of every resource type in `template`, plus CloudFormation itself."""
     found = {"cloudformation"}
