@@ -36,6 +36,21 @@ def register(subparsers: Any) -> None:
     sub = group.add_subparsers(
         dest="stackset_command", metavar="ACTION", required=True, parser_class=common.Parser
     )
+    _deploy(sub)
+    _preflight_and_roles(sub)
+    for name, text, func in (
+        ("status", "the StackSet, each instance's status and the last operation", handle_status),
+        ("outputs", "the outputs of every instance, read in its account", handle_outputs),
+        ("destroy", "delete every instance, then the StackSet", handle_destroy),
+    ):
+        parser = _action(sub, name, text, f"  python generate.py stackset {name} --env prod --suffix prod")
+        _common(parser)
+        if name == "destroy":
+            parser.add_argument("--yes", action="store_true", help="delete without asking")
+        parser.set_defaults(func=func)
+
+
+def _deploy(sub: argparse._SubParsersAction) -> None:
     deploy = _action(
         sub,
         "deploy",
@@ -74,6 +89,9 @@ def register(subparsers: Any) -> None:
     )
     deploy.add_argument("--yes", action="store_true", help="deploy without asking")
     deploy.set_defaults(func=handle_deploy)
+
+
+def _preflight_and_roles(sub: argparse._SubParsersAction) -> None:
     preflight = _action(
         sub,
         "preflight",
@@ -93,16 +111,6 @@ def register(subparsers: Any) -> None:
     common.add_env(roles, "whose template the execution role must deploy", allow_all=False)
     common.add_config(roles)
     roles.set_defaults(func=handle_roles)
-    for name, text, func in (
-        ("status", "the StackSet, each instance's status and the last operation", handle_status),
-        ("outputs", "the outputs of every instance, read in its account", handle_outputs),
-        ("destroy", "delete every instance, then the StackSet", handle_destroy),
-    ):
-        parser = _action(sub, name, text, f"  python generate.py stackset {name} --env prod --suffix prod")
-        _common(parser)
-        if name == "destroy":
-            parser.add_argument("--yes", action="store_true", help="delete without asking")
-        parser.set_defaults(func=func)
 
 
 def _action(sub: argparse._SubParsersAction, name: str, summary: str, examples: str) -> common.Parser:
