@@ -116,13 +116,11 @@ def test_iam_names_without_the_region_are_reported_for_multi_region_accounts() -
 
 
 def test_every_iam_role_name_of_the_flat_templates_varies_by_region() -> None:
-    """Issue 14: two regions of one account must not create the same role name. Fails until the
-    stack builders put ${AWS::Region} into role names (see docs/notes-stacksets.md)."""
+    """Two regions of one account must not create the same role name: the roles carry no RoleName
+    (CloudFormation names them per stack), and every other account-global name has the region."""
     clashing = {
         env: account_global_names(flat.build(cfg.Deployment(cfg.load(None), env))) for env in ("dev", "prod")
     }
-    if any(clashing.values()):
-        pytest.xfail(f"IAM names without the region: {clashing}")
     assert clashing == {"dev": [], "prod": []}
 
 
