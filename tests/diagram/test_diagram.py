@@ -21,7 +21,7 @@ from tap_cfn.diagram import dot, mermaid, model
 from tap_cfn.diagram.model import ALLOWS, REQUEST, ROUTE, USES
 from tap_cfn.diagram.style import EDGE_STYLE
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 
 

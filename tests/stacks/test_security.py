@@ -24,7 +24,7 @@ from tap_cfn.render import render
 from tests.conftest import PROFILES, SERVICES, Built
 
 CAMEL = {"frontend": "Frontend", "api-gateway": "ApiGateway", "processing": "Processing"}
-README = Path(__file__).parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 TLS_POLICY = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-")  # TLS 1.2+ with TLS 1.3 (2021-06 or newer)
 STATEFUL = {
     "AWS::ECR::Repository",

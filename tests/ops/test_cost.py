@@ -14,7 +14,7 @@ from tap_cfn import config as cfg
 from tap_cfn.ops import cost
 from tests.test_config import mutated
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 H = 730  # hours a month
 PRICES = cost.load_prices()
 P = PRICES.price
