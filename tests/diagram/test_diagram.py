@@ -1,6 +1,5 @@
-"""The topology diagram is drawn from the rendered templates: its nodes and edges are what the
-templates say (checked against the requirement, not against the drawing code), a new service
-appears with its edges, and the DOT, Mermaid and SVG outputs are deterministic."""
+"""`generate.py diagram` (tap_cfn/diagram/__init__.py) and its renderers: DOT, Mermaid and SVG are
+deterministic, the legend and views are complete, files are readable and current."""
 
 from __future__ import annotations
 
@@ -15,172 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from tap_cfn import config as cfg
-from tap_cfn import diagram, generator
+from tap_cfn import diagram
 from tap_cfn.diagram import dot, mermaid, model
-from tap_cfn.diagram.model import ALLOWS, REQUEST, ROUTE, USES
 from tap_cfn.diagram.style import EDGE_STYLE
+from tests.diagram.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 
 
-def write_templates(config: cfg.Config, out: Path, env: str) -> Path:
-    files = {env: generator.render_environment(cfg.Deployment(config, env), ["json"])}
-    generator.write(out, files)
-    return out / env
+DRAWN = ("README.md", "services.dot", "services.svg", "topology.dot", "topology.svg")
 
 
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("diagram")
-    config = cfg.load()
-    return {env: write_templates(config, out, env) for env in ("dev", "staging", "prod")}
-
-
-@pytest.fixture(scope="module")
-def dev(folders: dict[str, Path]) -> model.Graph:
-    return model.build(folders["dev"])
-
-
-def test_request_paths_run_internet_alb_target_groups_services(dev: model.Graph) -> None:
-    assert dev.named_edges(REQUEST) == {
-        # both branches of the HTTPS option, each labelled with when it holds: the 443 listener
-        # and the redirect on 80 exist only with a certificate; without one, 80 forwards
-        (
-            "internet",
-            "tap-alb",
-            "HTTP :80 (if CertificateArn: redirect to HTTPS :443), HTTPS :443 (if CertificateArn)",
-        ),
-        ("tap-alb", "tap-tg-frontend", "default"),
-        ("tap-alb", "tap-tg-api-gateway", "/api/*"),
-        ("tap-tg-frontend", "frontend", ":3000"),
-        ("tap-tg-api-gateway", "api-gateway", ":8080"),
-    }
-
-
-def test_security_group_edges_say_who_may_call_whom_on_which_port(dev: model.Graph) -> None:
-    assert dev.named_edges(ALLOWS) == {
-        ("internet", "tap-alb", "tcp 80, tcp 443"),
-        ("tap-alb", "frontend", "tcp 3000"),
-        ("tap-alb", "api-gateway", "tcp 8080"),
-        ("api-gateway", "processing", "tcp 9000"),
-    }
-
-
-def test_services_use_their_images_secrets_cluster_and_cloud_map(dev: model.Graph) -> None:
-    uses = dev.named_edges(USES)
-    for svc in ("frontend", "api-gateway", "processing"):
-        assert (svc, f"tap-repo-{svc}", "image") in uses
-        assert (svc, "tap-cluster", "runs on") in uses
-    secrets = {(s, t) for s, t, label in uses if label == "secret"}
-    assert secrets == {
-        ("api-gateway", "tap-secret-db-credentials"),
-        ("api-gateway", "tap-secret-api-keys"),
-        ("processing", "tap-secret-db-credentials"),
-    }
-    registrations = {(s, t, label) for s, t, label in uses if label.startswith("registers")}
-    assert registrations == {("processing", "tap-SUFFIX.local", "registers processing")}
-
-
-@pytest.mark.parametrize(("env", "nats"), [("dev", 1), ("staging", 3), ("prod", 3)])
-def test_subnets_per_az_and_nat_egress(folders: dict[str, Path], env: str, nats: int) -> None:
-    graph = model.build(folders[env])
-    azs = [g for g in graph.groups if g.label.startswith("AZ ")]
-    assert [g.label for g in azs] == ["AZ 1", "AZ 2", "AZ 3"]
-    for index, group in enumerate(azs):
-        titles = sorted(n.title for n in graph.nodes if n.group == group.id and n.kind == "subnet")
-        assert titles == [f"private 10.0.{128 + index}.0/24", f"public 10.0.{index}.0/24"]
-    assert len(graph.titles("nat")) == nats
-    routes = graph.named_edges(ROUTE)
-    private_to_nat = {(s, t) for s, t, _ in routes if s.startswith("private")}
-    assert len(private_to_nat) == 3 and {t for _, t in private_to_nat} == set(graph.titles("nat"))
-    assert ("internet gateway", "internet", "") in routes
-    public_to_igw = {(s, t) for s, t, _ in routes if s.startswith("public")}
-    assert len(public_to_igw) == 3 and {t for _, t in public_to_igw} == {"internet gateway"}
-    assert {t for s, t, _ in routes if s.startswith("NAT")} == {"internet gateway"}
-
-
-def test_every_node_sits_in_the_group_of_the_stack_that_declares_it(folders: dict[str, Path]) -> None:
-    stacks = model.read(folders["dev"])
-    graph = model.build(folders["dev"])
-    groups = {g.id: g for g in graph.groups}
-    for node in graph.nodes:
-        if node.kind == "internet":
-            assert node.group is None
-            continue
-        stack = node.group
-        while stack not in stacks.templates:  # an AZ group inside the network stack
-            stack = groups[stack].parent
-        assert node.id.removeprefix(f"{stack}_") in stacks.templates[stack]["Resources"], node
-
-
-def test_a_large_platform_is_drawn_through_its_nested_groups(tmp_path: Path) -> None:
-    """GIVEN 13 services (more than one group of 10), WHEN drawn, THEN the group stacks nest and
-    the edges still reach through them: a service of the second group, its caller, image and target."""
-    import yaml
-
-    raw = yaml.safe_load((REPO / "tap_cfn" / "tap.yaml").read_text(encoding="utf-8"))
-    for index in range(10):
-        raw["services"].append(
-            {
-                "name": f"worker{index}",
-                "port": 7000 + index,
-                "cpu": 256,
-                "memory": 512,
-                "route": {"type": "internal"},
-                "callers": ["api-gateway"],
-            }
-        )
-    graph = model.build(write_templates(cfg.parse(raw, "big.yaml"), tmp_path, "dev"))
-    groups = {g.id: g for g in graph.groups}
-    worker = next(n for n in graph.nodes if n.title == "worker9")
-    assert groups[worker.group].label == "service-worker9 stack"
-    assert groups[groups[worker.group].parent].label == "services-2 stack"
-    assert ("api-gateway", "worker9", "tcp 7009") in graph.named_edges(ALLOWS)
-    uses = graph.named_edges(USES)
-    assert ("worker9", "tap-repo-worker9", "image") in uses and ("worker9", "tap-cluster", "runs on") in uses
-    assert len(graph.titles("service")) == 13
-    assert len([e for e in graph.edges if e.kind == ALLOWS]) == 4 + 10
-
-
-def test_edges_match_the_security_group_rules_in_the_template(folders: dict[str, Path]) -> None:
-    """As many service-to-service permissions as ingress rules in the security stack, same ports."""
-    stacks = model.read(folders["prod"])
-    rules = sorted(
-        (props["FromPort"], props["Description"])
-        for _, props in stacks.resources("AWS::EC2::SecurityGroupIngress")
-        if "SourceSecurityGroupId" in props  # group to group, not the ALB's internet ports
-    )
-    graph = model.build(folders["prod"])
-    edges = sorted(
-        (
-            int(label.split()[1]),
-            f"{graph.node(t).title} accepts {label.split()[1]} from {graph.node(s).title}",
-        )
-        for s, t, label in ((e.source, e.target, e.label) for e in graph.edges if e.kind == ALLOWS)
-        if s != model.INTERNET
-    )
-    assert [port for port, _ in rules] == [port for port, _ in edges]
-    # the rule descriptions say "<target> accepts <port> from <source>" with service names
-    assert [d.replace("alb", "tap-alb") for _, d in rules] == [d for _, d in edges]
-
-
-def test_a_new_service_appears_with_its_edges(audit_config: cfg.Config, tmp_path: Path) -> None:
-    """GIVEN a 4th internal service `audit` called by processing, WHEN drawn, THEN it is there."""
-    graph = model.build(write_templates(audit_config, tmp_path, "dev"))
-    assert graph.titles("service") == ["api-gateway", "audit", "frontend", "processing"]
-    assert ("processing", "audit", "tcp 9100") in graph.named_edges(ALLOWS)
-    uses = graph.named_edges(USES)
-    assert {("audit", "tap-repo-audit", "image"), ("audit", "tap-secret-api-keys", "secret")} <= uses
-    assert ("audit", "tap-SUFFIX.local", "registers audit") in uses
-    assert not any("audit" in (s, t) for s, t, _ in graph.named_edges(REQUEST))  # internal only
-    audit = next(n for n in graph.nodes if n.title == "audit")
-    assert audit.group == "AuditServiceStack"
-    assert audit.detail == "ECS service, 256 CPU / 512 MiB, 2 tasks"
-    text = mermaid.render(graph)
-    assert re.search(r"ProcessingServiceStack_Service -\.->\|\"tcp 9100\"\| AuditServiceStack_Service", text)
-    assert '"AuditServiceStack_Service" [label="audit\\n' in dot.render(graph)
+def svg_size(svg: str) -> tuple[float, float]:
+    match = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    assert match, svg[:300]
+    return float(match[1]), float(match[2])
 
 
 def test_renderers_draw_every_node_group_and_edge(dev: model.Graph) -> None:
@@ -196,26 +44,6 @@ def test_renderers_draw_every_node_group_and_edge(dev: model.Graph) -> None:
     assert sum(1 for line in flow.splitlines() if re.match(r"\s+\w+ (==>|-->|-\.->)", line)) == len(dev.edges)
 
 
-def test_the_model_does_not_depend_on_the_file_order(folders: dict[str, Path], tmp_path: Path) -> None:
-    """Same graph when the JSON keys come in another order (e.g. a hand-formatted template)."""
-    import json
-
-    for path in folders["dev"].glob("*.json"):
-        data = json.loads(path.read_text())
-        shuffled = dict(reversed(list(data.items())))
-        shuffled["Resources"] = dict(reversed(list(data["Resources"].items())))
-        (tmp_path / path.name).write_text(json.dumps(shuffled))
-    assert model.build(tmp_path, title="x").edges == model.build(folders["dev"], title="x").edges
-
-
-def test_missing_templates_are_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(model.TemplateError, match="root.json: no such file; generate the JSON templates"):
-        model.build(tmp_path)
-
-
-DRAWN = ("README.md", "services.dot", "services.svg", "topology.dot", "topology.svg")
-
-
 @needs_dot
 def test_the_command_writes_svg_and_readme_byte_identically(folders: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "t"
@@ -229,12 +57,6 @@ def test_the_command_writes_svg_and_readme_byte_identically(folders: dict[str, P
     assert b"```mermaid\nflowchart LR\n" in before[diagram.README_FILE]
     assert subprocess.run(args, capture_output=True, check=False).returncode == 0
     assert {name: (out / "dev" / name).read_bytes() for name in DRAWN} == before
-
-
-def svg_size(svg: str) -> tuple[float, float]:
-    match = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
-    assert match, svg[:300]
-    return float(match[1]), float(match[2])
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
@@ -255,18 +77,6 @@ def test_the_legend_names_each_edge_kind_drawn_in_its_colour(dev: model.Graph) -
         assert f'<font color="{colour}">{html.escape(words)}</font>' in legend
     services = dot.render(model.services_view(dev))
     assert "default route" not in services and "uses (image" not in services  # only kinds it draws
-
-
-def test_the_services_view_keeps_the_services_and_how_they_are_reached(dev: model.Graph) -> None:
-    view = model.services_view(dev)
-    assert view.titles("service") == ["api-gateway", "frontend", "processing"]
-    assert {n.kind for n in view.nodes} == {"internet", "alb", "target-group", "service"}
-    assert view.named_edges(REQUEST) == dev.named_edges(REQUEST)
-    assert view.named_edges(ALLOWS) == dev.named_edges(ALLOWS)
-    assert view.named_edges(USES) == set() and view.named_edges(ROUTE) == set()
-    labels = {g.label for g in view.groups}
-    assert "network stack" not in labels and "data stack" not in labels
-    assert {"loadbalancer stack", "service-processing stack"} <= labels
 
 
 def test_drawings_are_readable_by_everyone_and_earlier_ones_removed(

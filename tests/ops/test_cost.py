@@ -4,6 +4,7 @@ the price table and the profile (1 NAT x 730 h x $0.045 ...), not copied from th
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,18 +13,32 @@ import pytest
 
 from tap_cfn import config as cfg
 from tap_cfn.ops import cost
+from tests.conftest import PROFILES, _endpoints_config
 from tests.test_config import mutated
 
 REPO = Path(__file__).resolve().parents[2]
+
+
 H = 730  # hours a month
+
+
 PRICES = cost.load_prices()
+
+
 P = PRICES.price
+
 
 # The packaged services: (vCPU, GB) per task, 2 desired tasks each.
 VCPU = 0.5 + 1 + 2
+
+
 GB = 1 + 2 + 4
+
+
 # Per service: 1 task on FARGATE (the base), the other split FARGATE:SPOT 1:4 -> 1.2 on-demand, 0.8 Spot.
 ON_DEMAND, SPOT = 1 + 1 * 1 / 5, 1 * 4 / 5
+
+
 # CPU, memory (1 metric each), running tasks (2 metrics: running and desired) on 3 services;
 # 5xx, unhealthy, latency on 2 ALB services; 2 ALB alarms.
 ALARM_METRICS = 3 * (1 + 1 + 2) + 2 * 3 + 2
@@ -37,6 +52,25 @@ def items(estimate: cost.Estimate) -> dict[str, float]:
 def estimates() -> dict[str, cost.Estimate]:
     config = cfg.load()
     return {env: cost.estimate(cfg.Deployment(config, env), PRICES) for env in ("dev", "prod")}
+
+
+def test_cost_shows_quota_use_per_profile_and_together(config: cfg.Config) -> None:
+    prices = cost.load_prices()
+    estimates = [cost.estimate(cfg.Deployment(config, env), prices) for env in PROFILES]
+    used = {e.env: {q.name: q.used for q in e.quotas} for e in estimates}
+    # dev: one shared NAT; staging and prod: one per AZ (3 AZs)
+    assert used == {
+        "dev": {"Elastic IPs": 1, "NAT gateways per AZ": 1, "VPCs": 1, "internet gateways": 1},
+        "staging": {"Elastic IPs": 3, "NAT gateways per AZ": 1, "VPCs": 1, "internet gateways": 1},
+        "prod": {"Elastic IPs": 3, "NAT gateways per AZ": 1, "VPCs": 1, "internet gateways": 1},
+    }
+    text = cost.render_comparison(estimates, prices, "tap")
+    # staging and prod in one account need 6 of the default 5 Elastic IPs: visible before it fails
+    assert re.search(r"Elastic IPs \(5\)\s+1\s+3\s+3\s+7 of 5", text), text
+    endpoints = cost.estimate(cfg.Deployment(_endpoints_config(), "dev"), prices)
+    assert {q.name: q.used for q in endpoints.quotas}["Elastic IPs"] == 0
+    line = next(i for i in endpoints.items if i.name.startswith("VPC interface endpoints"))
+    assert line.quantity == 5 * 3 * prices.hours  # 5 interface endpoints in each of 3 AZs
 
 
 def test_the_price_table_is_dated_and_sourced() -> None:

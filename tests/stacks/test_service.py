@@ -1,262 +1,111 @@
-"""GIVEN the packaged config, WHEN the templates are built, THEN they have the topology the
-platform promises (figures from the generator issue, not copied from the output)."""
+"""The service stacks (tap_cfn/stacks/service.py): task definitions, roles, the ECS service on its
+capacity strategy, secrets by reference, Cloud Map, scaling, deployment alarms, hardened containers."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import PROFILES, SERVICES, Built
+from tap_cfn import generator
+from tap_cfn.lint import lint
+from tap_cfn.render import render
+from tests.conftest import SERVICES, Built, statements
+from tests.stacks.conftest import ALB_SERVICES, CAMEL, KEY_ARN_PARAM, PORTS, alarms, build
+from tests.test_config import mutated
 
-NAT_PER_PROFILE = {"dev": 1, "staging": 3, "prod": 3}
-RETENTION = {"dev": 7, "staging": 30, "prod": 30}
+
+def actions_of(role: dict[str, Any]) -> set[str]:
+    return {a for s in statements(role) for a in s["Action"]}
+
+
 SIZES = {"frontend": ("512", "1024"), "api-gateway": ("1024", "2048"), "processing": ("2048", "4096")}
-PORTS = {"frontend": 3000, "api-gateway": 8080, "processing": 9000}
-CAMEL = {"frontend": "Frontend", "api-gateway": "ApiGateway", "processing": "Processing"}
 
 
-def count(b: Built, stem: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for resource in b.stack(stem)["Resources"].values():
-        counts[resource["Type"]] = counts.get(resource["Type"], 0) + 1
-    return counts
-
-
-@pytest.mark.parametrize("env", PROFILES)
-def test_resource_counts_per_stack_and_profile(built: dict[str, Built], env: str) -> None:
-    b = built[env]
-    nat = NAT_PER_PROFILE[env]
-    assert count(b, "network") == {
-        "AWS::EC2::VPC": 1,
-        "AWS::EC2::InternetGateway": 1,
-        "AWS::EC2::VPCGatewayAttachment": 1,
-        "AWS::EC2::Subnet": 6,
-        "AWS::EC2::EIP": nat,
-        "AWS::EC2::NatGateway": nat,
-        "AWS::EC2::RouteTable": 1 + 3,
-        "AWS::EC2::Route": 1 + 3,
-        "AWS::EC2::SubnetRouteTableAssociation": 6,
-        "AWS::EC2::FlowLog": 1,
-        "AWS::Logs::LogGroup": 1,
-        "AWS::IAM::Role": 1,
-    }
-    assert count(b, "security") == {
-        "AWS::EC2::SecurityGroup": 4,
-        # ALB->frontend, ALB->api-gateway, api-gateway->processing: one ingress and one egress each;
-        # plus HTTPS into the ALB (only with a certificate)
-        "AWS::EC2::SecurityGroupIngress": 3 + 1,
-        "AWS::EC2::SecurityGroupEgress": 3,
-    }
-    assert count(b, "data") == {
-        "AWS::ECR::Repository": 3,
-        "AWS::Logs::LogGroup": 3,
-        "AWS::SecretsManager::Secret": 2,
-        "AWS::KMS::Key": 1,
-        "AWS::S3::Bucket": 1,
-        "AWS::S3::BucketPolicy": 1,
-    }
-    assert count(b, "loadbalancer") == {
-        "AWS::ElasticLoadBalancingV2::LoadBalancer": 1,
-        "AWS::ElasticLoadBalancingV2::TargetGroup": 2,
-        "AWS::ElasticLoadBalancingV2::Listener": 2,  # 80, and 443 with a certificate
-        "AWS::ElasticLoadBalancingV2::ListenerRule": 1,
-        "AWS::Route53::RecordSet": 1,  # only with a DomainName and a HostedZoneId
-    }
-    assert count(b, "cluster") == {"AWS::ECS::Cluster": 1, "AWS::ServiceDiscovery::PrivateDnsNamespace": 1}
+def test_execution_roles_decrypt_with_the_key_only_through_secrets_manager(env_built: Built) -> None:
     for svc in SERVICES:
-        expected = {
-            "AWS::IAM::Role": 2,
-            "AWS::ECS::TaskDefinition": 1,
-            "AWS::ECS::Service": 1,
-            "AWS::ApplicationAutoScaling::ScalableTarget": 1,
-            "AWS::ApplicationAutoScaling::ScalingPolicy": 1,
-            # CPU, memory, running tasks; behind the ALB also 5xx, unhealthy targets, p99 latency
-            "AWS::CloudWatch::Alarm": 3 if svc == "processing" else 6,
-        }
-        if svc == "processing":
-            expected["AWS::ServiceDiscovery::Service"] = 1
-        assert count(b, f"service-{svc}") == expected, svc
-    assert count(b, "monitoring") == {
-        "AWS::SNS::Topic": 1,
-        "AWS::SNS::Subscription": 1,
-        "AWS::CloudWatch::Alarm": 2,
-        "AWS::CloudWatch::Dashboard": 1,
-    }
-    assert len(b.root["Resources"]) == 6 + 3
+        role = env_built.resource(f"service-{svc}", "ExecutionRole")
+        decrypts = [s for s in statements(role) if "kms:Decrypt" in s["Action"]]
+        has_secrets = svc != "frontend"
+        assert len(decrypts) == int(has_secrets), svc
+        for statement in decrypts:
+            assert statement["Action"] == ["kms:Decrypt"]
+            assert statement["Resource"] == [KEY_ARN_PARAM]
+            assert statement["Condition"] == {
+                "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+            }
 
 
-def test_vpc_spans_three_azs_without_hard_coded_names(env_built: Built) -> None:
-    vpc = env_built.resource("network", "Vpc")["Properties"]
-    assert vpc["CidrBlock"] == "10.0.0.0/16"
-    assert vpc["EnableDnsSupport"] is True and vpc["EnableDnsHostnames"] is True
-    subnets = env_built.resources("network", "AWS::EC2::Subnet")
-    azs = {json.dumps(s["Properties"]["AvailabilityZone"]) for s in subnets.values()}
-    assert azs == {json.dumps({"Fn::Select": [i, {"Fn::GetAZs": ""}]}) for i in range(3)}
-    networks = [ipaddress.ip_network(s["Properties"]["CidrBlock"]) for s in subnets.values()]
-    assert all(n.prefixlen == 24 and n.subnet_of(ipaddress.ip_network("10.0.0.0/16")) for n in networks)
-    assert len(set(networks)) == 6
-    assert not any(a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1 :])
-    assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
-
-
-@pytest.mark.parametrize("env", PROFILES)
-def test_private_subnets_route_through_nat_public_through_igw(built: dict[str, Built], env: str) -> None:
-    b = built[env]
-    resources = b.stack("network")["Resources"]
-    routes = b.resources("network", "AWS::EC2::Route")
-    public = routes.pop("PublicDefaultRoute")["Properties"]
-    assert public["GatewayId"] == {"Ref": "InternetGateway"} and public["DestinationCidrBlock"] == "0.0.0.0/0"
-    targets = []
-    for index in (1, 2, 3):
-        route = routes[f"PrivateDefaultRoute{index}"]["Properties"]
-        assert route["DestinationCidrBlock"] == "0.0.0.0/0"
-        assert route["RouteTableId"] == {"Ref": f"PrivateRouteTable{index}"}
-        targets.append(route["NatGatewayId"]["Ref"])
-        association = resources[f"PrivateSubnet{index}RouteTableAssociation"]["Properties"]
-        assert association == {
-            "RouteTableId": {"Ref": f"PrivateRouteTable{index}"},
-            "SubnetId": {"Ref": f"PrivateSubnet{index}"},
-        }
-        public_assoc = resources[f"PublicSubnet{index}RouteTableAssociation"]["Properties"]
-        assert public_assoc["RouteTableId"] == {"Ref": "PublicRouteTable"}
-    if env == "dev":
-        assert targets == ["NatGateway1"] * 3
-    else:
-        assert targets == ["NatGateway1", "NatGateway2", "NatGateway3"]
-        for index in (1, 2, 3):  # each NAT sits in its own AZ's public subnet
-            nat = resources[f"NatGateway{index}"]["Properties"]
-            assert nat["SubnetId"] == {"Ref": f"PublicSubnet{index}"}
-
-
-def _ingress(b: Built) -> dict[str, list[tuple[str, int]]]:
-    """Target security group -> [(source group, port)] over every ingress the stack allows."""
-    found: dict[str, list[tuple[str, int]]] = {}
-    security = b.stack("security")["Resources"]
-    for resource in security.values():
-        if resource["Type"] == "AWS::EC2::SecurityGroup":
-            continue
-        props = resource["Properties"]
-        assert props["FromPort"] == props["ToPort"]
-        if resource["Type"] == "AWS::EC2::SecurityGroupIngress" and "SourceSecurityGroupId" in props:
-            target = props["GroupId"]["Fn::GetAtt"][0]
-            source = props["SourceSecurityGroupId"]["Fn::GetAtt"][0]
-            found.setdefault(target, []).append((source, props["FromPort"]))
-    return found
-
-
-def test_security_groups_chain_alb_to_services_to_processing(env_built: Built) -> None:
-    assert _ingress(env_built) == {
-        "FrontendSecurityGroup": [("AlbSecurityGroup", 3000)],
-        "ApiGatewaySecurityGroup": [("AlbSecurityGroup", 8080)],
-        "ProcessingSecurityGroup": [("ApiGatewaySecurityGroup", 9000)],
-    }
-    groups = env_built.resources("security", "AWS::EC2::SecurityGroup")
-    alb_rules = groups["AlbSecurityGroup"]["Properties"]["SecurityGroupIngress"]
-    assert [(r["FromPort"], r["CidrIp"]) for r in alb_rules] == [(80, "0.0.0.0/0")]
-    # 443 opens only with a certificate: a conditional rule of its own
-    https = env_built.resource("security", "AlbIngressHttps")
-    assert https["Condition"] == "HasCertificate"
-    assert https["Properties"]["GroupId"] == {"Fn::GetAtt": ["AlbSecurityGroup", "GroupId"]}
-    assert (https["Properties"]["FromPort"], https["Properties"]["CidrIp"]) == (443, "0.0.0.0/0")
-    for name, group in groups.items():
-        if name != "AlbSecurityGroup":  # services accept nothing by CIDR
-            assert "SecurityGroupIngress" not in group["Properties"], name
-
-
-def test_every_security_group_rule_has_a_description_and_no_vpc_cidr(env_built: Built) -> None:
-    vpc = ipaddress.ip_network("10.0.0.0/16")
-    rules = []
-    for resource in env_built.stack("security")["Resources"].values():
-        props = resource["Properties"]
-        if resource["Type"] == "AWS::EC2::SecurityGroup":
-            rules += props.get("SecurityGroupIngress", []) + props.get("SecurityGroupEgress", [])
-        else:
-            rules.append(props)
-    assert len(rules) >= 6
-    for rule in rules:
-        assert rule["Description"].strip()
-        if "CidrIp" in rule:
-            assert not ipaddress.ip_network(rule["CidrIp"]).subnet_of(vpc)
-
-
-def test_egress_mirrors_ingress_so_sources_may_only_reach_their_targets(env_built: Built) -> None:
-    egress = set()
-    for resource in env_built.resources("security", "AWS::EC2::SecurityGroupEgress").values():
-        props = resource["Properties"]
-        egress.add(
-            (
-                props["GroupId"]["Fn::GetAtt"][0],
-                props["DestinationSecurityGroupId"]["Fn::GetAtt"][0],
-                props["FromPort"],
-            )
+def test_containers_are_unprivileged_read_only_with_a_scratch_tmp_and_no_exec(env_built: Built) -> None:
+    for svc in SERVICES:
+        task = env_built.resource(f"service-{svc}", "TaskDefinition")["Properties"]
+        (container,) = task["ContainerDefinitions"]
+        assert container["Privileged"] is False
+        assert container["ReadonlyRootFilesystem"] is True
+        assert container["MountPoints"] == [
+            {"SourceVolume": "tmp", "ContainerPath": "/tmp", "ReadOnly": False}
+        ]
+        assert task["Volumes"] == [{"Name": "tmp"}]
+        service = env_built.resource(f"service-{svc}", "Service")["Properties"]
+        assert service["EnableExecuteCommand"] is False
+        assert not any(
+            a.startswith("ssmmessages:") for a in actions_of(env_built.resource(f"service-{svc}", "TaskRole"))
         )
-    ingress = {(src, target, port) for target, pairs in _ingress(env_built).items() for src, port in pairs}
-    assert egress == ingress
-    alb = env_built.resource("security", "AlbSecurityGroup")["Properties"]["SecurityGroupEgress"]
-    assert alb == [
-        {
-            "CidrIp": "255.255.255.255/32",
-            "Description": "Disallow all traffic",
-            "FromPort": 252,
-            "IpProtocol": "icmp",
-            "ToPort": 86,
+    assert "Configuration" not in env_built.resource("cluster", "Cluster")["Properties"]
+    assert "ExecLogGroup" not in env_built.stack("data")["Resources"]
+
+
+def test_ecs_exec_when_enabled_is_encrypted_logged_and_granted_to_that_service_only(
+    exec_built: Built,
+) -> None:
+    cluster = exec_built.resource("cluster", "Cluster")["Properties"]
+    assert cluster["Configuration"] == {
+        "ExecuteCommandConfiguration": {
+            "KmsKeyId": KEY_ARN_PARAM,
+            "Logging": "OVERRIDE",
+            "LogConfiguration": {
+                "CloudWatchLogGroupName": {"Ref": "ExecLogGroupName"},
+                "CloudWatchEncryptionEnabled": True,
+            },
         }
-    ]
+    }
+    group = exec_built.resource("data", "ExecLogGroup")["Properties"]
+    assert group["KmsKeyId"] == {"Fn::GetAtt": ["Key", "Arn"]}
+    key = exec_built.resource("data", "Key")["Properties"]["KeyPolicy"]
+    (sessions,) = [s for s in key["Statement"] if s["Sid"] == "EcsExecSessions"]
+    assert sessions["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert sessions["Condition"] == {"StringEquals": {"kms:CallerAccount": {"Fn::Sub": "${AWS::AccountId}"}}}
 
-
-def test_data_stack_repositories_logs_and_generated_secrets(built: dict[str, Built]) -> None:
-    for env, b in built.items():
-        for svc in SERVICES:
-            repo = b.resource("data", f"{CAMEL[svc]}Repository")["Properties"]
-            assert repo["ImageTagMutability"] == "IMMUTABLE"
-            assert repo["ImageScanningConfiguration"] == {"ScanOnPush": True}
-            policy = json.loads(repo["LifecyclePolicy"]["LifecyclePolicyText"])
-            untagged, tagged = sorted(policy["rules"], key=lambda r: r["rulePriority"])
-            # untagged by age, the newest 20 tagged kept; never a count over tagStatus any
-            assert untagged["selection"] == {
-                "tagStatus": "untagged",
-                "countType": "sinceImagePushed",
-                "countUnit": "days",
-                "countNumber": 1,
-            }
-            assert tagged["selection"] == {
-                "tagStatus": "tagged",
-                "tagPatternList": ["*"],
-                "countType": "imageCountMoreThan",
-                "countNumber": 20,
-            }
-            assert {r["action"]["type"] for r in policy["rules"]} == {"expire"}
-            logs = b.resource("data", f"{CAMEL[svc]}LogGroup")["Properties"]
-            assert logs["LogGroupName"] == {"Fn::Sub": f"/ecs/tap-{svc}-${{EnvironmentSuffix}}"}
-            assert logs["RetentionInDays"] == RETENTION[env]
-        for secret in b.resources("data", "AWS::SecretsManager::Secret").values():
-            props = secret["Properties"]
-            assert "SecretString" not in props
-            assert props["GenerateSecretString"]["PasswordLength"] >= 32
-
-
-def test_no_secret_value_anywhere(env_built: Built) -> None:
-    value_keys = {"SecretString", "Password", "MasterUserPassword", "SecretValue"}
-    for stem, template in [("root", env_built.root), *env_built.children.items()]:
-        for path, _ in walk_strings(template):
-            assert path.rsplit(".", 1)[-1] not in value_keys, (stem, path)
-        for parameter in template.get("Parameters", {}).values():
-            assert "Default" not in parameter or "secret" not in parameter["Description"].lower()
     for svc in SERVICES:
-        (task,) = env_built.resources(f"service-{svc}", "AWS::ECS::TaskDefinition").values()
-        for container in task["Properties"]["ContainerDefinitions"]:
-            for variable in container.get("Environment", []):
-                assert "SECRET" not in variable["Name"] and "PASSWORD" not in variable["Name"]
+        enabled = svc == "api-gateway"
+        stem = f"service-{svc}"
+        assert exec_built.resource(stem, "Service")["Properties"]["EnableExecuteCommand"] is enabled
+        actions = actions_of(exec_built.resource(stem, "TaskRole"))
+        channels = {
+            "ssmmessages:CreateControlChannel",
+            "ssmmessages:CreateDataChannel",
+            "ssmmessages:OpenControlChannel",
+            "ssmmessages:OpenDataChannel",
+        }
+        assert (channels <= actions) is enabled and ("kms:Decrypt" in actions) is enabled
+    (container,) = exec_built.resource("service-api-gateway", "TaskDefinition")["Properties"][
+        "ContainerDefinitions"
+    ]
+    assert container["ReadonlyRootFilesystem"] is False and "MountPoints" not in container
 
 
-def walk_strings(node: object, path: str = ""):  # noqa: ANN201
-    from tests.conftest import walk
-
-    for where, value in walk(node, path):
-        if isinstance(value, str):
-            yield where, value
+def test_the_ecs_exec_variant_is_lint_clean(exec_built: Built, tmp_path: Path) -> None:
+    # Only the three stacks ECS Exec changes; the packaged profiles are linted in test_lint.
+    paths = []
+    for stem, template in generator.build_environment(exec_built.dep).items():
+        if stem in ("data", "cluster", "service-api-gateway"):
+            path = tmp_path / f"{stem}.yaml"
+            path.write_text(render(template, "yaml"))
+            paths.append(path)
+    assert len(paths) == 3
+    assert lint(paths) == []
 
 
 def test_secrets_are_injected_by_reference_from_the_data_stack(env_built: Built) -> None:
@@ -274,45 +123,6 @@ def test_secrets_are_injected_by_reference_from_the_data_stack(env_built: Built)
             assert env_built.fed_by(f"service-{svc}", parameter) == {
                 "Fn::GetAtt": ["DataStack", f"Outputs.{parameter}"]
             }
-
-
-def test_load_balancer_listener_rules_and_target_groups(env_built: Built) -> None:
-    lb = env_built.resource("loadbalancer", "LoadBalancer")["Properties"]
-    assert lb["Scheme"] == "internet-facing" and lb["Type"] == "application"
-    assert lb["Subnets"] == {"Ref": "PublicSubnetIds"}
-    assert env_built.fed_by("loadbalancer", "PublicSubnetIds") == {
-        "Fn::GetAtt": ["NetworkStack", "Outputs.PublicSubnetIds"]
-    }
-    listener = env_built.resource("loadbalancer", "HttpListener")["Properties"]
-    assert listener["Port"] == 80 and listener["Protocol"] == "HTTP"
-    # without a certificate (the If's false branch) port 80 forwards to the frontend
-    assert listener["DefaultActions"]["Fn::If"][2] == [
-        {"TargetGroupArn": {"Ref": "FrontendTargetGroup"}, "Type": "forward"}
-    ]
-    (rule,) = env_built.resources("loadbalancer", "AWS::ElasticLoadBalancingV2::ListenerRule").values()
-    props = rule["Properties"]
-    assert props["Priority"] == 100
-    assert props["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}]
-    assert props["Actions"] == [{"TargetGroupArn": {"Ref": "ApiGatewayTargetGroup"}, "Type": "forward"}]
-    for svc, path in (("frontend", "/"), ("api-gateway", "/health")):
-        tg = env_built.resource("loadbalancer", f"{CAMEL[svc]}TargetGroup")["Properties"]
-        assert (tg["Port"], tg["TargetType"], tg["HealthCheckPath"]) == (PORTS[svc], "ip", path)
-        assert tg["Matcher"] == {"HttpCode": "200"}
-        assert (tg["HealthCheckIntervalSeconds"], tg["HealthCheckTimeoutSeconds"]) == (30, 5)
-        assert (tg["HealthyThresholdCount"], tg["UnhealthyThresholdCount"]) == (2, 3)
-        assert {"Key": "deregistration_delay.timeout_seconds", "Value": "30"} in tg["TargetGroupAttributes"]
-
-
-def test_cluster_capacity_providers_and_container_insights(env_built: Built) -> None:
-    cluster = env_built.resource("cluster", "Cluster")["Properties"]
-    assert cluster["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
-    assert sorted(cluster["CapacityProviders"]) == ["FARGATE", "FARGATE_SPOT"]
-    assert cluster["DefaultCapacityProviderStrategy"] == [
-        {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
-        {"CapacityProvider": "FARGATE_SPOT", "Weight": 4},
-    ]
-    namespace = env_built.resource("cluster", "Namespace")["Properties"]
-    assert namespace["Name"] == {"Fn::Sub": "tap-${EnvironmentSuffix}.local"}
 
 
 def test_services_use_the_capacity_strategy_private_subnets_and_no_public_ip(env_built: Built) -> None:
@@ -416,27 +226,116 @@ def test_auto_scaling_on_every_service(env_built: Built) -> None:
         assert (config["ScaleInCooldown"], config["ScaleOutCooldown"]) == (60, 60)
 
 
-def test_root_outputs_what_an_operator_needs(env_built: Built) -> None:
-    outputs = env_built.root["Outputs"]
-    expected = {
-        "AlbDnsName",
-        "AlbUrl",
-        "ClusterName",
-        "ClusterArn",
-        "VpcId",
-        "PublicSubnetIds",
-        "PrivateSubnetIds",
-        "NamespaceName",
-        "AlarmTopicArn",
-        "DashboardName",
-        *(f"{CAMEL[s]}ServiceName" for s in SERVICES),
-        *(f"{CAMEL[s]}RepositoryUri" for s in SERVICES),
+def test_deployments_roll_back_on_the_services_symptom_alarms(env_built: Built) -> None:
+    for svc in SERVICES:
+        stem = f"service-{svc}"
+        config = env_built.resource(stem, "Service")["Properties"]["DeploymentConfiguration"]
+        assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+        assert (config["MinimumHealthyPercent"], config["MaximumPercent"]) == (100, 200)
+        guarded = config["Alarms"]
+        assert guarded["Enable"] is True and guarded["Rollback"] is True
+        listed = {ref["Ref"] for ref in guarded["AlarmNames"]}
+        expected = {"RunningTasksLowAlarm"}
+        if svc in ALB_SERVICES:
+            expected |= {"Target5xxAlarm", "UnhealthyHostsAlarm", "LatencyP99Alarm"}
+        assert listed == expected
+        assert not listed & {"CpuHighAlarm", "MemoryHighAlarm"}  # saturation is for auto scaling
+        assert listed <= set(alarms(env_built, stem))
+
+
+def test_memory_and_request_scaling_track_the_right_metrics() -> None:
+    raw = mutated(
+        lambda r: r["services"][1].update(scaling={"memory_target": 75, "requests_per_target": 500})
+    )
+    b = build(raw, "prod")
+    stem = "service-api-gateway"
+    policies = {
+        k: v["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        for k, v in b.resources(stem, "AWS::ApplicationAutoScaling::ScalingPolicy").items()
     }
-    assert set(outputs) == expected
-    assert outputs["AlbUrl"]["Value"] == {"Fn::GetAtt": ["LoadBalancerStack", "Outputs.AlbUrl"]}
-    assert outputs["FrontendServiceName"]["Value"] == {
-        "Fn::GetAtt": ["FrontendServiceStack", "Outputs.FrontendServiceName"]
+    assert set(policies) == {"CpuScalingPolicy", "MemoryScalingPolicy", "RequestsScalingPolicy"}
+    memory = policies["MemoryScalingPolicy"]
+    assert memory["PredefinedMetricSpecification"] == {
+        "PredefinedMetricType": "ECSServiceAverageMemoryUtilization"
     }
-    for name, output in outputs.items():
-        assert output["Description"]
-        assert output["Export"]["Name"] == {"Fn::Sub": f"${{AWS::StackName}}-{name}"}
+    assert memory["TargetValue"] == 75.0
+    requests = policies["RequestsScalingPolicy"]
+    assert requests["TargetValue"] == 500.0
+    spec = requests["PredefinedMetricSpecification"]
+    assert spec["PredefinedMetricType"] == "ALBRequestCountPerTarget"
+    # app/<alb>/<id>/targetgroup/<tg>/<id>: this service's target group on this load balancer
+    assert spec["ResourceLabel"] == {"Fn::Sub": "${AlbFullName}/${ApiGatewayTargetGroupFullName}"}
+    assert b.fed_by(stem, "ApiGatewayTargetGroupFullName") == {
+        "Fn::GetAtt": ["LoadBalancerStack", "Outputs.ApiGatewayTargetGroupFullName"]
+    }
+    for props in b.resources(stem, "AWS::ApplicationAutoScaling::ScalingPolicy").values():
+        assert props["Properties"]["ScalingTargetId"] == {"Ref": "ScalableTarget"}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_scheduled_window_replaces_the_bounds_and_gives_them_back(env: str) -> None:
+    window = {
+        "start": "cron(0 20 ? * MON-FRI *)",
+        "end": "cron(0 7 ? * MON-FRI *)",
+        "timezone": "Europe/Berlin",
+        "min": 0,
+        "max": 1,
+    }
+    raw = mutated(lambda r: r["environments"]["dev"].update(scheduled_scaling=window))
+    raw["services"][0].update(min=3, desired=3, max=12)
+    b = build(raw, env)
+    for svc, (low, high) in {"frontend": (3, 12), "api-gateway": (2, 10), "processing": (2, 10)}.items():
+        (target,) = b.resources(f"service-{svc}", "AWS::ApplicationAutoScaling::ScalableTarget").values()
+        actions = target["Properties"].get("ScheduledActions")
+        if env == "prod":
+            assert actions is None
+            continue
+        assert actions == [
+            {
+                "ScheduledActionName": "window-start",
+                "Schedule": "cron(0 20 ? * MON-FRI *)",
+                "Timezone": "Europe/Berlin",
+                "ScalableTargetAction": {"MinCapacity": 0, "MaxCapacity": 1},
+            },
+            {
+                "ScheduledActionName": "window-end",
+                "Schedule": "cron(0 7 ? * MON-FRI *)",
+                "Timezone": "Europe/Berlin",
+                "ScalableTargetAction": {"MinCapacity": low, "MaxCapacity": high},
+            },
+        ]
+
+
+def test_each_execution_role_reads_only_its_own_secrets_repository_and_logs(env_built: Built) -> None:
+    expected_secrets = {
+        "frontend": set(),
+        "api-gateway": {"ApiKeysSecretArn", "DbCredentialsSecretArn"},
+        "processing": {"DbCredentialsSecretArn"},
+    }
+    for svc, secrets in expected_secrets.items():
+        role = env_built.resource(f"service-{svc}", "ExecutionRole")["Properties"]
+        (policy,) = role["Policies"]
+        by_action = {}
+        for statement in policy["PolicyDocument"]["Statement"]:
+            for action in statement["Action"]:
+                by_action[action] = statement["Resource"]
+        read = by_action.get("secretsmanager:GetSecretValue", [])
+        assert {r["Ref"] for r in read} == secrets, svc
+        camel = "".join(w.title() for w in svc.split("-"))
+        assert by_action["ecr:BatchGetImage"] == [{"Ref": f"{camel}RepositoryArn"}]
+        assert f"${{{camel}LogGroupName}}" in by_action["logs:PutLogEvents"][0]["Fn::Sub"]
+        trust = role["AssumeRolePolicyDocument"]["Statement"][0]
+        assert trust["Principal"] == {"Service": ["ecs-tasks.amazonaws.com"]}
+        assert "aws:SourceAccount" in trust["Condition"]["StringEquals"]
+
+
+def test_an_internal_service_reports_its_health_through_a_container_check(env_built: Built) -> None:
+    (task,) = env_built.resources("service-processing", "AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert container["HealthCheck"] == {
+        "Command": ["CMD-SHELL", "curl -fs http://localhost:9000/health || exit 1"],
+        "Interval": 30,
+        "Timeout": 5,
+        "Retries": 3,
+        "StartPeriod": 30,
+    }
