@@ -1,6 +1,8 @@
 """GIVEN platforms from 1 to 100 services, WHEN generated, THEN every template stays within
 CloudFormation's quotas, the wiring is complete at every depth, and growth never moves
-what already exists."""
+what already exists.
+
+Platform-wide (generator, topology grouping, nesting, lint together), so at the top level, not beside a module."""
 
 from __future__ import annotations
 
