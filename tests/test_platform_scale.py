@@ -2,7 +2,7 @@
 CloudFormation's quotas, the wiring is complete at every depth, and growth never moves
 what already exists.
 
-Platform-wide (generator, topology grouping, nesting, lint together), so at the top level, not beside a module."""
+Platform-wide (generator, topology grouping, nesting, lint together), so at the top level."""
 
 from __future__ import annotations
 
