@@ -18,6 +18,25 @@ AWS_LIMITS = {
     ("AWS::Logs::LogGroup", "LogGroupName"): 512,
     ("AWS::S3::Bucket", "BucketName"): 63,
 }
+# The other names we set, whose limits the suffix check above does not need to replay.
+OTHER_AWS_LIMITS = {
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html (up to 255)
+    ("AWS::ECS::TaskDefinition", "Family"): 255,
+    # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html (2 to 256)
+    ("AWS::ECR::Repository", "RepositoryName"): 256,
+    # https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html (1 to 512)
+    ("AWS::SecretsManager::Secret", "Name"): 512,
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-privatednsnamespace.html
+    ("AWS::ServiceDiscovery::PrivateDnsNamespace", "Name"): 253,
+    # https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PutScalingPolicy.html (1 to 256)
+    ("AWS::ApplicationAutoScaling::ScalingPolicy", "PolicyName"): 256,
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (1 to 255)
+    ("AWS::CloudWatch::Alarm", "AlarmName"): 255,
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html (up to 255)
+    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
+    # https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html (up to 256)
+    ("AWS::SNS::Topic", "TopicName"): 256,
+}
 
 
 # Worst cases of the pseudo parameters inside names: a 12-digit account, a long region name.
@@ -66,6 +85,8 @@ def test_every_name_property_has_a_known_limit(env_built: Built) -> None:
             names_something = prop.endswith("Name") or prop == "Family"
             if names_something and isinstance(value, dict) and "${EnvironmentSuffix}" in json.dumps(value):
                 assert (resource["Type"], prop) in naming.NAME_LIMITS, (logical_id, prop)
+    # and the limits the code holds are AWS's, as written out above from the docs
+    assert naming.NAME_LIMITS == {**AWS_LIMITS, **OTHER_AWS_LIMITS}
 
 
 def test_physical_names_follow_the_convention(env_built: Built) -> None:
