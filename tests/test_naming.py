@@ -37,8 +37,6 @@ OTHER_AWS_LIMITS = {
     # https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html (up to 256)
     ("AWS::SNS::Topic", "TopicName"): 256,
 }
-
-
 # Worst cases of the pseudo parameters inside names: a 12-digit account, a long region name.
 PSEUDO = {"${AWS::AccountId}": "1" * 12, "${AWS::Region}": "ap-southeast-15"}
 

@@ -20,8 +20,6 @@ from tap_cfn.diagram.style import EDGE_STYLE
 from tests.diagram.conftest import REPO
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
-
-
 DRAWN = ("README.md", "services.dot", "services.svg", "topology.dot", "topology.svg")
 
 

@@ -17,29 +17,15 @@ from tests.conftest import PROFILES, _endpoints_config
 from tests.test_config import mutated
 
 REPO = Path(__file__).resolve().parents[2]
-
-
 H = 730  # hours a month
 AS_OF = "2025-01-01"  # the date tap_cfn/ops/prices.json says its figures are from
-
-
 PRICES = cost.load_prices()
-
-
 P = PRICES.price
-
-
 # The packaged services: (vCPU, GB) per task, 2 desired tasks each.
 VCPU = 0.5 + 1 + 2
-
-
 GB = 1 + 2 + 4
-
-
 # Per service: 1 task on FARGATE (the base), the other split FARGATE:SPOT 1:4 -> 1.2 on-demand, 0.8 Spot.
 ON_DEMAND, SPOT = 1 + 1 * 1 / 5, 1 * 4 / 5
-
-
 # CPU, memory (1 metric each), running tasks (2 metrics: running and desired) on 3 services;
 # 5xx, unhealthy, latency on 2 ALB services; 2 ALB alarms.
 ALARM_METRICS = 3 * (1 + 1 + 2) + 2 * 3 + 2

@@ -8,14 +8,8 @@ from tap_cfn import config as cfg
 from tests.conftest import Built
 
 KEY_ARN_PARAM = {"Ref": "KmsKeyArn"}
-
-
 PORTS = {"frontend": 3000, "api-gateway": 8080, "processing": 9000}
-
-
 CAMEL = {"frontend": "Frontend", "api-gateway": "ApiGateway", "processing": "Processing"}
-
-
 ALB_SERVICES = ("frontend", "api-gateway")
 
 

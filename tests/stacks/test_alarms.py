@@ -11,12 +11,8 @@ from tests.stacks.conftest import ALB_SERVICES, alarms, build
 from tests.test_config import mutated
 
 CAMEL = {"frontend": "Frontend", "api-gateway": "ApiGateway", "processing": "Processing"}
-
-
 # The defaults, as documented on the config fields.
 CPU_HIGH, MEMORY_HIGH, TARGET_5XX, UNHEALTHY, P99 = 85.0, 85.0, 10, 1, 2.0
-
-
 MIN_TASKS = 2
 
 

@@ -31,11 +31,7 @@ def _ingress(b: Built) -> dict[str, list[tuple[str, int]]]:
 
 
 EIGHT = Path(__file__).resolve().parents[1] / "fixtures" / "eight-services.yaml"
-
-
 ANYWHERE = "0.0.0.0/0"
-
-
 SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 
 
