@@ -3,12 +3,14 @@ same written to disk and linted once per run; the hypothesis profiles."""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, settings
 
 from tap_cfn import config as cfg
@@ -124,3 +126,33 @@ def audit_config() -> cfg.Config:
     raw = yaml.safe_load((Path(cfg.__file__).parent / DEFAULT_CONFIG).read_text(encoding="utf-8"))
     raw["services"].append(AUDIT)
     return cfg.parse(raw, "audit.yaml")
+
+
+@pytest.fixture(scope="module")
+def exec_built() -> Built:
+    """dev, with ECS Exec enabled on api-gateway (which then needs a writable root filesystem)."""
+    raw = copy.deepcopy(yaml.safe_load((Path(cfg.__file__).parent / cfg.DEFAULT_CONFIG).read_text()))
+    raw["services"][1].update(exec=True, readonly_root_filesystem=False)
+    return Built(cfg.Deployment(cfg.parse(raw), "dev"))
+
+
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for policy in role["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+
+
+def count(b: Built, stem: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for resource in b.stack(stem)["Resources"].values():
+        counts[resource["Type"]] = counts.get(resource["Type"], 0) + 1
+    return counts
+
+
+def _raw() -> dict[str, Any]:
+    return yaml.safe_load((Path(cfg.__file__).parent / cfg.DEFAULT_CONFIG).read_text(encoding="utf-8"))
+
+
+def _endpoints_config() -> cfg.Config:
+    raw = _raw()
+    raw["environments"]["dev"]["egress"] = "endpoints"
+    raw["services"][0]["environment"] = {}  # nothing may call the public ALB without NAT
+    return cfg.parse(raw, "endpoints.yaml")

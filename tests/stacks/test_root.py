@@ -1,5 +1,5 @@
-"""Deploying from the CloudFormation console: every parameter explained, constrained ones with a
-hint that tells the user what to type, a grouped and labelled form, outputs described and exported."""
+"""The root stack (tap_cfn/stacks/root.py) as a user meets it in the CloudFormation console: every
+parameter explained and constrained, a grouped and labelled form, outputs described and exported."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from tap_cfn import config as cfg
 from tap_cfn import generator
 from tap_cfn.stacks import root
-from tests.conftest import Built
+from tests.conftest import SERVICES, Built
+from tests.stacks.conftest import CAMEL
 
 CONSTRAINTS = ("AllowedPattern", "AllowedValues", "MinLength", "MaxLength", "MinValue", "MaxValue")
 
@@ -22,6 +23,76 @@ def all_parameters(built: Built) -> list[tuple[str, str, dict]]:
         for stem, template in templates.items()
         for key, parameter in template.get("Parameters", {}).items()
     ]
+
+
+def test_certificate_arn_is_an_optional_root_parameter_fed_to_the_stacks_that_need_it(
+    env_built: Built,
+) -> None:
+    assert env_built.root["Parameters"]["CertificateArn"]["Default"] == ""
+    for stem in ("loadbalancer", "security"):
+        assert env_built.fed_by(stem, "CertificateArn") == {"Ref": "CertificateArn"}
+        assert env_built.stack(stem)["Conditions"]["HasCertificate"] == {
+            "Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]
+        }
+
+
+def test_root_outputs_what_an_operator_needs(env_built: Built) -> None:
+    outputs = env_built.root["Outputs"]
+    expected = {
+        "AlbDnsName",
+        "AlbUrl",
+        "ClusterName",
+        "ClusterArn",
+        "VpcId",
+        "PublicSubnetIds",
+        "PrivateSubnetIds",
+        "NamespaceName",
+        "AlarmTopicArn",
+        "DashboardName",
+        *(f"{CAMEL[s]}ServiceName" for s in SERVICES),
+        *(f"{CAMEL[s]}RepositoryUri" for s in SERVICES),
+    }
+    assert set(outputs) == expected
+    assert outputs["AlbUrl"]["Value"] == {"Fn::GetAtt": ["LoadBalancerStack", "Outputs.AlbUrl"]}
+    assert outputs["FrontendServiceName"]["Value"] == {
+        "Fn::GetAtt": ["FrontendServiceStack", "Outputs.FrontendServiceName"]
+    }
+    for name, output in outputs.items():
+        assert output["Description"]
+        assert output["Export"]["Name"] == {"Fn::Sub": f"${{AWS::StackName}}-{name}"}
+
+
+def test_root_parameters_constrain_user_input(env_built: Built) -> None:
+    params = env_built.root["Parameters"]
+    assert set(params) == {
+        "EnvironmentSuffix",
+        "CertificateArn",
+        "FrontendImageTag",
+        "ApiGatewayImageTag",
+        "ProcessingImageTag",
+        "AlarmEmail",
+        "DomainName",
+        "HostedZoneId",
+    }
+    domain, zone = params["DomainName"], params["HostedZoneId"]
+    assert domain["Default"] == zone["Default"] == ""  # optional: the ALB's own DNS name
+    assert re.fullmatch(domain["AllowedPattern"], "app.example.com")
+    assert not re.fullmatch(domain["AllowedPattern"], "https://app.example.com")
+    assert re.fullmatch(zone["AllowedPattern"], "Z0123456789ABCDEFGHIJ")
+    assert not re.fullmatch(zone["AllowedPattern"], "example.com")
+    tag = params["FrontendImageTag"]
+    assert re.fullmatch(tag["AllowedPattern"], "v1.2.3")
+    assert not re.fullmatch(tag["AllowedPattern"], "latest")
+    assert "Default" not in tag
+    certificate = params["CertificateArn"]
+    assert certificate["Default"] == ""  # optional: HTTP only
+    assert re.fullmatch(certificate["AllowedPattern"], "")
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0b0e2f51-6c5d-4c4f-9d2e-1a2b3c4d5e6f"
+    assert re.fullmatch(certificate["AllowedPattern"], arn)
+    assert re.fullmatch(certificate["AllowedPattern"], arn.replace("arn:aws:", "arn:aws-us-gov:"))
+    assert not re.fullmatch(certificate["AllowedPattern"], "arn:aws:iam::123456789012:server-certificate/x")
+    for parameter in params.values():
+        assert parameter["Description"] and parameter["ConstraintDescription"]
 
 
 def test_every_parameter_of_every_stack_has_a_description(env_built: Built) -> None:

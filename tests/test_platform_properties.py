@@ -1,7 +1,9 @@
 """Property-based: random platforms of 1 to 20 services, their names drawn from a wide alphabet that
 includes every word the platform itself uses, are rejected for a name or generate (a few are linted,
 all are checked fully wired); random invalid mutations of the default give a config error, never a
-traceback, and never touch the output folder."""
+traceback, and never touch the output folder.
+
+Platform-wide (config, generator, every stack, lint together), so at the top level, not beside a module."""
 
 from __future__ import annotations
 

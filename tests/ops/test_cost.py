@@ -4,6 +4,7 @@ the price table and the profile (1 NAT x 730 h x $0.045 ...), not copied from th
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +13,14 @@ import pytest
 
 from tap_cfn import config as cfg
 from tap_cfn.ops import cost
+from tests.conftest import PROFILES, _endpoints_config
 from tests.test_config import mutated
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 H = 730  # hours a month
+AS_OF = "2025-01-01"  # the date tap_cfn/ops/prices.json says its figures are from
 PRICES = cost.load_prices()
 P = PRICES.price
-
 # The packaged services: (vCPU, GB) per task, 2 desired tasks each.
 VCPU = 0.5 + 1 + 2
 GB = 1 + 2 + 4
@@ -39,9 +41,28 @@ def estimates() -> dict[str, cost.Estimate]:
     return {env: cost.estimate(cfg.Deployment(config, env), PRICES) for env in ("dev", "prod")}
 
 
+def test_cost_shows_quota_use_per_profile_and_together(config: cfg.Config) -> None:
+    prices = cost.load_prices()
+    estimates = [cost.estimate(cfg.Deployment(config, env), prices) for env in PROFILES]
+    used = {e.env: {q.name: q.used for q in e.quotas} for e in estimates}
+    # dev: one shared NAT; staging and prod: one per AZ (3 AZs)
+    assert used == {
+        "dev": {"Elastic IPs": 1, "NAT gateways per AZ": 1, "VPCs": 1, "internet gateways": 1},
+        "staging": {"Elastic IPs": 3, "NAT gateways per AZ": 1, "VPCs": 1, "internet gateways": 1},
+        "prod": {"Elastic IPs": 3, "NAT gateways per AZ": 1, "VPCs": 1, "internet gateways": 1},
+    }
+    text = cost.render_comparison(estimates, prices, "tap")
+    # staging and prod in one account need 6 of the default 5 Elastic IPs: visible before it fails
+    assert re.search(r"Elastic IPs \(5\)\s+1\s+3\s+3\s+7 of 5", text), text
+    endpoints = cost.estimate(cfg.Deployment(_endpoints_config(), "dev"), prices)
+    assert {q.name: q.used for q in endpoints.quotas}["Elastic IPs"] == 0
+    line = next(i for i in endpoints.items if i.name.startswith("VPC interface endpoints"))
+    assert line.quantity == 5 * 3 * H  # 5 interface endpoints in each of 3 AZs, 730 h
+
+
 def test_the_price_table_is_dated_and_sourced() -> None:
     raw = json.loads(cost.PRICES_FILE.read_text())
-    assert raw["as_of"] and raw["region"] == "us-east-1" and raw["hours_per_month"] == H
+    assert raw["as_of"] == AS_OF and raw["region"] == "us-east-1" and raw["hours_per_month"] == H
     for name, entry in raw["prices"].items():
         assert (
             entry["price"] > 0 and entry["unit"] and entry["source"].startswith("https://aws.amazon.com/")
@@ -127,7 +148,7 @@ def test_the_command_prints_a_table_per_item_and_the_total() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "as of " + PRICES.as_of in result.stdout
+    assert "as of " + AS_OF in result.stdout
     assert "NAT gateways (1)" in result.stdout and "$32.85" in result.stdout
     assert [line for line in result.stdout.splitlines() if line.startswith("total")][0].endswith("$261.20")
     assert "not included:" in result.stdout
@@ -153,4 +174,4 @@ def test_the_comparison_shows_dev_and_prod_side_by_side() -> None:
     out = StringIO()
     assert handle_cost(cli.build_parser().parse_args(["cost", "--json"]), out) == 0
     data = json.loads(out.getvalue())
-    assert data["environments"]["dev"]["total"] == 261.20 and data["as_of"] == PRICES.as_of
+    assert data["environments"]["dev"]["total"] == 261.20 and data["as_of"] == AS_OF

@@ -1,6 +1,8 @@
 """GIVEN platforms from 1 to 100 services, WHEN generated, THEN every template stays within
 CloudFormation's quotas, the wiring is complete at every depth, and growth never moves
-what already exists."""
+what already exists.
+
+Platform-wide (generator, topology grouping, nesting, lint together), so at the top level."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def test_one_hundred_services_are_grouped_in_tens() -> None:
     group = templates["services-3"]["Resources"]
     nested = sorted(r["Properties"]["TemplateURL"] for r in group.values())
     assert nested[:3] == ["data-3.json", "loadbalancer-3.json", "security-3.json"]
-    assert len(nested) == 3 + GROUP_SIZE
+    assert len(nested) == 3 + 10  # its data, load balancer and security parts, then ten services
     # the platform-wide stacks hold no per-service resources
     assert {r["Type"] for r in templates["data"]["Resources"].values()} == {
         "AWS::SecretsManager::Secret",
@@ -69,7 +71,7 @@ def test_cross_group_security_rules_refer_only_to_earlier_groups() -> None:
                 owner = name.removesuffix("SecurityGroupId")
                 if owner not in {"Alb", name} and name.endswith("SecurityGroupId"):
                     index = int(owner.removeprefix("Api").removeprefix("Worker")) if owner != "Web" else 0
-                    assert index // GROUP_SIZE + 1 < group, (stem, name)
+                    assert index // 10 + 1 < group, (stem, name)  # services 0-9 in group 1, ...
 
 
 def test_appending_services_moves_nothing_and_renumbers_no_rule() -> None:

@@ -1,21 +1,36 @@
-"""What AWS does that lint and the emulator cannot see (issue 10): the templates, read as AWS reads
-them. Scaling owns the task count, every reference has a security-group path, every service can
-report its health, no NAT with egress: endpoints, and the quotas a profile takes."""
+"""The security stack (tap_cfn/stacks/security.py): one group for the ALB and one per service,
+rules that reference groups, egress mirroring ingress, a path for every reference a service makes."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-
 from tap_cfn import config as cfg
-from tap_cfn.ops import cost
 from tests.conftest import PROFILES, Built
 
-EIGHT = Path(__file__).parent / "fixtures" / "eight-services.yaml"
+CAMEL = {"frontend": "Frontend", "api-gateway": "ApiGateway", "processing": "Processing"}
+
+
+def _ingress(b: Built) -> dict[str, list[tuple[str, int]]]:
+    """Target security group -> [(source group, port)] over every ingress the stack allows."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    security = b.stack("security")["Resources"]
+    for resource in security.values():
+        if resource["Type"] == "AWS::EC2::SecurityGroup":
+            continue
+        props = resource["Properties"]
+        assert props["FromPort"] == props["ToPort"]
+        if resource["Type"] == "AWS::EC2::SecurityGroupIngress" and "SourceSecurityGroupId" in props:
+            target = props["GroupId"]["Fn::GetAtt"][0]
+            source = props["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+            found.setdefault(target, []).append((source, props["FromPort"]))
+    return found
+
+
+EIGHT = Path(__file__).resolve().parents[1] / "fixtures" / "eight-services.yaml"
 ANYWHERE = "0.0.0.0/0"
 SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 
@@ -85,6 +100,74 @@ def _nat_route_everywhere(b: Built) -> bool:
     )
 
 
+def test_alb_security_group_opens_443_only_with_a_certificate(env_built: Built) -> None:
+    group = env_built.resource("security", "AlbSecurityGroup")["Properties"]
+    assert [r["FromPort"] for r in group["SecurityGroupIngress"]] == [80]
+    https = env_built.resource("security", "AlbIngressHttps")
+    assert https["Condition"] == "HasCertificate"
+    assert https["Properties"]["FromPort"] == https["Properties"]["ToPort"] == 443
+
+
+def test_security_groups_chain_alb_to_services_to_processing(env_built: Built) -> None:
+    assert _ingress(env_built) == {
+        "FrontendSecurityGroup": [("AlbSecurityGroup", 3000)],
+        "ApiGatewaySecurityGroup": [("AlbSecurityGroup", 8080)],
+        "ProcessingSecurityGroup": [("ApiGatewaySecurityGroup", 9000)],
+    }
+    groups = env_built.resources("security", "AWS::EC2::SecurityGroup")
+    alb_rules = groups["AlbSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert [(r["FromPort"], r["CidrIp"]) for r in alb_rules] == [(80, "0.0.0.0/0")]
+    # 443 opens only with a certificate: a conditional rule of its own
+    https = env_built.resource("security", "AlbIngressHttps")
+    assert https["Condition"] == "HasCertificate"
+    assert https["Properties"]["GroupId"] == {"Fn::GetAtt": ["AlbSecurityGroup", "GroupId"]}
+    assert (https["Properties"]["FromPort"], https["Properties"]["CidrIp"]) == (443, "0.0.0.0/0")
+    for name, group in groups.items():
+        if name != "AlbSecurityGroup":  # services accept nothing by CIDR
+            assert "SecurityGroupIngress" not in group["Properties"], name
+
+
+def test_every_security_group_rule_has_a_description_and_no_vpc_cidr(env_built: Built) -> None:
+    vpc = ipaddress.ip_network("10.0.0.0/16")
+    rules = []
+    for resource in env_built.stack("security")["Resources"].values():
+        props = resource["Properties"]
+        if resource["Type"] == "AWS::EC2::SecurityGroup":
+            rules += props.get("SecurityGroupIngress", []) + props.get("SecurityGroupEgress", [])
+        else:
+            rules.append(props)
+    assert len(rules) >= 6
+    for rule in rules:
+        assert rule["Description"].strip()
+        if "CidrIp" in rule:
+            assert not ipaddress.ip_network(rule["CidrIp"]).subnet_of(vpc)
+
+
+def test_egress_mirrors_ingress_so_sources_may_only_reach_their_targets(env_built: Built) -> None:
+    egress = set()
+    for resource in env_built.resources("security", "AWS::EC2::SecurityGroupEgress").values():
+        props = resource["Properties"]
+        egress.add(
+            (
+                props["GroupId"]["Fn::GetAtt"][0],
+                props["DestinationSecurityGroupId"]["Fn::GetAtt"][0],
+                props["FromPort"],
+            )
+        )
+    ingress = {(src, target, port) for target, pairs in _ingress(env_built).items() for src, port in pairs}
+    assert egress == ingress
+    alb = env_built.resource("security", "AlbSecurityGroup")["Properties"]["SecurityGroupEgress"]
+    assert alb == [
+        {
+            "CidrIp": "255.255.255.255/32",
+            "Description": "Disallow all traffic",
+            "FromPort": 252,
+            "IpProtocol": "icmp",
+            "ToPort": 86,
+        }
+    ]
+
+
 def test_every_reference_of_every_service_has_a_security_group_path(
     config: cfg.Config, audit_config: cfg.Config
 ) -> None:
@@ -124,108 +207,3 @@ def test_every_reference_of_every_service_has_a_security_group_path(
                     assert _group_path(b, source, _group_of(b, target_stem), port), (stem, text)
                     checked["service"] += 1
     assert checked["alb"] >= 5 and checked["service"] >= 10, checked
-
-
-# --- Point 5: health ---------------------------------------------------------------------------
-
-
-def test_an_internal_service_reports_its_health_through_a_container_check(env_built: Built) -> None:
-    (task,) = env_built.resources("service-processing", "AWS::ECS::TaskDefinition").values()
-    (container,) = task["Properties"]["ContainerDefinitions"]
-    assert container["HealthCheck"] == {
-        "Command": ["CMD-SHELL", "curl -fs http://localhost:9000/health || exit 1"],
-        "Interval": 30,
-        "Timeout": 5,
-        "Retries": 3,
-        "StartPeriod": 30,
-    }
-
-
-def _raw() -> dict[str, Any]:
-    return yaml.safe_load((Path(cfg.__file__).parent / cfg.DEFAULT_CONFIG).read_text(encoding="utf-8"))
-
-
-def test_a_health_check_path_on_an_internal_service_is_an_error_never_dropped() -> None:
-    raw = _raw()
-    processing = raw["services"][2]
-    processing["health_check_path"] = "/health"
-    with pytest.raises(
-        cfg.ConfigError, match=r"services\[processing\]\.health_check_path: an internal service has no target"
-    ):
-        cfg.parse(raw, "t.yaml")
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("interval", 4, r"health_check\.interval: Expected `int` >= 5"),
-        ("timeout", 61, r"health_check\.timeout: Expected `int` <= 60"),
-        ("retries", 0, r"health_check\.retries: Expected `int` >= 1"),
-        ("start_period", 301, r"health_check\.start_period: Expected `int` <= 300"),
-        ("command", ["CMD-SHELL"], r"health_check\.command: Expected `array` of length >= 2"),
-    ],
-)
-def test_container_health_check_bounds_are_ecs_bounds(field: str, value: Any, message: str) -> None:
-    raw = _raw()
-    raw["services"][2]["health_check"][field] = value
-    with pytest.raises(cfg.ConfigError, match=message):
-        cfg.parse(raw, "t.yaml")
-
-
-# --- Point 10: egress and quotas -----------------------------------------------------------------
-
-
-def _endpoints_config() -> cfg.Config:
-    raw = _raw()
-    raw["environments"]["dev"]["egress"] = "endpoints"
-    raw["services"][0]["environment"] = {}  # nothing may call the public ALB without NAT
-    return cfg.parse(raw, "endpoints.yaml")
-
-
-def test_endpoints_egress_has_no_nat_and_an_endpoint_for_every_api_a_fargate_task_calls() -> None:
-    b = Built(cfg.Deployment(_endpoints_config(), "dev"))
-    assert not b.resources("network", "AWS::EC2::NatGateway")
-    assert not b.resources("network", "AWS::EC2::EIP")
-    endpoints = b.resources("network", "AWS::EC2::VPCEndpoint").values()
-    services = {e["Properties"]["ServiceName"]["Fn::Sub"].rsplit(".", 1)[-1] for e in endpoints}
-    names = {e["Properties"]["ServiceName"]["Fn::Sub"] for e in endpoints}
-    assert names == {
-        f"com.amazonaws.${{AWS::Region}}.{s}"
-        for s in ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "s3")
-    }, services
-    by_type = {e["Properties"]["VpcEndpointType"] for e in endpoints}
-    assert by_type == {"Interface", "Gateway"}
-    gateway = next(e for e in endpoints if e["Properties"]["VpcEndpointType"] == "Gateway")
-    private_tables = [t for t in b.resources("network", "AWS::EC2::RouteTable") if t.startswith("Private")]
-    assert sorted(r["Ref"] for r in gateway["Properties"]["RouteTableIds"]) == sorted(private_tables)
-    for endpoint in endpoints:
-        if endpoint["Properties"]["VpcEndpointType"] == "Interface":
-            assert endpoint["Properties"]["PrivateDnsEnabled"] is True
-
-
-def test_without_nat_a_reference_to_the_public_load_balancer_is_a_config_error() -> None:
-    raw = _raw()
-    raw["environments"]["dev"]["egress"] = "endpoints"
-    with pytest.raises(
-        cfg.ConfigError, match=r"services\[frontend\]\.environment: refers to the load balancer"
-    ):
-        cfg.parse(raw, "t.yaml")
-
-
-def test_cost_shows_quota_use_per_profile_and_together(config: cfg.Config) -> None:
-    prices = cost.load_prices()
-    estimates = [cost.estimate(cfg.Deployment(config, env), prices) for env in PROFILES]
-    used = {e.env: {q.name: q.used for q in e.quotas} for e in estimates}
-    # dev: one shared NAT; staging and prod: one per AZ (3 AZs)
-    assert used == {
-        "dev": {"Elastic IPs": 1, "NAT gateways per AZ": 1, "VPCs": 1, "internet gateways": 1},
-        "staging": {"Elastic IPs": 3, "NAT gateways per AZ": 1, "VPCs": 1, "internet gateways": 1},
-        "prod": {"Elastic IPs": 3, "NAT gateways per AZ": 1, "VPCs": 1, "internet gateways": 1},
-    }
-    text = cost.render_comparison(estimates, prices, "tap")
-    # staging and prod in one account need 6 of the default 5 Elastic IPs: visible before it fails
-    assert re.search(r"Elastic IPs \(5\)\s+1\s+3\s+3\s+7 of 5", text), text
-    endpoints = cost.estimate(cfg.Deployment(_endpoints_config(), "dev"), prices)
-    assert {q.name: q.used for q in endpoints.quotas}["Elastic IPs"] == 0
-    line = next(i for i in endpoints.items if i.name.startswith("VPC interface endpoints"))
-    assert line.quantity == 5 * 3 * prices.hours  # 5 interface endpoints in each of 3 AZs

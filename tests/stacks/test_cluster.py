@@ -1,0 +1,17 @@
+"""The cluster stack (tap_cfn/stacks/cluster.py): capacity providers and Container Insights."""
+
+from __future__ import annotations
+
+from tests.conftest import Built
+
+
+def test_cluster_capacity_providers_and_container_insights(env_built: Built) -> None:
+    cluster = env_built.resource("cluster", "Cluster")["Properties"]
+    assert cluster["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
+    assert sorted(cluster["CapacityProviders"]) == ["FARGATE", "FARGATE_SPOT"]
+    assert cluster["DefaultCapacityProviderStrategy"] == [
+        {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+        {"CapacityProvider": "FARGATE_SPOT", "Weight": 4},
+    ]
+    namespace = env_built.resource("cluster", "Namespace")["Properties"]
+    assert namespace["Name"] == {"Fn::Sub": "tap-${EnvironmentSuffix}.local"}
