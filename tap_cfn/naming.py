@@ -61,7 +61,7 @@ NAME_LIMITS: dict[tuple[str, str], int] = {
 
 # Names a service may not take: their CamelCase form in front of a per-service logical ID would
 # give one the platform already uses in the same stack (or an output name the root already has).
-# tests/test_names.py derives this table from built platforms and fails when it is incomplete.
+# tests/test_naming.py derives this table from built platforms and fails when it is incomplete.
 RESERVED_SERVICE_NAMES = {
     "alb": "the load balancer's AlbSecurityGroup and AlbSecurityGroupId (security stack) would be "
     "the service's security group and its output, and the load balancer names its own rules Alb...",
