@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +17,19 @@ MAX_ATTEMPTS = 10
 
 @dataclass(frozen=True)
 class Clients:
-    """The three clients the deployer uses, all from one session and one endpoint."""
+    """The three clients the deployer uses, all from one session and one endpoint; `factory` makes
+    the others (ecs, ecr, iam, ...) on demand from the same session, endpoint and retry settings."""
 
     cloudformation: Any
     s3: Any
     sts: Any
     region: str
+    factory: Callable[[str], Any] | None = None
+
+    def client(self, service: str) -> Any:
+        if self.factory is None:
+            raise RuntimeError(f"no client factory for {service}: pass Clients(factory=...)")
+        return self.factory(service)
 
 
 def make_session(profile: str | None = None, region: str | None = None) -> boto3.Session:
@@ -44,7 +52,13 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=endpoint_url, config=config)
 
-    return Clients(cloudformation=client("cloudformation"), s3=client("s3"), sts=client("sts"), region=region)
+    return Clients(
+        cloudformation=client("cloudformation"),
+        s3=client("s3"),
+        sts=client("sts"),
+        region=region,
+        factory=client,
+    )
 
 
 def error_code(exc: BaseException) -> str:

@@ -36,6 +36,9 @@ def _add_targeting(parser: argparse.ArgumentParser) -> None:
         default=Path("templates"),
         help="rendered templates directory (default: templates)",
     )
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="platform config (default: the packaged tap_cfn/tap.yaml)"
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -54,7 +57,20 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--yes", action="store_true", help="execute without asking (and replace a ROLLBACK_COMPLETE stack)"
     )
+    p.add_argument(
+        "--no-preflight",
+        action="store_true",
+        help="skip the preflight checks (hand-written templates that no config generates)",
+    )
     p.set_defaults(func=handle_deploy)
+
+    p = subparsers.add_parser("preflight", help="check the account, quotas, images and stack before a deploy")
+    _add_targeting(p)
+    p.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="root stack parameter (repeatable)"
+    )
+    p.add_argument("--yes", action="store_true", help="create the ECS service-linked role without asking")
+    p.set_defaults(func=handle_preflight)
 
     p = subparsers.add_parser("destroy", help="delete the stack tap-<suffix> and its nested stacks")
     _add_targeting(p)
@@ -85,6 +101,9 @@ def handle_deploy(args: argparse.Namespace, console: Console | None = None) -> i
     console = console or Console.system(verbose=getattr(args, "verbose", False))
 
     def run() -> int:
+        code = 0 if args.no_preflight else _preflight(args, console)
+        if code != 0:
+            return code
         options = DeployOptions(
             parameters=dict(parse_param(p) for p in args.param),
             bucket=args.bucket,
@@ -94,6 +113,20 @@ def handle_deploy(args: argparse.Namespace, console: Console | None = None) -> i
         return deploy(_clients(args), _target(args), options, console).exit_code
 
     return run_safely(run, console)
+
+
+def _preflight(args: argparse.Namespace, console: Console) -> int:
+    from tap_cfn.deploy.preflight import preflight
+
+    given = dict(parse_param(p) for p in args.param)
+    return preflight(_clients(args), _target(args), given, console, args.yes, args.config)
+
+
+def handle_preflight(args: argparse.Namespace, console: Console | None = None) -> int:
+    from tap_cfn.deploy.deployer import Console, run_safely
+
+    console = console or Console.system(verbose=getattr(args, "verbose", False))
+    return run_safely(lambda: _preflight(args, console), console)
 
 
 def handle_destroy(args: argparse.Namespace, console: Console | None = None) -> int:
@@ -110,4 +143,4 @@ def handle_outputs(args: argparse.Namespace, console: Console | None = None) -> 
     return run_safely(lambda: outputs(_clients(args), _target(args), args.json, console), console)
 
 
-__all__ = ["register", "handle_deploy", "handle_destroy", "handle_outputs"]
+__all__ = ["register", "handle_deploy", "handle_preflight", "handle_destroy", "handle_outputs"]
