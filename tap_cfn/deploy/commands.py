@@ -58,6 +58,12 @@ def register(subparsers: Any) -> None:
         "--yes", action="store_true", help="execute without asking (and replace a ROLLBACK_COMPLETE stack)"
     )
     p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop watching after SECONDS and say what is still in progress (CloudFormation carries on)",
+    )
+    p.add_argument(
         "--no-preflight",
         action="store_true",
         help="skip the preflight checks (hand-written templates that no config generates)",
@@ -109,6 +115,7 @@ def handle_deploy(args: argparse.Namespace, console: Console | None = None) -> i
             bucket=args.bucket,
             plan=args.plan,
             yes=args.yes,
+            timeout=args.timeout,
         )
         return deploy(_clients(args), _target(args), options, console).exit_code
 

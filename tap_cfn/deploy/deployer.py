@@ -36,6 +36,7 @@ from tap_cfn.deploy.packaging import (
     load_template,
     package,
 )
+from tap_cfn.deploy.rollout import RolloutWatcher, explain_service, failed_service_arn, interrupted
 from tap_cfn.deploy.rootcause import (
     REPLACEABLE,
     STUCK,
@@ -129,6 +130,7 @@ class DeployOptions:
     plan: bool = False
     yes: bool = False
     max_body_bytes: int = MAX_TEMPLATE_BODY_BYTES
+    timeout: float | None = None  # seconds to watch before stopping with what is still in progress
 
 
 @dataclass
@@ -479,7 +481,7 @@ def _outputs_changed(cfn: Any, stack_id: str, template: dict[str, Any]) -> bool:
 
 
 def _execute_and_watch(run: _Run, ref: ChangeSetRef) -> DeployResult:
-    watcher = EventWatcher(
+    watcher = RolloutWatcher(
         run.cfn,
         ref.stack_id,
         run.target.stack_name,
@@ -488,13 +490,20 @@ def _execute_and_watch(run: _Run, ref: ChangeSetRef) -> DeployResult:
         total=run.result.plan.count() if run.result.plan else None,
         sleep=run.console.sleep,
         delay=run.console.poll_delay,
+        ecs=run.clients.client("ecs") if run.clients.factory else None,
+        timeout=run.options.timeout,
     )
     watcher.start()
     started = time.monotonic()
     if not _execute(run, ref):
         return run.result
     run.result.executed = True
-    status, reason = watcher.wait()
+    try:
+        status, reason = watcher.wait()
+    except KeyboardInterrupt:
+        run.console.say()  # end a half-written line before asking
+        run.console.warn(interrupted(run.cfn, ref.stack_id, run.target.stack_name, run.console.confirm))
+        return run.result
     run.result.status = status
     return _report(run, watcher, status, reason, time.monotonic() - started)
 
@@ -553,6 +562,10 @@ def _report(run: _Run, watcher: EventWatcher, status: str, reason: str, elapsed:
         return run.result
     cause = run.result.root_cause = find_root_cause(watcher.tree)
     console.warn(cause.describe() if cause else f"Root cause: {reason or 'not reported'}")
+    service = failed_service_arn(watcher, cause)
+    if service and run.clients.factory:
+        for line in explain_service(run.clients.client("ecs"), service):
+            console.warn(line)
     console.warn(f"Deploy of {name} failed: stack is {status}" + (f" ({reason})" if reason else ""))
     if status in STUCK:
         console.warn(run.advice(status))
