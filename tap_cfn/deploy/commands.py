@@ -78,6 +78,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--yes", action="store_true", help="create the ECS service-linked role without asking")
     p.set_defaults(func=handle_preflight)
 
+    p = subparsers.add_parser("recover", help="explain and continue a rollback of tap-<suffix> that failed")
+    _add_targeting(p)
+    p.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="LOGICAL_ID",
+        help="resource the rollback may skip (repeatable; nested: Stack.Resource, as listed)",
+    )
+    p.add_argument("--yes", action="store_true", help="continue the rollback without asking")
+    p.set_defaults(func=handle_recover)
+
     p = subparsers.add_parser("destroy", help="delete the stack tap-<suffix> and its nested stacks")
     _add_targeting(p)
     p.add_argument("--yes", action="store_true", help="delete without asking")
@@ -136,6 +148,14 @@ def handle_preflight(args: argparse.Namespace, console: Console | None = None) -
     return run_safely(lambda: _preflight(args, console), console)
 
 
+def handle_recover(args: argparse.Namespace, console: Console | None = None) -> int:
+    from tap_cfn.deploy.deployer import Console, run_safely
+    from tap_cfn.deploy.recover import recover
+
+    console = console or Console.system(verbose=getattr(args, "verbose", False))
+    return run_safely(lambda: recover(_clients(args), _target(args), args.skip, args.yes, console), console)
+
+
 def handle_destroy(args: argparse.Namespace, console: Console | None = None) -> int:
     from tap_cfn.deploy.deployer import Console, destroy, run_safely
 
@@ -150,4 +170,11 @@ def handle_outputs(args: argparse.Namespace, console: Console | None = None) -> 
     return run_safely(lambda: outputs(_clients(args), _target(args), args.json, console), console)
 
 
-__all__ = ["register", "handle_deploy", "handle_preflight", "handle_destroy", "handle_outputs"]
+__all__ = [
+    "register",
+    "handle_deploy",
+    "handle_preflight",
+    "handle_recover",
+    "handle_destroy",
+    "handle_outputs",
+]
