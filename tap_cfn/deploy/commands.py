@@ -93,6 +93,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("destroy", help="delete the stack tap-<suffix> and its nested stacks")
     _add_targeting(p)
     p.add_argument("--yes", action="store_true", help="delete without asking")
+    p.add_argument(
+        "--purge", action="store_true", help="also remove the resources the stack retains (logs, keys, ...)"
+    )
     p.set_defaults(func=handle_destroy)
 
     p = subparsers.add_parser("outputs", help="print the outputs of the stack tap-<suffix>")
@@ -157,10 +160,13 @@ def handle_recover(args: argparse.Namespace, console: Console | None = None) -> 
 
 
 def handle_destroy(args: argparse.Namespace, console: Console | None = None) -> int:
-    from tap_cfn.deploy.deployer import Console, destroy, run_safely
+    from tap_cfn.deploy.deployer import Console, run_safely
+    from tap_cfn.deploy.retained import destroy_and_report
 
     console = console or Console.system(verbose=getattr(args, "verbose", False))
-    return run_safely(lambda: destroy(_clients(args), _target(args), args.yes, console), console)
+    return run_safely(
+        lambda: destroy_and_report(_clients(args), _target(args), args.yes, args.purge, console), console
+    )
 
 
 def handle_outputs(args: argparse.Namespace, console: Console | None = None) -> int:
