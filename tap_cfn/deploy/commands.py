@@ -37,7 +37,11 @@ def _add_targeting(parser: argparse.ArgumentParser) -> None:
         help="rendered templates directory (default: templates)",
     )
     parser.add_argument(
-        "--config", type=Path, metavar="FILE", help="platform config (default: the packaged tap_cfn/tap.yaml)"
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="platform config: deploy and preflight generate (and deploy lints) its templates in a "
+        "temporary folder instead of reading --templates",
     )
 
 
@@ -134,7 +138,20 @@ def handle_deploy(args: argparse.Namespace, console: Console | None = None) -> i
         )
         return deploy(_clients(args), _target(args), options, console).exit_code
 
-    return run_safely(run, console)
+    return run_safely(lambda: _with_config(args, console, run, lint=True), console)
+
+
+def _with_config(args: argparse.Namespace, console: Console, run: Any, lint: bool) -> int:
+    """Run with args.templates pointing at templates generated from --config, when it is given."""
+    from tap_cfn.deploy.configured import LintFailed, templates_for
+
+    try:
+        with templates_for(args.config, args.env, args.templates, lint, console) as templates:
+            args.templates = templates
+            return int(run())
+    except LintFailed as exc:
+        console.warn(f"error: {exc}; nothing was deployed")
+        return 1
 
 
 def _preflight(args: argparse.Namespace, console: Console) -> int:
@@ -148,7 +165,9 @@ def handle_preflight(args: argparse.Namespace, console: Console | None = None) -
     from tap_cfn.deploy.deployer import Console, run_safely
 
     console = console or Console.system(verbose=getattr(args, "verbose", False))
-    return run_safely(lambda: _preflight(args, console), console)
+    return run_safely(
+        lambda: _with_config(args, console, lambda: _preflight(args, console), lint=False), console
+    )
 
 
 def handle_recover(args: argparse.Namespace, console: Console | None = None) -> int:
