@@ -448,6 +448,8 @@ def check_stack_state(ctx: Context) -> list[Check]:
         if status == "UPDATE_ROLLBACK_FAILED":
             advice += f"\n  or let tap-cfn explain and continue it:  {target.command('recover')}"
         return [Check(name, False, advice.replace("\n", "\n        "))]
+    if status in REPLACEABLE:  # --yes: the deployer deletes it and creates it again
+        return [Check(name, True, f"{target.stack_name} is {status}: it will be deleted and created again")]
     return [Check(name, True, f"{target.stack_name} is {status}")]
 
 

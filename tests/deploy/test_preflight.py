@@ -345,6 +345,13 @@ def test_a_busy_stack_says_since_when_and_a_stuck_one_says_how_to_recover(genera
     (check,) = check_stack_state(ctx)
     assert not check.ok
     assert "python generate.py recover --env prod --suffix demo" in check.text
+    # GIVEN a failed first create: refused without --yes, replaced with it
+    dead = {**busy, "StackStatus": "ROLLBACK_COMPLETE"}
+    ctx, _term = context(recorded, generated_templates, existing=dead)
+    assert not check_stack_state(ctx)[0].ok
+    ctx, _term = context(recorded, generated_templates, existing=dead, yes=True)
+    (check,) = check_stack_state(ctx)
+    assert check.ok and check.text.endswith("it will be deleted and created again")
     recorded.done()
 
 
