@@ -155,10 +155,10 @@ def _with_config(args: argparse.Namespace, console: Console, run: Any, lint: boo
 
 
 def _preflight(args: argparse.Namespace, console: Console) -> int:
-    from tap_cfn.deploy.preflight import preflight
+    from tap_cfn.deploy.preflight import context, preflight
 
     given = dict(parse_param(p) for p in args.param)
-    return preflight(_clients(args), _target(args), given, console, args.yes, args.config)
+    return preflight(context(_clients(args), _target(args), given, console, args.yes, args.config))
 
 
 def handle_preflight(args: argparse.Namespace, console: Console | None = None) -> int:

@@ -519,13 +519,6 @@ def run(ctx: Context) -> list[Check]:
     return results
 
 
-def preflight(
-    clients: Clients,
-    target: Target,
-    given: dict[str, str],
-    console: Console,
-    yes: bool = False,
-    config: Path | None = None,
-) -> int:
-    ctx = context(clients, target, given, console, yes, config)
+def preflight(ctx: Context) -> int:
+    """Exit code of the whole preflight: 0 when every check is ok."""
     return EXIT_OK if all(r.ok for r in run(ctx)) else EXIT_FAILED
