@@ -99,7 +99,7 @@ clean: ## Remove the virtual environment and caches (not the committed templates
 #   make deploy ENV=dev SUFFIX=demo PARAMS="FrontendImageTag=1.0.0 ApiGatewayImageTag=1.0.0 ProcessingImageTag=1.0.0"
 #   make deploy ... DEPLOY_FLAGS="--plan"       (preview only)   DEPLOY_FLAGS="--yes --region eu-west-1" ...
 #   make destroy ENV=dev SUFFIX=demo [DEPLOY_FLAGS=--yes]     make outputs ENV=dev SUFFIX=demo
-#   make deploy-local [ENV=dev]: moto in-process, deploy, print outputs, destroy (dev extra; no AWS account)
+#   make deploy-local [ENV=dev] [CONFIG=my-platform.yaml]: moto in-process, deploy, print outputs, destroy (dev extra; no AWS account)
 # Deploys what templates/<ENV>/ holds (committed, kept fresh by CI); run `make templates` first to change it.
 ENV          ?= dev
 SUFFIX       ?=
@@ -119,5 +119,5 @@ outputs: $(STAMP) ## Print the outputs of stack <project>-$(SUFFIX)
 	@test -n "$(SUFFIX)" || { echo "usage: make outputs ENV=dev SUFFIX=demo" >&2; exit 2; }
 	$(PY) generate.py outputs --env $(ENV) --suffix $(SUFFIX)
 
-deploy-local: $(STAMP) ## Start a local AWS (moto), deploy templates/$(ENV), print outputs, tear down
-	$(PY) -m tests.support.deploy_local --env $(ENV) $(foreach p,$(PARAMS),--param $(p))
+deploy-local: $(STAMP) ## Start a local AWS (moto), deploy templates/$(ENV) (or CONFIG=FILE), print outputs, tear down
+	$(PY) -m tests.support.deploy_local --env $(ENV) $(if $(CONFIG),--config $(CONFIG)) $(foreach p,$(PARAMS),--param $(p))

@@ -63,7 +63,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--yes", action="store_true", help="execute without asking (and replace a ROLLBACK_COMPLETE stack)"
     )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop watching after SECONDS and say what is still in progress (CloudFormation carries on)",
+    )
+    p.add_argument(
+        "--no-preflight",
+        action="store_true",
+        help="skip the preflight checks (hand-written templates that no config generates)",
+    )
     p.set_defaults(func=handle_deploy)
+    _preflight_and_recover(sub)
 
     p = _stack_command(
         sub,
@@ -74,6 +86,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "  python generate.py destroy --env dev --suffix demo --yes",
     )
     p.add_argument("--yes", action="store_true", help="delete without asking")
+    p.add_argument(
+        "--purge", action="store_true", help="also remove the resources the stack retains (logs, keys, ...)"
+    )
     p.set_defaults(func=handle_destroy)
 
     p = _stack_command(
@@ -86,6 +101,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     p.set_defaults(func=handle_outputs)
+
+
+def _preflight_and_recover(sub: argparse._SubParsersAction) -> None:
+    p = _stack_command(
+        sub,
+        "preflight",
+        "check the account, quotas, images and stack before a deploy of <project>-<suffix>",
+        "One line per check, ok or the exact fix; any problem exits 1. `deploy` runs it first.",
+        "  python generate.py preflight --env dev --suffix demo --param FrontendImageTag=v1 ...\n"
+        "  python generate.py preflight --env prod --suffix prod --config my-platform.yaml --yes",
+    )
+    p.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="root stack parameter (repeatable)"
+    )
+    p.add_argument("--yes", action="store_true", help="create the ECS service-linked role without asking")
+    p.set_defaults(func=handle_preflight)
+
+    p = _stack_command(
+        sub,
+        "recover",
+        "explain and continue a rollback of <project>-<suffix> that failed (UPDATE_ROLLBACK_FAILED)",
+        "Lists the resources that block the rollback and runs ContinueUpdateRollback, skipping "
+        "only those named with --skip, after confirmation.",
+        "  python generate.py recover --env prod --suffix prod\n"
+        "  python generate.py recover --env prod --suffix prod --skip ServiceStack.Service --yes",
+    )
+    p.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="LOGICAL_ID",
+        help="resource the rollback may skip (repeatable; nested: Stack.Resource, as listed)",
+    )
+    p.add_argument("--yes", action="store_true", help="continue the rollback without asking")
+    p.set_defaults(func=handle_recover)
 
 
 def _target(args: argparse.Namespace) -> Target:
@@ -104,26 +154,71 @@ def _handle(args: argparse.Namespace, console: Console | None, operation: Operat
     return common.run(lambda: operation(_target(args), shown), shown.err, args.verbose)
 
 
+def _with_config(
+    args: argparse.Namespace, target: Target, console: Console, run: Operation, lint: bool
+) -> int:
+    """Run on `target`, its templates generated from --config into a temporary folder when a config
+    is given (cfn-lint first when `lint`: any finding stops it), else read from --out."""
+    from dataclasses import replace
+
+    from tap_cfn.deploy.configured import LintFailed, templates_for
+
+    try:
+        with templates_for(args.config, target.env, target.templates_dir, lint, console) as folder:
+            return int(run(replace(target, templates_dir=folder), console))
+    except LintFailed as exc:
+        raise UsageError(f"{exc}; nothing was deployed") from None
+
+
+def _preflight(args: argparse.Namespace, target: Target, console: Console) -> int:
+    from tap_cfn.deploy.preflight import context, preflight
+
+    given = dict(parse_param(p) for p in args.param)
+    return preflight(context(common.clients(args), target, given, console, args.yes, args.config))
+
+
 def handle_deploy(args: argparse.Namespace, console: Console | None = None) -> int:
     from tap_cfn.deploy.deployer import DeployOptions, deploy
 
     def operation(target: Target, console: Console) -> int:
+        code = 0 if args.no_preflight else _preflight(args, target, console)
+        if code != 0:
+            return code
         options = DeployOptions(
             parameters=dict(parse_param(p) for p in args.param),
             bucket=args.bucket,
             plan=args.plan,
             yes=args.yes,
+            timeout=args.timeout,
         )
         return deploy(common.clients(args), target, options, console).exit_code
 
-    return _handle(args, console, operation)
+    return _handle(args, console, lambda t, c: _with_config(args, t, c, operation, lint=True))
+
+
+def handle_preflight(args: argparse.Namespace, console: Console | None = None) -> int:
+    return _handle(
+        args,
+        console,
+        lambda t, c: _with_config(args, t, c, lambda t2, c2: _preflight(args, t2, c2), lint=False),
+    )
+
+
+def handle_recover(args: argparse.Namespace, console: Console | None = None) -> int:
+    from tap_cfn.deploy.recover import recover
+
+    return _handle(
+        args, console, lambda target, shown: recover(common.clients(args), target, args.skip, args.yes, shown)
+    )
 
 
 def handle_destroy(args: argparse.Namespace, console: Console | None = None) -> int:
-    from tap_cfn.deploy.deployer import destroy
+    from tap_cfn.deploy.retained import destroy_and_report
 
     return _handle(
-        args, console, lambda target, shown: destroy(common.clients(args), target, args.yes, shown)
+        args,
+        console,
+        lambda target, shown: destroy_and_report(common.clients(args), target, args.yes, args.purge, shown),
     )
 
 
@@ -135,4 +230,11 @@ def handle_outputs(args: argparse.Namespace, console: Console | None = None) -> 
     )
 
 
-__all__ = ["register", "handle_deploy", "handle_destroy", "handle_outputs"]
+__all__ = [
+    "register",
+    "handle_deploy",
+    "handle_preflight",
+    "handle_recover",
+    "handle_destroy",
+    "handle_outputs",
+]

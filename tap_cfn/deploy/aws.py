@@ -3,6 +3,7 @@ throttling, one endpoint for every service when asked (a local AWS)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,13 +18,20 @@ MAX_ATTEMPTS = 10
 
 @dataclass(frozen=True)
 class Clients:
-    """The clients the deployer uses, all from one session and one endpoint."""
+    """The clients the deployer uses, all from one session and one endpoint; `factory` makes the
+    others (ecs, ecr, iam, ...) on demand from the same session, endpoint and retry settings."""
 
     cloudformation: Any
     s3: Any
     sts: Any
     region: str
     elbv2: Any = None  # load balancer deletion protection (deploy/protection.py)
+    factory: Callable[[str], Any] | None = None
+
+    def client(self, service: str) -> Any:
+        if self.factory is None:
+            raise RuntimeError(f"no client factory for {service}: pass Clients(factory=...)")
+        return self.factory(service)
 
 
 def connect(profile: str | None, region: str | None, endpoint_url: str | None) -> Clients:
@@ -64,6 +72,7 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
         sts=client("sts"),
         region=region,
         elbv2=client("elbv2"),
+        factory=client,
     )
 
 

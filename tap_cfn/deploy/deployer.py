@@ -39,6 +39,7 @@ from tap_cfn.deploy.packaging import (
     load_template,
     package,
 )
+from tap_cfn.deploy.rollout import RolloutWatcher, explain_service, failed_service_arn, interrupted
 from tap_cfn.deploy.rootcause import (
     REPLACEABLE,
     STUCK,
@@ -116,8 +117,10 @@ class Target:
         return self.templates_dir / self.env / conventions.root_file("yaml")
 
     def command(self, verb: str) -> str:
-        extra = f" --config {self.config}" if self.config else ""
-        extra += f" --out {self.templates_dir}" if self.templates_dir != DEFAULT_OUT else ""
+        extra = f" --config {self.config}" if self.config else ""  # the templates come from it then
+        extra += (
+            f" --out {self.templates_dir}" if not self.config and self.templates_dir != DEFAULT_OUT else ""
+        )
         return f"python generate.py {verb} --env {self.env} --suffix {self.suffix}{extra}"
 
     def validate(self) -> None:
@@ -135,6 +138,7 @@ class DeployOptions:
     plan: bool = False
     yes: bool = False
     max_body_bytes: int = MAX_TEMPLATE_BODY_BYTES
+    timeout: float | None = None  # seconds to watch before stopping with what is still in progress
 
 
 @dataclass
@@ -493,7 +497,7 @@ def _outputs_changed(cfn: Any, stack_id: str, template: dict[str, Any]) -> bool:
 
 
 def _execute_and_watch(run: _Run, ref: ChangeSetRef) -> DeployResult:
-    watcher = EventWatcher(
+    watcher = RolloutWatcher(
         run.cfn,
         ref.stack_id,
         run.target.stack_name,
@@ -502,13 +506,20 @@ def _execute_and_watch(run: _Run, ref: ChangeSetRef) -> DeployResult:
         total=run.result.plan.count() if run.result.plan else None,
         sleep=run.console.sleep,
         delay=run.console.poll_delay,
+        ecs=run.clients.client("ecs") if run.clients.factory else None,
+        timeout=run.options.timeout,
     )
     watcher.start()
     started = time.monotonic()
     if not _execute(run, ref):
         return run.result
     run.result.executed = True
-    status, reason = watcher.wait()
+    try:
+        status, reason = watcher.wait()
+    except KeyboardInterrupt:
+        run.console.say()  # end a half-written line before asking
+        run.console.warn(interrupted(run.cfn, ref.stack_id, run.target.stack_name, run.console.confirm))
+        return run.result
     run.result.status = status
     return _report(run, watcher, status, reason, time.monotonic() - started)
 
@@ -567,6 +578,10 @@ def _report(run: _Run, watcher: EventWatcher, status: str, reason: str, elapsed:
         return run.result
     cause = run.result.root_cause = find_root_cause(watcher.tree)
     console.warn(cause.describe() if cause else f"Root cause: {reason or 'not reported'}")
+    service = failed_service_arn(watcher, cause)
+    if service and run.clients.factory:
+        for line in explain_service(run.clients.client("ecs"), service):
+            console.warn(line)
     console.warn(f"Deploy of {name} failed: stack is {status}" + (f" ({reason})" if reason else ""))
     if status in STUCK:
         console.warn(run.advice(status))

@@ -8,7 +8,7 @@ from tap_cfn.cli import build_parser
 from tap_cfn.cli.deploy import _target
 
 
-def test_the_target_carries_the_config_and_the_folder_into_the_commands_it_suggests(
+def test_the_target_carries_the_config_into_the_commands_it_suggests(
     acme_config: Path,
 ) -> None:
     config = acme_config
@@ -18,8 +18,13 @@ def test_the_target_carries_the_config_and_the_folder_into_the_commands_it_sugge
     target = _target(args)
     assert target.stack_name == "acme-blue"
     assert target.root_template == Path("/tmp/t/prod/root.yaml")
-    assert target.command("deploy") == (
-        f"python generate.py deploy --env prod --suffix blue --config {config} --out /tmp/t"
+    # with a config, deploy generates the templates from it: no --out to suggest
+    assert target.command("deploy") == f"python generate.py deploy --env prod --suffix blue --config {config}"
+    without_config = _target(
+        build_parser().parse_args(["destroy", "--env", "prod", "--suffix", "blue", "--out", "/tmp/t"])
+    )
+    assert (
+        without_config.command("deploy") == "python generate.py deploy --env prod --suffix blue --out /tmp/t"
     )
 
 

@@ -21,8 +21,12 @@ from .conftest import Terminal
 
 def run(endpoint: str, templates: Path, term: Terminal, *argv: str) -> int:
     """`python generate.py VERB --env dev --suffix demo --endpoint-url E --out T ARGV...`,
-    parsed by the main CLI's parser, with the test's terminal (a later --env wins)."""
+    parsed by the main CLI's parser, with the test's terminal (a later --env wins). Deploys skip
+    the preflight (tests/deploy/test_preflight.py proves it): the fixture is hand-written."""
     verb, *rest = argv
+    if verb == "deploy" and "--preflight" not in rest:
+        rest = ["--no-preflight", *rest]
+    rest = [arg for arg in rest if arg != "--preflight"]
     args = build_parser().parse_args(
         [
             verb,

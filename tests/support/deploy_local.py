@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,8 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--suffix", default="local")
     parser.add_argument("--out", type=Path, default=Path("templates"), metavar="DIR")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--config", type=Path, help="deploy this config (generated and linted on the fly)")
     options = parser.parse_args(argv)
 
+    if options.config is not None:  # the deploy command generates and lints; the tags are read here
+        from tap_cfn.deploy.configured import render_into
+
+        options.out = render_into(options.config, options.env, Path(tempfile.mkdtemp(prefix="tap-cfn-")))
     root = options.out / options.env / root_file("yaml")
     if not root.is_file():
         print(f"error: no template {root}: run `python generate.py templates` first", file=sys.stderr)
@@ -47,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Local AWS endpoint: {endpoint} (moto, in this process)")
         targeting = ["--env", options.env, "--suffix", options.suffix, "--endpoint-url", endpoint,
                      "--out", str(options.out)]  # fmt: skip
+        if options.config is not None:
+            targeting += ["--config", str(options.config)]
 
         def run(*argv: str) -> int:
             args = cli.parse_args(list(argv))

@@ -992,6 +992,43 @@ def _install_aws_refusals() -> None:
     parsing.ResourceMap.delete = delete  # type: ignore[method-assign]
 
 
+# EC2-VPC Elastic IPs, default 5 per region:
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/elastic-ip-addresses-eip.html
+EC2_ELASTIC_IP_QUOTA = {
+    "ServiceCode": "ec2",
+    "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
+    "QuotaArn": "arn:aws:servicequotas:us-east-1::ec2/L-0263D0A3",
+    "QuotaCode": "L-0263D0A3",
+    "QuotaName": "EC2-VPC Elastic IPs",
+    "Value": 5.0,
+    "Unit": "None",
+    "Adjustable": True,
+    "GlobalQuota": False,
+}
+
+
+def _install_ec2_quotas() -> None:
+    """moto's Service Quotas knows only `vpc` codes; preflight also reads EC2's Elastic IP quota."""
+    from moto.servicequotas.models import ServiceQuotasBackend
+
+    original = ServiceQuotasBackend.get_service_quota
+
+    def get_service_quota(self: Any, service_code: str, quota_code: str) -> dict[str, Any]:
+        if (service_code, quota_code) == ("ec2", EC2_ELASTIC_IP_QUOTA["QuotaCode"]):
+            return EC2_ELASTIC_IP_QUOTA
+        return original(self, service_code, quota_code)
+
+    ServiceQuotasBackend.get_service_quota = get_service_quota  # type: ignore[method-assign]
+
+
+def _install_ecs_service_linked_role_name() -> None:
+    """moto names ECS's service-linked role AWSServiceRoleForecs; AWS names it AWSServiceRoleForECS.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html"""
+    from moto.iam import models
+
+    models.SERVICE_NAME_CONVERSION.setdefault("ecs", "ECS")
+
+
 def install() -> None:
     """Register the models and the engine fixes in this process (idempotent)."""
     global _installed
@@ -1003,6 +1040,8 @@ def install() -> None:
     _install_aws_refusals()
     _install_kms_fix()
     _install_target_group_attributes()
+    _install_ec2_quotas()
+    _install_ecs_service_linked_role_name()
     # moto caches its type -> model map; our subclasses must be in it, and where moto has a model
     # of its own for the same type (SubnetRouteTableAssociation), ours must win.
     parsing.get_model_list.cache_clear()
