@@ -12,13 +12,15 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from tap_cfn import naming
+from tap_cfn import iam, naming
 from tap_cfn.config import (
     ALB_ALARMS,
     ALB_REFERENCES,
+    ARN_PLACEHOLDERS,
     FARGATE_SIZES,
     LOG_RETENTION_DAYS,
     ONE_DAY,
+    PLATFORM_RESOURCE,
     REFERENCE,
     SERVICE_REFERENCE,
     Config,
@@ -500,3 +502,36 @@ def egress_references(config: Config) -> Findings:
                 "refers to the load balancer, which tasks cannot reach without NAT "
                 f"(egress: endpoints in {', '.join(no_nat)})",
             )
+
+
+# --- what the application may call ----------------------------------------------------------------
+
+
+@service_check
+def permission_actions(config: Config, where: str, svc: Service) -> Findings:
+    """Task-role actions are IAM actions awacs knows (a typo fails here, not in IAM at deploy time)."""
+    for i, statement in enumerate(svc.permissions):
+        for j, name in enumerate(statement.actions):
+            problem = iam.action_problem(name)
+            if problem:
+                yield f"{where}.permissions[{i}].actions[{j}]", problem
+
+
+@service_check
+def permission_resources(config: Config, where: str, svc: Service) -> Findings:
+    """Resource "*" only for actions without resource-level permissions (the guard of iam.allow);
+    platform references name a declared secret or service."""
+    secrets, services = {s.name for s in config.secrets}, {s.name for s in config.services}
+    for i, statement in enumerate(svc.permissions):
+        scoped = iam.scoped_actions(statement.actions)
+        for j, resource in enumerate(statement.resources):
+            path = f"{where}.permissions[{i}].resources[{j}]"
+            if resource == "*" and scoped:
+                yield path, f'"*" is not allowed for {", ".join(scoped)} (they take resource ARNs)'
+            if ref := PLATFORM_RESOURCE.match(resource):
+                pass
+            elif "${" in REFERENCE.sub(lambda m: "" if m.group(0) in ARN_PLACEHOLDERS else "${", resource):
+                yield path, f"only {', '.join(ARN_PLACEHOLDERS)} may be substituted in an ARN"
+            if ref and ref.group(2) not in (secrets if ref.group(1) == "secret" else services):
+                kind = "secret" if ref.group(1) == "secret" else "service"
+                yield path, f"{resource} names an unknown {kind} {ref.group(2)!r}"

@@ -275,6 +275,38 @@ class Scaling(_Model, frozen=True):
 
 EnvName = Annotated[str, Meta(pattern=ENV_VAR)]
 
+# An IAM action as `service:Action`; checked against awacs' action lists when the config is loaded.
+IAM_ACTION = r"^[a-z0-9-]+:[A-Za-z0-9*?]+$"
+# A resource of a task-role statement: "*", an ARN (literal partition or ${AWS::Partition}, and
+# ${AWS::Region} / ${AWS::AccountId} placeholders), or a platform part: ${secret.<name>} or
+# ${log_group.<service>}.
+PERMISSION_RESOURCE = r"^(\*|arn:\S+|\$\{(secret|log_group)\.[a-z0-9-]+\})$"
+PLATFORM_RESOURCE = re.compile(r"^\$\{(secret|log_group)\.([a-z0-9-]+)\}$")
+ARN_PLACEHOLDERS = ("${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}")
+# A managed policy: AWS-managed (account `aws`) or the customer's own, in any partition
+# (https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_AttachedManagedPolicy.html).
+MANAGED_POLICY_ARN = (
+    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|\$\{AWS::Partition\}):iam::"
+    r"(aws|[0-9]{12}|\$\{AWS::AccountId\}):policy(/[A-Za-z0-9.,+@=_-]+)*/[A-Za-z0-9.,+@=_-]{1,128}$"
+)
+
+
+class Permission(_Model, frozen=True):
+    """One Allow statement of the service's task role (what the application may call)."""
+
+    actions: Annotated[
+        list[Annotated[str, Meta(pattern=IAM_ACTION)]],
+        _f("IAM actions such as s3:GetObject; each must be an action awacs knows.", min_length=1),
+    ]
+    resources: Annotated[
+        list[Annotated[str, Meta(pattern=PERMISSION_RESOURCE)]],
+        _f(
+            "ARNs (arn:${AWS::Partition}:... is partition-aware), ${secret.<name>}, "
+            '${log_group.<service>}, or "*" only when every action lacks resource-level permissions.',
+            min_length=1,
+        ),
+    ]
+
 
 class Service(_Model, frozen=True):
     """One ECS service on Fargate, with its own task definition, roles, repository and log group."""
@@ -325,6 +357,13 @@ class Service(_Model, frozen=True):
         _f("ECS Exec into the tasks (encrypted, logged); needs readonly_root_filesystem: false."),
     ] = False
     alarms: ServiceAlarms = msgspec.field(default_factory=ServiceAlarms)
+    permissions: Annotated[
+        list[Permission], _f("Extra task-role statements for the application; none by default.")
+    ] = msgspec.field(default_factory=list)
+    managed_policies: Annotated[
+        list[Annotated[str, Meta(pattern=MANAGED_POLICY_ARN)]],
+        _f("Managed policy ARNs attached to the task role; none by default."),
+    ] = msgspec.field(default_factory=list)
 
 
 class Config(_Model, frozen=True):

@@ -242,6 +242,46 @@ BAD = [
         lambda r: r["environments"]["prod"].update(alb_deletion_protection="always"),
         r"environments\.prod\.alb_deletion_protection: Expected `bool`, got `str`",
     ),
+    (
+        "a misspelled task-role action",
+        lambda r: r["services"][2].update(
+            permissions=[
+                {"actions": ["sqs:SendMesage"], "resources": ["arn:aws:sqs:eu-west-1:123456789012:q"]}
+            ]
+        ),
+        r"services\[processing\]\.permissions\[0\]\.actions\[0\]: 'sqs:SendMesage' is not a known sqs "
+        r"action; did you mean 'sqs:SendMessage'\?",
+    ),
+    (
+        "an unknown IAM service",
+        lambda r: r["services"][2].update(permissions=[{"actions": ["sss:GetObject"], "resources": ["*"]}]),
+        r"services\[processing\]\.permissions\[0\]\.actions\[0\]: 'sss:GetObject': unknown IAM service 'sss'",
+    ),
+    (
+        "resource * on a scoped action",
+        lambda r: r["services"][1].update(permissions=[{"actions": ["s3:GetObject"], "resources": ["*"]}]),
+        r"services\[api-gateway\]\.permissions\[0\]\.resources\[0\]: \"\*\" is not allowed for s3:GetObject",
+    ),
+    (
+        "a task-role resource naming an unknown secret",
+        lambda r: r["services"][1].update(
+            permissions=[{"actions": ["secretsmanager:GetSecretValue"], "resources": ["${secret.nope}"]}]
+        ),
+        r"services\[api-gateway\]\.permissions\[0\]\.resources\[0\]: "
+        r"\$\{secret\.nope\} names an unknown secret",
+    ),
+    (
+        "an ARN with a foreign placeholder",
+        lambda r: r["services"][1].update(
+            permissions=[{"actions": ["s3:GetObject"], "resources": ["arn:${Bucket}:s3:::b/*"]}]
+        ),
+        r"services\[api-gateway\]\.permissions\[0\]\.resources\[0\]: only \$\{AWS::Partition\}",
+    ),
+    (
+        "a managed policy that is no policy ARN",
+        lambda r: r["services"][0].update(managed_policies=["arn:aws:iam::aws:role/ReadOnlyAccess"]),
+        r"services\[frontend\]\.managed_policies\[0\]: Expected `str` matching regex",
+    ),
 ]
 
 

@@ -35,9 +35,10 @@ def test_every_field_of_every_struct_is_documented_with_its_default() -> None:
     reference = docs.reference()
     for struct in STRUCTS:
         rows = {
-            row.split("|")[1].strip(" `"): [c.strip() for c in row.split("|")[2:-1]]
+            cells[1].strip(" `"): [c.strip() for c in cells[2:-1]]
             for row in section(reference, struct.__name__).splitlines()
             if row.startswith("| `")
+            for cells in [re.split(r"(?<!\\)\|", row)]  # a pattern's own \| is escaped
         }
         for field in msgspec.structs.fields(struct):
             assert field.name in rows, f"{struct.__name__}.{field.name}"

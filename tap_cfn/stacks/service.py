@@ -37,7 +37,7 @@ from tap_cfn.contract import (
     TARGET_GROUP_ARN,
     TARGET_GROUP_FULL_NAME,
 )
-from tap_cfn.iam import LOG_GROUPS_HERE, allow, document, service_trust
+from tap_cfn.iam import LOG_GROUPS_HERE, action, allow, document, service_trust
 from tap_cfn.stacks import alarms
 from tap_cfn.stacks.base import StackBuilder
 from tap_cfn.stacks.cluster import capacity_strategy
@@ -134,6 +134,8 @@ def _roles(s: StackBuilder, svc: Service) -> tuple[iam.Role, iam.Role]:
             Tags=s.tags(naming.TASK_ROLE, svc.name),
         )
     )
+    if svc.managed_policies:
+        task.ManagedPolicyArns = [_arn(arn) for arn in svc.managed_policies]
     return execution, task
 
 
@@ -303,7 +305,30 @@ def _task_policy(s: StackBuilder, dep: Deployment, svc: Service):  # noqa: ANN20
                 ],
             ),
         ]
+    statements += [
+        allow([action(name) for name in p.actions], [_resource(s, r) for r in p.resources])
+        for p in svc.permissions
+    ]
     return document(*statements)
+
+
+def _resource(s: StackBuilder, resource: str) -> object:
+    """A config resource as a policy Resource: platform parts by their ARN, ARNs partition-aware."""
+    ref = cfg.PLATFORM_RESOURCE.match(resource)
+    if ref is None:
+        return _arn(resource)
+    kind, name = ref.groups()
+    if kind == "secret":
+        return s.param(SECRET_ARN, name)
+    return Sub(
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+        f"{s.var(LOG_GROUP_NAME, name)}:*"
+    )
+
+
+def _arn(text: str) -> str | Sub:
+    """An ARN from the config; one written with ${AWS::Partition} (etc.) becomes an Fn::Sub."""
+    return Sub(text) if any(p in text for p in cfg.ARN_PLACEHOLDERS) else text
 
 
 def _environment_value(s: StackBuilder, dep: Deployment, value: str) -> str | Sub:
