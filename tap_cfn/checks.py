@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from tap_cfn import iam, naming
 from tap_cfn.config import (
     ALB_ALARMS,
@@ -26,6 +28,7 @@ from tap_cfn.config import (
     Config,
     Environment,
     Service,
+    in_profile,
     refers_to_alb,
 )
 
@@ -369,26 +372,64 @@ def _sizes(allowed: Sequence[int]) -> str:
     return ", ".join(map(str, allowed))
 
 
+def _profiles(config: Config, where: str, svc: Service) -> Iterator[tuple[str, Service, set[str]]]:
+    """(path, the service as sized there, the fields set there): the service itself, then each
+    profile it overrides, so a finding names the place its value comes from."""
+    yield where, svc, set()
+    for env, size in svc.overrides.items():
+        if env in config.environments:
+            fields = {k for k, v in msgspec.structs.asdict(size).items() if v is not None}
+            yield f"{where}.overrides.{env}", in_profile(svc, env), fields
+
+
+def _sized(config: Config, where: str, svc: Service, rule: Callable[[Service], Findings]) -> Findings:
+    """`rule` on the service and on each profile override; an override's finding only when it sets
+    one of the fields the finding is about (the service's own finding says the rest)."""
+    for path, sized, fields in _profiles(config, where, svc):
+        for field, message in rule(sized):
+            if path == where or field in fields or (field == "memory" and "cpu" in fields):
+                yield f"{path}.{field}", message
+
+
 @service_check
 def fargate_size(config: Config, where: str, svc: Service) -> Findings:
-    """CPU and memory are a task size Fargate offers."""
+    """CPU and memory are a task size Fargate offers, in every environment profile."""
+    yield from _sized(config, where, svc, _fargate_size)
+
+
+def _fargate_size(svc: Service) -> Findings:
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
     if svc.cpu not in FARGATE_SIZES:
-        yield f"{where}.cpu", f"{svc.cpu} is not a Fargate CPU size; allowed: {sorted(FARGATE_SIZES)}"
+        yield "cpu", f"{svc.cpu} is not a Fargate CPU size; allowed: {sorted(FARGATE_SIZES)}"
     elif svc.memory not in FARGATE_SIZES[svc.cpu]:
         yield (
-            f"{where}.memory",
+            "memory",
             f"{svc.memory} MiB is not offered with {svc.cpu} CPU; allowed: {_sizes(FARGATE_SIZES[svc.cpu])}",
         )
 
 
 @service_check
 def task_counts(config: Config, where: str, svc: Service) -> Findings:
-    """min ≤ desired ≤ max."""
+    """min ≤ desired ≤ max, in every environment profile."""
+    yield from _sized(config, where, svc, _task_counts)
+
+
+def _task_counts(svc: Service) -> Findings:
     if svc.min > svc.desired:
-        yield f"{where}.min", f"min ({svc.min}) must not exceed desired ({svc.desired})"
+        yield "min", f"min ({svc.min}) must not exceed desired ({svc.desired})"
     if svc.desired > svc.max:
-        yield f"{where}.desired", f"desired ({svc.desired}) must not exceed max ({svc.max})"
+        yield "desired", f"desired ({svc.desired}) must not exceed max ({svc.max})"
+
+
+@service_check
+def size_profiles(config: Config, where: str, svc: Service) -> Findings:
+    """Size overrides name environment profiles that exist."""
+    for env in svc.overrides:
+        if env not in config.environments:
+            yield (
+                f"{where}.overrides.{env}",
+                f"unknown environment {env!r}; known: {', '.join(config.environments)}",
+            )
 
 
 @service_check
@@ -458,11 +499,27 @@ def known_secrets(config: Config, where: str, svc: Service) -> Findings:
 @service_check
 def environment_references(config: Config, where: str, svc: Service) -> Findings:
     """`${...}` in environment values name the ALB or a service this one may call."""
-    for var, value in svc.environment.items():
-        for ref in REFERENCE.findall(value):
-            problem = _reference_problem(config, svc, ref)
-            if problem:
-                yield f"{where}.environment.{var}", problem
+    places = [("environment", svc.environment)] + [
+        (f"environment_overrides.{env}", variables) for env, variables in svc.environment_overrides.items()
+    ]
+    for place, variables in places:
+        for var, value in variables.items():
+            for ref in REFERENCE.findall(value):
+                problem = _reference_problem(config, svc, ref)
+                if problem:
+                    yield f"{where}.{place}.{var}", problem
+
+
+@service_check
+def override_profiles(config: Config, where: str, svc: Service) -> Findings:
+    """Per-environment settings name environment profiles that exist."""
+    known = list(config.environments)
+    for env in svc.environment_overrides:
+        if env not in config.environments:
+            yield (
+                f"{where}.environment_overrides.{env}",
+                f"unknown environment {env!r}; known: {', '.join(known)}",
+            )
 
 
 def _reference_problem(config: Config, svc: Service, ref: str) -> str | None:

@@ -13,6 +13,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -308,6 +309,27 @@ class Permission(_Model, frozen=True):
     ]
 
 
+class SizeOverride(_Model, frozen=True):
+    """A service's size in one environment profile; an unset field keeps the service's own value."""
+
+    cpu: Annotated[int | None, _f("Fargate CPU units in this profile.")] = None
+    memory: Annotated[int | None, _f("Fargate memory (MiB) in this profile.")] = None
+    min: Annotated[
+        Annotated[int, Meta(ge=0, le=1000)] | None, _f("Auto scaling minimum in this profile.")
+    ] = None
+    max: Annotated[
+        Annotated[int, Meta(ge=1, le=1000)] | None, _f("Auto scaling maximum in this profile.")
+    ] = None
+    desired: Annotated[
+        Annotated[int, Meta(ge=0, le=1000)] | None, _f("Typical running task count in this profile.")
+    ] = None
+
+
+# Linux user[:group] by name or ID, as the container definition's `user` takes it.
+CONTAINER_USER = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$"
+ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}  # config value -> RuntimePlatform.CpuArchitecture
+
+
 class Service(_Model, frozen=True):
     """One ECS service on Fargate, with its own task definition, roles, repository and log group."""
 
@@ -357,6 +379,51 @@ class Service(_Model, frozen=True):
         _f("ECS Exec into the tasks (encrypted, logged); needs readonly_root_filesystem: false."),
     ] = False
     alarms: ServiceAlarms = msgspec.field(default_factory=ServiceAlarms)
+    command: Annotated[
+        list[str] | None,
+        _f('Overrides the image\'s CMD, e.g. ["gunicorn", "app:app"]; default: the image\'s.'),
+    ] = None
+    entrypoint: Annotated[list[str] | None, _f("Overrides the image's ENTRYPOINT; default: the image's.")] = (
+        None
+    )
+    working_directory: Annotated[
+        Annotated[str, Meta(pattern=r"^/\S*$")] | None,
+        _f("Absolute directory the command runs in; default: the image's WORKDIR."),
+    ] = None
+    user: Annotated[
+        Annotated[str, Meta(pattern=CONTAINER_USER)] | None,
+        _f(
+            "user[:group] (name or ID) the container runs as, e.g. 1000:1000. Default: the image's USER, "
+            "because a root-owned image may not run as another user (files it writes, ports below 1024, "
+            "the task's /tmp volume); set a non-root user wherever the image allows, as AWS Config's "
+            "ecs-task-definition-linux-user-non-root asks."
+        ),
+    ] = None
+    stop_timeout: Annotated[
+        Annotated[int, Meta(ge=2, le=120)] | None,
+        _f("Seconds between SIGTERM and SIGKILL on stop (Fargate allows at most 120); default: ECS's 30."),
+    ] = None
+    ephemeral_storage: Annotated[
+        Annotated[int, Meta(ge=21, le=200)] | None,
+        _f("Task ephemeral storage in GiB (Fargate: 21-200); default: Fargate's 20 GiB."),
+    ] = None
+    environment_overrides: Annotated[
+        dict[str, dict[EnvName, str]],
+        _f(
+            "Per environment profile, variables merged over `environment`, e.g. {prod: {LOG_LEVEL: warn}}; "
+            "the same references are allowed."
+        ),
+    ] = msgspec.field(default_factory=dict)
+    overrides: Annotated[
+        dict[str, SizeOverride],
+        _f(
+            "Per environment profile, cpu, memory, min, max and desired, e.g. {dev: {cpu: 256, memory: 512}}."
+        ),
+    ] = msgspec.field(default_factory=dict)
+    architecture: Annotated[
+        Literal["x86_64", "arm64"],
+        _f("CPU architecture of the tasks; arm64 (Graviton) costs about 20 % less and needs an arm64 image."),
+    ] = "x86_64"
     permissions: Annotated[
         list[Permission], _f("Extra task-role statements for the application; none by default.")
     ] = msgspec.field(default_factory=list)
@@ -424,13 +491,25 @@ class Deployment:
     def project(self) -> str:
         return self.config.project
 
-    @property
+    @cached_property
     def services(self) -> list[Service]:
-        return self.config.services
+        """The services as this profile runs them: sizes and environment with its overrides applied."""
+        return [in_profile(svc, self.env_name) for svc in self.config.services]
 
     def alarms(self, svc: Service) -> Alarms:
         """The thresholds `svc` is alarmed on here: the environment's, overridden by the service's."""
         return effective_alarms(self.env, svc)
+
+
+def in_profile(svc: Service, env_name: str) -> Service:
+    """`svc` in profile `env_name`: its size overrides applied, its environment overrides merged."""
+    size = svc.overrides.get(env_name)
+    changes: dict[str, Any] = {}
+    if size is not None:
+        changes = {k: v for k, v in msgspec.structs.asdict(size).items() if v is not None}
+    if env_name in svc.environment_overrides:
+        changes["environment"] = {**svc.environment, **svc.environment_overrides[env_name]}
+    return msgspec.structs.replace(svc, **changes) if changes else svc
 
 
 def effective_alarms(env: Environment, svc: Service) -> Alarms:
@@ -578,6 +657,12 @@ def _unknown_key(field: str, node: Any) -> str:
 
 def refers_to_alb(svc: Service) -> bool:
     """Whether an environment value of `svc` names the load balancer (${alb.url} or ${alb.dns})."""
-    return any(
-        ref in ALB_REFERENCES for value in svc.environment.values() for ref in REFERENCE.findall(value)
-    )
+    return any(ref in ALB_REFERENCES for value in environment_values(svc) for ref in REFERENCE.findall(value))
+
+
+def environment_values(svc: Service) -> list[str]:
+    """Every environment value `svc` has in any profile (its own and its overrides')."""
+    return [
+        *svc.environment.values(),
+        *(v for env in svc.environment_overrides.values() for v in env.values()),
+    ]

@@ -278,6 +278,58 @@ BAD = [
         r"services\[api-gateway\]\.permissions\[0\]\.resources\[0\]: only \$\{AWS::Partition\}",
     ),
     (
+        "stop timeout above Fargate's 120 s",
+        lambda r: r["services"][0].update(stop_timeout=300),
+        r"services\[frontend\]\.stop_timeout: Expected `int` <= 120",
+    ),
+    (
+        "ephemeral storage below 21 GiB",
+        lambda r: r["services"][0].update(ephemeral_storage=20),
+        r"services\[frontend\]\.ephemeral_storage: Expected `int` >= 21",
+    ),
+    (
+        "an unknown architecture",
+        lambda r: r["services"][0].update(architecture="arm"),
+        r"services\[frontend\]\.architecture: Invalid enum value 'arm'; allowed: arm64, x86_64",
+    ),
+    (
+        "a root user written as a path",
+        lambda r: r["services"][0].update(user="/root"),
+        r"services\[frontend\]\.user: Expected `str` matching regex",
+    ),
+    (
+        "environment overrides for an unknown profile",
+        lambda r: r["services"][0].update(environment_overrides={"qa": {"A": "b"}}),
+        r"services\[frontend\]\.environment_overrides\.qa: unknown environment 'qa'; "
+        r"known: dev, staging, prod",
+    ),
+    (
+        "an override value naming an unreachable service",
+        lambda r: r["services"][0].update(environment_overrides={"prod": {"P": "${service.processing.url}"}}),
+        r"services\[frontend\]\.environment_overrides\.prod\.P: "
+        r"\$\{service\.processing\.url\}: 'frontend' must",
+    ),
+    (
+        "a profile's cpu that Fargate does not offer",
+        lambda r: r["services"][0].update(overrides={"dev": {"cpu": 300}}),
+        r"services\[frontend\]\.overrides\.dev\.cpu: 300 is not a Fargate CPU size",
+    ),
+    (
+        "a profile's cpu without room for the service's memory",
+        lambda r: r["services"][2].update(overrides={"dev": {"cpu": 256}}),
+        r"services\[processing\]\.overrides\.dev\.memory: 4096 MiB is not offered with 256 CPU",
+    ),
+    (
+        "a profile's desired above the service's max",
+        lambda r: r["services"][1].update(overrides={"prod": {"desired": 11}}),
+        r"services\[api-gateway\]\.overrides\.prod\.desired: desired \(11\) must not exceed max \(10\)",
+    ),
+    (
+        "size overrides for an unknown profile",
+        lambda r: r["services"][1].update(overrides={"qa": {"cpu": 256}}),
+        r"services\[api-gateway\]\.overrides\.qa: unknown environment 'qa'",
+    ),
+    (
         "a managed policy that is no policy ARN",
         lambda r: r["services"][0].update(managed_policies=["arn:aws:iam::aws:role/ReadOnlyAccess"]),
         r"services\[frontend\]\.managed_policies\[0\]: Expected `str` matching regex",

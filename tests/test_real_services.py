@@ -74,6 +74,62 @@ def test_a_platform_reference_becomes_the_parts_arn(real: dict[str, Built]) -> N
     assert "ManagedPolicyArns" not in reports.resource("service-reports", "TaskRole")["Properties"]
 
 
+def _container(built: Built, svc: str) -> dict[str, Any]:
+    (container,) = built.resource(f"service-{svc}", "TaskDefinition")["Properties"]["ContainerDefinitions"]
+    return container
+
+
+def test_the_container_runs_as_configured_and_keeps_image_defaults_where_unset(
+    real: dict[str, Built],
+) -> None:
+    web = _container(real["dev"], "web")
+    assert web["Command"] == ["gunicorn", "--bind", "0.0.0.0:8080", "app:app"]
+    assert web["EntryPoint"] == ["/usr/bin/tini", "--"]
+    assert (web["WorkingDirectory"], web["User"], web["StopTimeout"]) == ("/srv/app", "1000:1000", 60)
+    task = real["dev"].resource("service-web", "TaskDefinition")["Properties"]
+    assert task["EphemeralStorage"] == {"SizeInGiB": 50}
+    assert task["RuntimePlatform"] == {"OperatingSystemFamily": "LINUX", "CpuArchitecture": "ARM64"}
+    reports = _container(real["dev"], "reports")
+    assert not {"Command", "EntryPoint", "WorkingDirectory", "User", "StopTimeout"} & set(reports)
+    reports_task = real["dev"].resource("service-reports", "TaskDefinition")["Properties"]
+    assert "EphemeralStorage" not in reports_task
+    assert reports_task["RuntimePlatform"]["CpuArchitecture"] == "X86_64"
+
+
+def test_environment_values_differ_by_profile(real: dict[str, Built]) -> None:
+    def variables(env: str) -> dict[str, Any]:
+        return {v["Name"]: v["Value"] for v in _container(real[env], "web")["Environment"]}
+
+    assert variables("dev")["LOG_LEVEL"] == "info" and variables("prod")["LOG_LEVEL"] == "warn"
+    assert variables("prod")["REPORTS_URL"] == {"Fn::Sub": "http://reports.${NamespaceName}:9000"}
+
+
+def test_sizes_and_counts_follow_the_profile(real: dict[str, Built]) -> None:
+    sizes = {}
+    for env in ("dev", "prod"):
+        task = real[env].resource("service-web", "TaskDefinition")["Properties"]
+        target = real[env].resource("service-web", "ScalableTarget")["Properties"]
+        sizes[env] = (task["Cpu"], task["Memory"], target["MinCapacity"], target["MaxCapacity"])
+    assert sizes == {"dev": ("256", "512", 1, 2), "prod": ("1024", "2048", 2, 20)}
+    # a service without overrides keeps its own size everywhere
+    assert real["dev"].resource("service-reports", "TaskDefinition")["Properties"]["Cpu"] == "256"
+
+
+def test_graviton_tasks_are_priced_at_the_arm_rates(real: dict[str, Built]) -> None:
+    from tap_cfn.ops import cost
+
+    prices = cost.load_prices()
+    items = {i.name: i for i in cost.estimate(real["prod"].dep, prices).items}
+    # prod: web (arm64) 3 tasks of 1 vCPU / 2 GB; FARGATE base 1, the 2 above split 1:4 with Spot
+    arm = items["Fargate arm64 vCPU, on-demand"]
+    assert arm.unit_price == 0.03238
+    assert arm.quantity == pytest.approx((1 + 2 * 1 / 5) * 1 * 730)
+    assert items["Fargate arm64 memory, on-demand"].quantity == pytest.approx((1 + 2 / 5) * 2 * 730)
+    assert items["Fargate arm64 Spot vCPU"].unit_price == pytest.approx(0.03238 * 0.3)
+    # reports (x86_64): 2 tasks of 0.25 vCPU
+    assert items["Fargate vCPU, on-demand"].quantity == pytest.approx((1 + 1 / 5) * 0.25 * 730)
+
+
 def test_the_real_services_templates_are_lint_clean(real: dict[str, Built], tmp_path: Path) -> None:
     paths = []
     for env, built in real.items():

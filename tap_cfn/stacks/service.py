@@ -164,6 +164,7 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
             for key, secret in sorted(svc.secrets.items())
         ],
     )
+    _process(container, svc)
     check = svc.health_check
     if check is not None:
         # ECS acts only on checks in the task definition; an unhealthy task is replaced and a
@@ -185,9 +186,29 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
     return container
 
 
+def _process(container: ecs.ContainerDefinition, svc: Service) -> None:
+    """How the process starts and stops; an unset field keeps the image's (or ECS's) default."""
+    for prop, value in (
+        ("Command", svc.command),
+        ("EntryPoint", svc.entrypoint),
+        ("WorkingDirectory", svc.working_directory),
+        ("User", svc.user),
+        # Fargate: at most 120 s, 30 s when unset
+        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).
+        ("StopTimeout", svc.stop_timeout),
+    ):
+        if value is not None:
+            setattr(container, prop, list(value) if isinstance(value, list) else value)
+
+
 def _task_definition(s: StackBuilder, svc: Service) -> ecs.TaskDefinition:
     execution_role, task_role = _roles(s, svc)
-    scratch = {"Volumes": [ecs.Volume(Name=SCRATCH_VOLUME)]} if svc.readonly_root_filesystem else {}
+    extra: dict[str, Any] = (
+        {"Volumes": [ecs.Volume(Name=SCRATCH_VOLUME)]} if svc.readonly_root_filesystem else {}
+    )
+    if svc.ephemeral_storage is not None:
+        # 21-200 GiB on Fargate (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_EphemeralStorage.html)
+        extra["EphemeralStorage"] = ecs.EphemeralStorage(SizeInGiB=svc.ephemeral_storage)
     return s.add(
         ecs.TaskDefinition(
             "TaskDefinition",
@@ -196,12 +217,16 @@ def _task_definition(s: StackBuilder, svc: Service) -> ecs.TaskDefinition:
             Memory=str(svc.memory),
             NetworkMode="awsvpc",
             RequiresCompatibilities=["FARGATE"],
-            RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
+            # ARM64 runs Linux tasks on Graviton (AWS::ECS::TaskDefinition RuntimePlatform reference:
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-runtimeplatform.html)
+            RuntimePlatform=ecs.RuntimePlatform(
+                OperatingSystemFamily="LINUX", CpuArchitecture=cfg.ARCHITECTURES[svc.architecture]
+            ),
             ExecutionRoleArn=GetAtt(execution_role, "Arn"),
             TaskRoleArn=GetAtt(task_role, "Arn"),
             ContainerDefinitions=[_container(s, svc)],
             Tags=s.tags("task", svc.name),
-            **scratch,
+            **extra,
         )
     )
 
