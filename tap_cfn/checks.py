@@ -327,15 +327,34 @@ def alb_quotas(config: Config) -> Findings:
 def internal_route(config: Config, where: str, svc: Service) -> Findings:
     """An internal service takes none of the options that only make sense behind the ALB."""
     route = svc.route
-    if not route.internal:
+    if route.behind_alb:
         return
     if route.default or route.path or route.host or route.priority:
-        yield f"{where}.route", "an internal service takes no default, path, host or priority"
+        yield f"{where}.route", f"a route of type {route.type} takes no default, path, host or priority"
     if svc.scaling.requests_per_target is not None:
         yield f"{where}.scaling.requests_per_target", "needs an ALB route (route.type: alb)"
     for field in ALB_ALARMS:
         if getattr(svc.alarms, field) is not None:
             yield f"{where}.alarms.{field}", "is about the ALB's targets: needs route.type: alb"
+
+
+@service_check
+def worker_reach(config: Config, where: str, svc: Service) -> Findings:
+    """A worker (no port) is reached by no one: no ALB or internal route, no callers; a service
+    with a port says how it is reached."""
+    if svc.port is None:
+        if not svc.route.unreached:
+            yield (
+                f"{where}.route",
+                f"a worker (no port) cannot have a route of type {svc.route.type}; add a port",
+            )
+        if svc.callers:
+            yield f"{where}.callers", "a worker (no port) cannot be called; add a port"
+    elif svc.route.unreached:
+        yield (
+            f"{where}.route",
+            "a service with a port needs route.type alb or internal (a worker has no port)",
+        )
 
 
 @service_check
@@ -540,10 +559,10 @@ def _reference_problem(config: Config, svc: Service, ref: str) -> str | None:
 @service_check
 def health_check_path_needs_alb(config: Config, where: str, svc: Service) -> Findings:
     """A health_check_path only an ALB target group uses is never dropped silently."""
-    if svc.route.internal and svc.health_check_path is not None:
+    if not svc.route.behind_alb and svc.health_check_path is not None:
         yield (
             f"{where}.health_check_path",
-            "an internal service has no target group to check: declare health_check "
+            f"a service with route type {svc.route.type} has no target group to check: declare health_check "
             '(e.g. command: ["CMD-SHELL", "curl -fs http://localhost:PORT/health || exit 1"])',
         )
 

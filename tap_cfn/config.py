@@ -235,7 +235,8 @@ class Route(_Model, frozen=True):
     """How a service is reached: through the ALB (default action, path or host rule) or only internally."""
 
     type: Annotated[
-        Literal["alb", "internal"], _f("alb: behind the load balancer; internal: Cloud Map only.")
+        Literal["alb", "internal", "none"],
+        _f("alb: behind the load balancer; internal: Cloud Map only; none: a worker, reached by no one."),
     ]
     default: Annotated[bool, _f("The listener's default action forwards here (exactly one service).")] = False
     path: Annotated[
@@ -261,6 +262,31 @@ class Route(_Model, frozen=True):
         """Reached only through Cloud Map, by its callers."""
         return self.type == "internal"
 
+    @property
+    def unreached(self) -> bool:
+        """A worker's: no listener, no ingress, no Cloud Map record."""
+        return self.type == "none"
+
+
+# An SQS queue by name (standard or FIFO) or by ARN, whose name is the metric's QueueName.
+QUEUE = r"^(arn:[a-z-]+:sqs:[a-z0-9-]+:[0-9]{12}:)?[A-Za-z0-9_-]{1,75}(\.fifo)?$"
+
+
+class QueueScaling(_Model, frozen=True):
+    """Target tracking on an SQS queue's backlog per task: messages visible / running tasks."""
+
+    queue: Annotated[
+        str,
+        _f("The queue's name or ARN, e.g. jobs or arn:aws:sqs:eu-west-1:123456789012:jobs.", pattern=QUEUE),
+    ]
+    messages_per_task: Annotated[
+        int, _f("Backlog each task may hold (how many it works off in an acceptable time).", ge=1)
+    ]
+
+    @property
+    def name(self) -> str:
+        return self.queue.rsplit(":", 1)[-1]
+
 
 class Scaling(_Model, frozen=True):
     """Target-tracking auto scaling of the service's desired count."""
@@ -269,6 +295,9 @@ class Scaling(_Model, frozen=True):
     memory_target: Annotated[Percent | None, _f("Average memory utilisation target (%).")] = None
     requests_per_target: Annotated[
         Annotated[int, Meta(ge=1)] | None, _f("ALB requests per target (ALB services only).")
+    ] = None
+    queue: Annotated[
+        QueueScaling | None, _f("Scale on an SQS queue's backlog per task (workers); none by default.")
     ] = None
     scale_in_cooldown: Annotated[int, _f("Seconds between scale-in activities.", ge=0, le=3600)] = 60
     scale_out_cooldown: Annotated[int, _f("Seconds between scale-out activities.", ge=0, le=3600)] = 60
@@ -330,14 +359,19 @@ CONTAINER_USER = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]
 ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}  # config value -> RuntimePlatform.CpuArchitecture
 
 
-class Service(_Model, frozen=True):
+class Service(_Model, frozen=True, kw_only=True):
     """One ECS service on Fargate, with its own task definition, roles, repository and log group."""
 
     name: Annotated[str, _f("DNS label; also the service's Cloud Map name.", pattern=DNS_LABEL)]
-    port: Annotated[int, _f("Container port.", ge=1, le=65535)]
+    port: Annotated[
+        Annotated[int, Meta(ge=1, le=65535)] | None,
+        _f("Container port; none for a worker (no listener, no ingress, no Cloud Map record)."),
+    ] = None
     cpu: Annotated[int, _f("Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.")]
     memory: Annotated[int, _f("Fargate memory (MiB), one that the CPU size offers.")]
-    route: Route
+    route: Annotated[Route, _f("How the service is reached; a worker (no port) takes none.")] = msgspec.field(
+        default_factory=lambda: Route(type="none")
+    )
     desired: Annotated[
         int,
         _f(

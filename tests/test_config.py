@@ -63,7 +63,7 @@ BAD = [
     (
         "wrong type",
         lambda r: r["services"][2].update(port="http"),
-        r"services\[processing\]\.port: Expected `int`",
+        r"services\[processing\]\.port: Expected `int \| null`, got `str`",
     ),
     (
         "port range",
@@ -214,7 +214,7 @@ BAD = [
     (
         "route kind lists the allowed values",
         lambda r: r["services"][2]["route"].update(type="nlb"),
-        r"services\[processing\]\.route\.type: Invalid enum value 'nlb'; allowed: alb, internal$",
+        r"services\[processing\]\.route\.type: Invalid enum value 'nlb'; allowed: alb, internal, none$",
     ),
     (
         "a service named after the load balancer",
@@ -330,6 +330,37 @@ BAD = [
         r"services\[api-gateway\]\.overrides\.qa: unknown environment 'qa'",
     ),
     (
+        "a worker given an ALB route",
+        lambda r: r["services"][0].pop("port"),
+        r"services\[frontend\]\.route: a worker \(no port\) cannot have a route of type alb; add a port",
+    ),
+    (
+        "a worker given callers",
+        lambda r: (r["services"][2].pop("port"), r["services"][2].pop("route")),
+        r"services\[processing\]\.callers: a worker \(no port\) cannot be called; add a port",
+    ),
+    (
+        "a port but no route",
+        lambda r: r["services"][2].pop("route"),
+        r"services\[processing\]\.route: a service with a port needs route.type alb or internal",
+    ),
+    (
+        "request scaling on a worker",
+        lambda r: r["services"].append(
+            {"name": "w", "cpu": 256, "memory": 512, "scaling": {"requests_per_target": 10}}
+        ),
+        r"services\[w\]\.scaling\.requests_per_target: needs an ALB route",
+    ),
+    (
+        "a queue that is no SQS name or ARN",
+        lambda r: (
+            r["services"][2]["scaling"].update(queue={"queue": "arn:aws:sns:x", "messages_per_task": 5})
+            if "scaling" in r["services"][2]
+            else r["services"][2].update(scaling={"queue": {"queue": "jobs/x", "messages_per_task": 5}})
+        ),
+        r"services\[processing\]\.scaling\.queue\.queue: Expected `str` matching regex",
+    ),
+    (
         "a managed policy that is no policy ARN",
         lambda r: r["services"][0].update(managed_policies=["arn:aws:iam::aws:role/ReadOnlyAccess"]),
         r"services\[frontend\]\.managed_policies\[0\]: Expected `str` matching regex",
@@ -403,8 +434,9 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
 def test_json_schema_describes_the_fields() -> None:
     schema = cfg.json_schema()
     service = schema["$defs"]["Service"]
-    assert {"name", "port", "cpu", "memory", "route"} <= set(service["required"])
-    assert service["properties"]["port"]["maximum"] == 65535
+    assert {"name", "cpu", "memory"} == set(service["required"])  # a worker has no port and no route
+    (port, _) = service["properties"]["port"]["anyOf"]
+    assert port["maximum"] == 65535
     assert service["properties"]["cpu"]["description"]
 
 
@@ -435,7 +467,7 @@ def test_schema_validates_the_packaged_config_and_rejects_a_bad_one() -> None:
     bad = mutated(lambda r: r["services"][0].update(port="http", colour="red"))
     messages = sorted(e.message for e in validator.iter_errors(bad))
     assert any("colour" in m for m in messages) and any(
-        "'http' is not of type 'integer'" in m for m in messages
+        "'http' is not valid under any of the given schemas" in m for m in messages
     )
 
 

@@ -55,8 +55,8 @@ def test_every_field_of_every_struct_is_documented_with_its_default() -> None:
 
 def test_constraints_and_links_come_from_the_schema() -> None:
     service = section(docs.reference(), "Service")
-    assert re.search(r"^\| `port` \| integer \| \*\*required\*\* \| 1 ≤ x ≤ 65535 \|", service, re.MULTILINE)
-    assert "| `route` | [Route](#route) |" in service
+    assert re.search(r"^\| `port` \| integer or null \| none \| 1 ≤ x ≤ 65535 \|", service, re.MULTILINE)
+    assert "| `route` | [Route](#route) | see the struct |" in service
     # placeholders are escaped, or Markdown would swallow them as HTML tags
     assert "${service.&lt;name&gt;.url}" in service
 
@@ -77,7 +77,7 @@ def test_markers_are_required(tmp_path: Path) -> None:
 
 def test_check_reports_a_stale_reference_and_writes_nothing(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
-    stale = README.read_text(encoding="utf-8").replace("Container port.", "Port.")
+    stale = README.read_text(encoding="utf-8").replace("Container port;", "Port;")
     readme.write_text(stale, encoding="utf-8")
     args = [sys.executable, str(REPO / "generate.py"), "docs", "--readme", str(readme)]
     checked = subprocess.run([*args, "--check"], capture_output=True, text=True, check=False)

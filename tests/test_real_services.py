@@ -126,8 +126,32 @@ def test_graviton_tasks_are_priced_at_the_arm_rates(real: dict[str, Built]) -> N
     assert arm.quantity == pytest.approx((1 + 2 * 1 / 5) * 1 * 730)
     assert items["Fargate arm64 memory, on-demand"].quantity == pytest.approx((1 + 2 / 5) * 2 * 730)
     assert items["Fargate arm64 Spot vCPU"].unit_price == pytest.approx(0.03238 * 0.3)
-    # reports (x86_64): 2 tasks of 0.25 vCPU
-    assert items["Fargate vCPU, on-demand"].quantity == pytest.approx((1 + 1 / 5) * 0.25 * 730)
+    # x86_64: reports 2 tasks of 0.25 vCPU (1 + 1/5 on-demand), jobs 1 task of 0.5 vCPU (the base)
+    assert items["Fargate vCPU, on-demand"].quantity == pytest.approx(((1 + 1 / 5) * 0.25 + 0.5) * 730)
+
+
+def test_a_worker_has_no_listener_ingress_or_record_and_scales_on_its_queue(real: dict[str, Built]) -> None:
+    dev = real["dev"]
+    service = dev.resource("service-jobs", "Service")["Properties"]
+    assert not {"LoadBalancers", "ServiceRegistries", "HealthCheckGracePeriodSeconds"} & set(service)
+    assert "PortMappings" not in _container(dev, "jobs")
+    assert not [k for k in dev.stack("loadbalancer")["Resources"] if k.startswith("Jobs")]
+    security = dev.stack("security")["Resources"]
+    assert not [k for k in security if k.startswith("JobsIngress")]
+    assert "JobsEgressToReports" in security  # it still calls the services that list it
+    policies = dev.resources("service-jobs", "AWS::ApplicationAutoScaling::ScalingPolicy")
+    assert list(policies) == ["QueueScalingPolicy"]  # cpu_target: null
+    tracking = policies["QueueScalingPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["TargetValue"] == 20.0
+    queries = {q["Id"]: q for q in tracking["CustomizedMetricSpecification"]["Metrics"]}
+    assert queries["backlog"]["Expression"] == "messages / tasks" and queries["backlog"]["ReturnData"] is True
+    messages = queries["messages"]["MetricStat"]["Metric"]
+    assert (messages["Namespace"], messages["MetricName"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+    )
+    assert messages["Dimensions"] == [{"Name": "QueueName", "Value": "real-jobs"}]
+    assert queries["tasks"]["MetricStat"]["Metric"]["MetricName"] == "RunningTaskCount"
 
 
 def test_the_real_services_templates_are_lint_clean(real: dict[str, Built], tmp_path: Path) -> None:

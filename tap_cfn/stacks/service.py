@@ -146,7 +146,6 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
         Essential=True,
         Privileged=False,
         ReadonlyRootFilesystem=svc.readonly_root_filesystem,
-        PortMappings=[ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")],
         LogConfiguration=ecs.LogConfiguration(
             LogDriver="awslogs",
             Options={
@@ -164,6 +163,8 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
             for key, secret in sorted(svc.secrets.items())
         ],
     )
+    if svc.port is not None:  # a worker listens on nothing
+        container.PortMappings = [ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")]
     _process(container, svc)
     check = svc.health_check
     if check is not None:
@@ -409,6 +410,11 @@ def _scaling(s: StackBuilder, svc: Service, service: ecs.Service) -> None:
     )
     sc = svc.scaling
     for kind, value, metric in _policies(s, svc):
+        spec = (
+            {"CustomizedMetricSpecification": metric}
+            if isinstance(metric, aas.CustomizedMetricSpecification)
+            else {"PredefinedMetricSpecification": metric}
+        )
         s.add(
             aas.ScalingPolicy(
                 f"{kind}ScalingPolicy",
@@ -416,7 +422,7 @@ def _scaling(s: StackBuilder, svc: Service, service: ecs.Service) -> None:
                 PolicyType="TargetTrackingScaling",
                 ScalingTargetId=Ref(target),
                 TargetTrackingScalingPolicyConfiguration=aas.TargetTrackingScalingPolicyConfiguration(
-                    PredefinedMetricSpecification=metric,
+                    **spec,
                     TargetValue=float(value),
                     ScaleInCooldown=sc.scale_in_cooldown,
                     ScaleOutCooldown=sc.scale_out_cooldown,
@@ -425,7 +431,9 @@ def _scaling(s: StackBuilder, svc: Service, service: ecs.Service) -> None:
         )
 
 
-def _policies(s: StackBuilder, svc: Service) -> list[tuple[str, float, aas.PredefinedMetricSpecification]]:
+def _policies(
+    s: StackBuilder, svc: Service
+) -> list[tuple[str, float, aas.PredefinedMetricSpecification | aas.CustomizedMetricSpecification]]:
     """(kind, target value, metric) of each target-tracking policy the config asks for."""
     sc = svc.scaling
     wanted = [
@@ -433,7 +441,9 @@ def _policies(s: StackBuilder, svc: Service) -> list[tuple[str, float, aas.Prede
         ("Memory", sc.memory_target, "ECSServiceAverageMemoryUtilization"),
         ("Requests", sc.requests_per_target, "ALBRequestCountPerTarget"),
     ]
-    policies = []
+    policies: list[
+        tuple[str, float, aas.PredefinedMetricSpecification | aas.CustomizedMetricSpecification]
+    ] = []
     for kind, value, predefined in wanted:
         if value is None:
             continue
@@ -441,4 +451,47 @@ def _policies(s: StackBuilder, svc: Service) -> list[tuple[str, float, aas.Prede
         if kind == "Requests":
             metric.ResourceLabel = Sub(f"{s.var(ALB_FULL_NAME)}/{s.var(TARGET_GROUP_FULL_NAME, svc.name)}")
         policies.append((kind, float(value), metric))
+    if sc.queue is not None:
+        policies.append(
+            ("Queue", float(sc.queue.messages_per_task), _backlog_per_task(s, svc, sc.queue.name))
+        )
     return policies
+
+
+def _backlog_per_task(s: StackBuilder, svc: Service, queue: str) -> aas.CustomizedMetricSpecification:
+    """Messages visible in `queue` per running task: AWS's metric-math recipe for queue workers
+    (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking-metric-math.html);
+    RunningTaskCount comes from Container Insights, which the cluster keeps on."""
+
+    def stat(
+        metric_id: str, namespace: str, name: str, dimensions: dict[str, object]
+    ) -> aas.TargetTrackingMetricDataQuery:
+        return aas.TargetTrackingMetricDataQuery(
+            Id=metric_id,
+            MetricStat=aas.TargetTrackingMetricStat(
+                Metric=aas.TargetTrackingMetric(
+                    Namespace=namespace,
+                    MetricName=name,
+                    Dimensions=[
+                        aas.TargetTrackingMetricDimension(Name=k, Value=v) for k, v in dimensions.items()
+                    ],
+                ),
+                Stat="Sum" if metric_id == "messages" else "Average",
+            ),
+            ReturnData=False,
+        )
+
+    return aas.CustomizedMetricSpecification(
+        Metrics=[
+            stat("messages", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue}),
+            stat(
+                "tasks",
+                "ECS/ContainerInsights",
+                "RunningTaskCount",
+                {"ClusterName": s.param(CLUSTER_NAME), "ServiceName": s.name("service", svc.name)},
+            ),
+            aas.TargetTrackingMetricDataQuery(
+                Id="backlog", Expression="messages / tasks", Label="Messages per task", ReturnData=True
+            ),
+        ]
+    )
