@@ -611,3 +611,10 @@ def permission_resources(config: Config, where: str, svc: Service) -> Findings:
             if ref and ref.group(2) not in (secrets if ref.group(1) == "secret" else services):
                 kind = "secret" if ref.group(1) == "secret" else "service"
                 yield path, f"{resource} names an unknown {kind} {ref.group(2)!r}"
+
+
+@service_check
+def registry_credentials(config: Config, where: str, svc: Service) -> Findings:
+    """Registry credentials belong to an image from elsewhere (the platform's ECR needs none)."""
+    if svc.repository_credentials is not None and svc.image is None:
+        yield f"{where}.repository_credentials", "only for an `image` from another registry; set image"

@@ -354,6 +354,28 @@ class SizeOverride(_Model, frozen=True):
     ] = None
 
 
+# An image reference: [registry[:port]/]repository[:tag][@sha256:digest], e.g. public.ecr.aws/nginx/nginx.
+IMAGE = (
+    r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+)
+_PARTITION = r"arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b)"
+SECRET_ARN = "^" + _PARTITION + r":secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+KMS_KEY_ARN = "^" + _PARTITION + r":kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]{36}$"
+
+
+class RepositoryCredentials(_Model, frozen=True):
+    """A Secrets Manager secret holding {"username": ..., "password": ...} for a private registry."""
+
+    secret: Annotated[
+        str, _f("ARN of the secret; the execution role may read this one secret.", pattern=SECRET_ARN)
+    ]
+    kms_key: Annotated[
+        Annotated[str, Meta(pattern=KMS_KEY_ARN)] | None,
+        _f("ARN of the customer-managed key encrypting the secret; none for the aws/secretsmanager key."),
+    ] = None
+
+
 # Linux user[:group] by name or ID, as the container definition's `user` takes it.
 CONTAINER_USER = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$"
 ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}  # config value -> RuntimePlatform.CpuArchitecture
@@ -458,6 +480,16 @@ class Service(_Model, frozen=True, kw_only=True):
         Literal["x86_64", "arm64"],
         _f("CPU architecture of the tasks; arm64 (Graviton) costs about 20 % less and needs an arm64 image."),
     ] = "x86_64"
+    image: Annotated[
+        Annotated[str, Meta(pattern=IMAGE, max_length=255)] | None,
+        _f(
+            "An image from any registry, e.g. public.ecr.aws/nginx/nginx:1.27 or ghcr.io/org/app@sha256:...; "
+            "default: the platform's ECR repository at the deployed ImageTag."
+        ),
+    ] = None
+    repository_credentials: Annotated[
+        RepositoryCredentials | None, _f("Credentials of the private registry `image` is pulled from.")
+    ] = None
     permissions: Annotated[
         list[Permission], _f("Extra task-role statements for the application; none by default.")
     ] = msgspec.field(default_factory=list)

@@ -361,6 +361,23 @@ BAD = [
         r"services\[processing\]\.scaling\.queue\.queue: Expected `str` matching regex",
     ),
     (
+        "registry credentials without an external image",
+        lambda r: r["services"][0].update(
+            repository_credentials={"secret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf"}
+        ),
+        r"services\[frontend\]\.repository_credentials: only for an `image` from another registry",
+    ),
+    (
+        "registry credentials that are no secret ARN",
+        lambda r: r["services"][0].update(image="nginx:1.27", repository_credentials={"secret": "my-secret"}),
+        r"services\[frontend\]\.repository_credentials\.secret: Expected `str` matching regex",
+    ),
+    (
+        "an image reference with a space",
+        lambda r: r["services"][0].update(image="nginx 1.27"),
+        r"services\[frontend\]\.image: Expected `str` matching regex",
+    ),
+    (
         "a managed policy that is no policy ARN",
         lambda r: r["services"][0].update(managed_policies=["arn:aws:iam::aws:role/ReadOnlyAccess"]),
         r"services\[frontend\]\.managed_policies\[0\]: Expected `str` matching regex",

@@ -154,6 +154,29 @@ def test_a_worker_has_no_listener_ingress_or_record_and_scales_on_its_queue(real
     assert queries["tasks"]["MetricStat"]["Metric"]["MetricName"] == "RunningTaskCount"
 
 
+def test_an_external_image_is_pulled_with_its_own_credentials_only(real: dict[str, Built]) -> None:
+    dev = real["dev"]
+    reports = _container(dev, "reports")
+    assert reports["Image"] == "ghcr.io/example/reports:2.3.1"
+    secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ghcr-pull-AbCdEf"
+    assert reports["RepositoryCredentials"] == {"CredentialsParameter": secret}
+    execution = _statements(dev.resource("service-reports", "ExecutionRole"))
+    actions = {a for s in execution for a in s["Action"]}
+    assert not any(a.startswith("ecr:") for a in actions)  # nothing from the platform's registry
+    (read,) = [s for s in execution if s["Action"] == ["secretsmanager:GetSecretValue"]]
+    assert read["Resource"] == [secret]
+    (decrypt,) = [s for s in execution if s["Action"] == ["kms:Decrypt"]]
+    assert decrypt["Resource"] == [
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    ]
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+    }
+    # no image tag to pass for it; the platform-image services keep theirs
+    assert "ReportsImageTag" not in dev.root["Parameters"] and "WebImageTag" in dev.root["Parameters"]
+    assert _container(dev, "web")["Image"] == {"Fn::Sub": "${WebRepositoryUri}:${WebImageTag}"}
+
+
 def test_the_real_services_templates_are_lint_clean(real: dict[str, Built], tmp_path: Path) -> None:
     paths = []
     for env, built in real.items():

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from awacs import cloudwatch, ecr, kms, logs, secretsmanager, ssmmessages
-from awacs.aws import Condition, StringEquals
+from awacs.aws import Condition, Statement, StringEquals
 from troposphere import AWS_REGION, GetAtt, Ref, Sub, Template, ecs, iam
 from troposphere import applicationautoscaling as aas
 from troposphere import servicediscovery as sd
@@ -142,7 +142,7 @@ def _roles(s: StackBuilder, svc: Service) -> tuple[iam.Role, iam.Role]:
 def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
     container = ecs.ContainerDefinition(
         Name=svc.name,
-        Image=Sub(f"{s.var(REPOSITORY_URI, svc.name)}:{s.var(IMAGE_TAG, svc.name)}"),
+        Image=svc.image or Sub(f"{s.var(REPOSITORY_URI, svc.name)}:{s.var(IMAGE_TAG, svc.name)}"),
         Essential=True,
         Privileged=False,
         ReadonlyRootFilesystem=svc.readonly_root_filesystem,
@@ -163,6 +163,10 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
             for key, secret in sorted(svc.secrets.items())
         ],
     )
+    if svc.repository_credentials is not None:
+        container.RepositoryCredentials = ecs.RepositoryCredentials(
+            CredentialsParameter=svc.repository_credentials.secret
+        )
     if svc.port is not None:  # a worker listens on nothing
         container.PortMappings = [ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")]
     _process(container, svc)
@@ -264,12 +268,7 @@ def _deployment(guards: ecs.DeploymentAlarms | None = None) -> ecs.DeploymentCon
 
 def _execution_policy(s: StackBuilder, svc: Service):  # noqa: ANN202 (awacs PolicyDocument)
     """Pull this service's image, write to its log group, read its secrets: nothing else."""
-    statements = [
-        allow([ecr.GetAuthorizationToken], ["*"]),
-        allow(
-            [ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
-            [s.param(REPOSITORY_ARN, svc.name)],
-        ),
+    statements = _image_pull(s, svc) + [
         allow(
             [logs.CreateLogStream, logs.PutLogEvents],
             [
@@ -290,12 +289,36 @@ def _execution_policy(s: StackBuilder, svc: Service):  # noqa: ANN202 (awacs Pol
             allow(
                 [kms.Decrypt],
                 [s.param(KMS_KEY_ARN)],
-                Condition(
-                    StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")})
-                ),
+                _via_secrets_manager(),
             )
         )
     return document(*statements)
+
+
+def _image_pull(s: StackBuilder, svc: Service) -> list[Statement]:
+    """From the platform repository: ECR's token and this repository's layers. From elsewhere:
+    nothing, or with registry credentials that one secret (and its key, through Secrets Manager)
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html,
+    private registry authentication permissions)."""
+    if svc.image is None:
+        return [
+            allow([ecr.GetAuthorizationToken], ["*"]),
+            allow(
+                [ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
+                [s.param(REPOSITORY_ARN, svc.name)],
+            ),
+        ]
+    credentials = svc.repository_credentials
+    if credentials is None:
+        return []
+    statements = [allow([secretsmanager.GetSecretValue], [credentials.secret])]
+    if credentials.kms_key is not None:
+        statements.append(allow([kms.Decrypt], [credentials.kms_key], _via_secrets_manager()))
+    return statements
+
+
+def _via_secrets_manager() -> Condition:
+    return Condition(StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")}))
 
 
 def _task_policy(s: StackBuilder, dep: Deployment, svc: Service):  # noqa: ANN202 (awacs PolicyDocument)
