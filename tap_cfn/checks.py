@@ -26,6 +26,7 @@ from tap_cfn.config import (
     REFERENCE,
     SERVICE_REFERENCE,
     Config,
+    DependsOn,
     Environment,
     Service,
     in_profile,
@@ -481,26 +482,9 @@ def caller_cycles(config: Config) -> Findings:
         for caller in svc.callers:
             if caller in calls and caller != svc.name:
                 calls[caller].append(svc.name)
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(name: str, path: list[str]) -> list[str] | None:
-        state[name] = 1
-        for callee in calls[name]:
-            if state.get(callee) == 1:
-                return [*path[path.index(callee) :], callee] if callee in path else [name, callee]
-            if callee not in state:
-                found = visit(callee, [*path, callee])
-                if found:
-                    return found
-        state[name] = 2
-        return None
-
-    for svc in config.services:
-        if svc.name not in state:
-            cycle = visit(svc.name, [svc.name])
-            if cycle:
-                yield f"{service_path(svc.name)}.callers", f"callers form a cycle: {' -> '.join(cycle)}"
-                return
+    cycle = _cycle(calls)
+    if cycle:
+        yield f"{service_path(cycle[0])}.callers", f"callers form a cycle: {' -> '.join(cycle)}"
 
 
 @service_check
@@ -618,3 +602,97 @@ def registry_credentials(config: Config, where: str, svc: Service) -> Findings:
     """Registry credentials belong to an image from elsewhere (the platform's ECR needs none)."""
     if svc.repository_credentials is not None and svc.image is None:
         yield f"{where}.repository_credentials", "only for an `image` from another registry; set image"
+
+
+# --- the containers of a task -----------------------------------------------------------------------
+
+
+def _containers(svc: Service) -> dict[str, tuple[bool, bool, list[DependsOn]]]:
+    """name -> (essential, has a health check, depends_on) of every container of the task."""
+    found = {svc.name: (True, svc.health_check is not None, list(svc.depends_on))}
+    for car in svc.sidecars:
+        found.setdefault(car.name, (car.essential, car.health_check is not None, list(car.depends_on)))
+    return found
+
+
+@service_check
+def sidecar_names(config: Config, where: str, svc: Service) -> Findings:
+    """Container names are unique within the task (the main container is named after the service)."""
+    seen = {svc.name: "the main container"}
+    for car in svc.sidecars:
+        if car.name in seen:
+            yield (
+                f"{where}.sidecars[{car.name}].name",
+                f"{car.name!r} is already the name of {seen[car.name]}",
+            )
+        seen.setdefault(car.name, f"sidecar {car.name!r}")
+
+
+@service_check
+def sidecar_ports(config: Config, where: str, svc: Service) -> Findings:
+    """Containers of one task share its network namespace (awsvpc): each port is listened on once."""
+    seen = {svc.port: "the main container"} if svc.port is not None else {}
+    for car in svc.sidecars:
+        if car.port is not None and car.port in seen:
+            yield f"{where}.sidecars[{car.name}].port", f"{car.port} is already taken by {seen[car.port]}"
+        elif car.port is not None:
+            seen[car.port] = f"sidecar {car.name!r}"
+
+
+@service_check
+def container_dependencies(config: Config, where: str, svc: Service) -> Findings:
+    """depends_on names another container of the task; COMPLETE/SUCCESS only on a non-essential one,
+    HEALTHY only on one with a health check (ECS ContainerDependency reference)."""
+    containers = _containers(svc)
+    owners = [(where, svc.name, svc.depends_on)] + [
+        (f"{where}.sidecars[{car.name}]", car.name, car.depends_on) for car in svc.sidecars
+    ]
+    for path, name, deps in owners:
+        for j, dep in enumerate(deps):
+            at = f"{path}.depends_on[{j}]"
+            target = containers.get(dep.container)
+            if target is None or dep.container == name:
+                known = ", ".join(c for c in containers if c != name) or "none"
+                yield at, f"{dep.container!r} is not another container of this task; known: {known}"
+            elif dep.condition in ("COMPLETE", "SUCCESS") and target[0]:
+                yield at, f"{dep.condition} needs {dep.container!r} to be non-essential (essential: false)"
+            elif dep.condition == "HEALTHY" and not target[1]:
+                yield at, f"HEALTHY needs a health_check on {dep.container!r}"
+
+
+@service_check
+def container_cycles(config: Config, where: str, svc: Service) -> Findings:
+    """Containers do not wait for each other in a circle (the task would never start)."""
+    waits = {
+        name: [d.container for d in deps if d.container != name]
+        for name, (_, _, deps) in _containers(svc).items()
+    }
+    cycle = _cycle(waits)
+    if cycle:
+        yield f"{where}.depends_on", f"containers wait in a circle: {' -> '.join(cycle)}"
+
+
+def _cycle(edges: dict[str, list[str]]) -> list[str] | None:
+    """A cycle of the directed graph `edges` (node -> successors), as a closed path; None if none."""
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in edges.get(node, []):
+            if nxt not in edges:
+                continue
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt, [*path, nxt])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for node in edges:
+        if node not in state:
+            found = visit(node, [node])
+            if found:
+                return found
+    return None

@@ -376,6 +376,53 @@ class RepositoryCredentials(_Model, frozen=True):
     ] = None
 
 
+class DependsOn(_Model, frozen=True):
+    """Start this container only once another container of the task reached `condition`
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDependency.html)."""
+
+    container: Annotated[str, _f("Name of the other container: the service's name or a sidecar's.")]
+    condition: Annotated[
+        Literal["START", "COMPLETE", "SUCCESS", "HEALTHY"],
+        _f(
+            "START: started; COMPLETE / SUCCESS: exited (with 0), only for a non-essential container; "
+            "HEALTHY: passed its health check."
+        ),
+    ] = "START"
+
+
+class Sidecar(_Model, frozen=True):
+    """An extra container in every task of the service (a log router, an agent, a proxy), logging to
+    the service's log group under its own stream prefix."""
+
+    name: Annotated[
+        str, _f("DNS label, unique within the task; also its log stream prefix.", pattern=DNS_LABEL)
+    ]
+    image: Annotated[
+        str,
+        _f(
+            "Image reference from any registry, e.g. public.ecr.aws/aws-observability/aws-otel-collector.",
+            pattern=IMAGE,
+            max_length=255,
+        ),
+    ]
+    essential: Annotated[bool, _f("Stop the task when this container stops.")] = True
+    port: Annotated[
+        Annotated[int, Meta(ge=1, le=65535)] | None,
+        _f("Port it listens on inside the task; none by default."),
+    ] = None
+    command: Annotated[list[str] | None, _f("Overrides the image's CMD; default: the image's.")] = None
+    environment: Annotated[dict[EnvName, str], _f("Plain variables (no references).")] = msgspec.field(
+        default_factory=dict
+    )
+    depends_on: Annotated[list[DependsOn], _f("Containers that must reach a condition first.")] = (
+        msgspec.field(default_factory=list)
+    )
+    health_check: Annotated[HealthCheck | None, _f("Container health check; none by default.")] = None
+    readonly_root_filesystem: Annotated[
+        bool, _f("Read-only root filesystem; the task's writable /tmp volume is mounted.")
+    ] = True
+
+
 # Linux user[:group] by name or ID, as the container definition's `user` takes it.
 CONTAINER_USER = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$"
 ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}  # config value -> RuntimePlatform.CpuArchitecture
@@ -490,6 +537,12 @@ class Service(_Model, frozen=True, kw_only=True):
     repository_credentials: Annotated[
         RepositoryCredentials | None, _f("Credentials of the private registry `image` is pulled from.")
     ] = None
+    sidecars: Annotated[list[Sidecar], _f("Extra containers in every task; none by default.")] = (
+        msgspec.field(default_factory=list)
+    )
+    depends_on: Annotated[
+        list[DependsOn], _f("Sidecars the main container waits for, e.g. a proxy HEALTHY; none by default.")
+    ] = msgspec.field(default_factory=list)
     permissions: Annotated[
         list[Permission], _f("Extra task-role statements for the application; none by default.")
     ] = msgspec.field(default_factory=list)

@@ -378,6 +378,59 @@ BAD = [
         r"services\[frontend\]\.image: Expected `str` matching regex",
     ),
     (
+        "a sidecar named like the main container",
+        lambda r: r["services"][1].update(sidecars=[{"name": "api-gateway", "image": "nginx:1.27"}]),
+        r"services\[api-gateway\]\.sidecars\[api-gateway\]\.name: 'api-gateway' is already the name of "
+        r"the main container",
+    ),
+    (
+        "two sidecars of one name",
+        lambda r: r["services"][1].update(
+            sidecars=[{"name": "agent", "image": "a:1"}, {"name": "agent", "image": "b:1"}]
+        ),
+        r"services\[api-gateway\]\.sidecars\[agent\]\.name: 'agent' is already the name of sidecar 'agent'",
+    ),
+    (
+        "containers waiting for each other",
+        lambda r: r["services"][1].update(
+            depends_on=[{"container": "proxy"}],
+            sidecars=[{"name": "proxy", "image": "envoy:1", "depends_on": [{"container": "api-gateway"}]}],
+        ),
+        r"services\[api-gateway\]\.depends_on: containers wait in a circle: "
+        r"api-gateway -> proxy -> api-gateway",
+    ),
+    (
+        "waiting for an essential container to complete",
+        lambda r: r["services"][1].update(
+            depends_on=[{"container": "init", "condition": "COMPLETE"}],
+            sidecars=[{"name": "init", "image": "busybox:1"}],
+        ),
+        r"services\[api-gateway\]\.depends_on\[0\]: COMPLETE needs 'init' to be non-essential",
+    ),
+    (
+        "waiting for a container without a health check to be healthy",
+        lambda r: r["services"][1].update(
+            depends_on=[{"container": "proxy", "condition": "HEALTHY"}],
+            sidecars=[{"name": "proxy", "image": "envoy:1"}],
+        ),
+        r"services\[api-gateway\]\.depends_on\[0\]: HEALTHY needs a health_check on 'proxy'",
+    ),
+    (
+        "waiting for an unknown container",
+        lambda r: r["services"][1].update(depends_on=[{"container": "ghost"}]),
+        r"services\[api-gateway\]\.depends_on\[0\]: 'ghost' is not another container of this task",
+    ),
+    (
+        "a sidecar on the main container's port",
+        lambda r: r["services"][1].update(sidecars=[{"name": "proxy", "image": "envoy:1", "port": 8080}]),
+        r"services\[api-gateway\]\.sidecars\[proxy\]\.port: 8080 is already taken by the main container",
+    ),
+    (
+        "a dependency condition ECS does not know",
+        lambda r: r["services"][1].update(depends_on=[{"container": "x", "condition": "READY"}]),
+        r"services\[api-gateway\]\.depends_on\[0\]\.condition: Invalid enum value 'READY'",
+    ),
+    (
         "a managed policy that is no policy ARN",
         lambda r: r["services"][0].update(managed_policies=["arn:aws:iam::aws:role/ReadOnlyAccess"]),
         r"services\[frontend\]\.managed_policies\[0\]: Expected `str` matching regex",

@@ -75,7 +75,9 @@ def test_a_platform_reference_becomes_the_parts_arn(real: dict[str, Built]) -> N
 
 
 def _container(built: Built, svc: str) -> dict[str, Any]:
-    (container,) = built.resource(f"service-{svc}", "TaskDefinition")["Properties"]["ContainerDefinitions"]
+    """The main container: the first of the task, named after the service."""
+    container = built.resource(f"service-{svc}", "TaskDefinition")["Properties"]["ContainerDefinitions"][0]
+    assert container["Name"] == svc
     return container
 
 
@@ -175,6 +177,31 @@ def test_an_external_image_is_pulled_with_its_own_credentials_only(real: dict[st
     # no image tag to pass for it; the platform-image services keep theirs
     assert "ReportsImageTag" not in dev.root["Parameters"] and "WebImageTag" in dev.root["Parameters"]
     assert _container(dev, "web")["Image"] == {"Fn::Sub": "${WebRepositoryUri}:${WebImageTag}"}
+
+
+def test_sidecars_run_beside_the_main_container_each_with_its_log_stream(real: dict[str, Built]) -> None:
+    task = real["dev"].resource("service-web", "TaskDefinition")["Properties"]
+    containers = {c["Name"]: c for c in task["ContainerDefinitions"]}
+    assert list(containers) == ["web", "envoy", "migrate"]  # the main container first
+    prefixes = {n: c["LogConfiguration"]["Options"]["awslogs-stream-prefix"] for n, c in containers.items()}
+    assert prefixes == {"web": "web", "envoy": "envoy", "migrate": "migrate"}
+    groups = {c["LogConfiguration"]["Options"]["awslogs-group"]["Ref"] for c in containers.values()}
+    assert groups == {"WebLogGroupName"}
+    assert containers["web"]["DependsOn"] == [
+        {"ContainerName": "envoy", "Condition": "HEALTHY"},
+        {"ContainerName": "migrate", "Condition": "SUCCESS"},
+    ]
+    envoy, migrate = containers["envoy"], containers["migrate"]
+    assert envoy["Essential"] is True and envoy["PortMappings"] == [
+        {"ContainerPort": 9901, "Protocol": "tcp"}
+    ]
+    assert envoy["HealthCheck"]["Command"][0] == "CMD-SHELL"
+    assert migrate["Essential"] is False and migrate["Command"] == ["migrate", "up"]
+    assert migrate["Environment"] == [{"Name": "MIGRATIONS", "Value": "/migrations"}]
+    for car in (envoy, migrate):  # hardened like the main container, as the task's user
+        assert car["ReadonlyRootFilesystem"] is True and car["Privileged"] is False
+        assert car["User"] == "1000:1000"
+        assert car["MountPoints"] == [{"SourceVolume": "tmp", "ContainerPath": "/tmp", "ReadOnly": False}]
 
 
 def test_the_real_services_templates_are_lint_clean(real: dict[str, Built], tmp_path: Path) -> None:

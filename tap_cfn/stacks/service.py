@@ -146,14 +146,7 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
         Essential=True,
         Privileged=False,
         ReadonlyRootFilesystem=svc.readonly_root_filesystem,
-        LogConfiguration=ecs.LogConfiguration(
-            LogDriver="awslogs",
-            Options={
-                "awslogs-group": s.param(LOG_GROUP_NAME, svc.name),
-                "awslogs-region": Ref(AWS_REGION),
-                "awslogs-stream-prefix": svc.name,
-            },
-        ),
+        LogConfiguration=_logs(s, svc, svc.name),
         Environment=[
             ecs.Environment(Name=key, Value=_environment_value(s, s.dep, value))
             for key, value in sorted(svc.environment.items())
@@ -170,11 +163,36 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
     if svc.port is not None:  # a worker listens on nothing
         container.PortMappings = [ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")]
     _process(container, svc)
-    check = svc.health_check
+    _health_check(container, svc.health_check)
+    _depends_on(container, svc.depends_on)
+    if svc.readonly_root_filesystem:
+        container.MountPoints = [_scratch_mount()]
+    if svc.exec:  # the exec agent runs beside the application; an init process reaps its children
+        container.LinuxParameters = ecs.LinuxParameters(InitProcessEnabled=True)
+    return container
+
+
+def _logs(s: StackBuilder, svc: Service, prefix: str) -> ecs.LogConfiguration:
+    """The service's log group; each container under its own stream prefix (prefix/name/task-id)."""
+    return ecs.LogConfiguration(
+        LogDriver="awslogs",
+        Options={
+            "awslogs-group": s.param(LOG_GROUP_NAME, svc.name),
+            "awslogs-region": Ref(AWS_REGION),
+            "awslogs-stream-prefix": prefix,
+        },
+    )
+
+
+def _scratch_mount() -> ecs.MountPoint:
+    return ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath=SCRATCH_PATH, ReadOnly=False)
+
+
+def _health_check(container: ecs.ContainerDefinition, check: cfg.HealthCheck | None) -> None:
+    # ECS acts only on checks in the task definition; an unhealthy task is replaced and a
+    # release whose tasks never turn healthy trips the circuit breaker
+    # (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-taskdefinition-healthcheck.html).
     if check is not None:
-        # ECS acts only on checks in the task definition; an unhealthy task is replaced and a
-        # release whose tasks never turn healthy trips the circuit breaker
-        # (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-taskdefinition-healthcheck.html).
         container.HealthCheck = ecs.HealthCheck(
             Command=list(check.command),
             Interval=check.interval,
@@ -182,12 +200,36 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
             Retries=check.retries,
             StartPeriod=check.start_period,
         )
-    if svc.readonly_root_filesystem:
-        container.MountPoints = [
-            ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath=SCRATCH_PATH, ReadOnly=False)
+
+
+def _depends_on(container: ecs.ContainerDefinition, deps: list[cfg.DependsOn]) -> None:
+    if deps:
+        container.DependsOn = [
+            ecs.ContainerDependency(ContainerName=d.container, Condition=d.condition) for d in deps
         ]
-    if svc.exec:  # the exec agent runs beside the application; an init process reaps its children
-        container.LinuxParameters = ecs.LinuxParameters(InitProcessEnabled=True)
+
+
+def _sidecar(s: StackBuilder, svc: Service, car: cfg.Sidecar) -> ecs.ContainerDefinition:
+    """An extra container: its own image and log stream prefix, the task's /tmp when read-only."""
+    container = ecs.ContainerDefinition(
+        Name=car.name,
+        Image=car.image,
+        Essential=car.essential,
+        Privileged=False,
+        ReadonlyRootFilesystem=car.readonly_root_filesystem,
+        LogConfiguration=_logs(s, svc, car.name),
+        Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(car.environment.items())],
+    )
+    if car.port is not None:
+        container.PortMappings = [ecs.PortMapping(ContainerPort=car.port, Protocol="tcp")]
+    if car.command is not None:
+        container.Command = list(car.command)
+    if svc.user is not None:  # the task's user, so the shared /tmp stays writable for every container
+        container.User = svc.user
+    _health_check(container, car.health_check)
+    _depends_on(container, car.depends_on)
+    if car.readonly_root_filesystem:
+        container.MountPoints = [_scratch_mount()]
     return container
 
 
@@ -208,9 +250,8 @@ def _process(container: ecs.ContainerDefinition, svc: Service) -> None:
 
 def _task_definition(s: StackBuilder, svc: Service) -> ecs.TaskDefinition:
     execution_role, task_role = _roles(s, svc)
-    extra: dict[str, Any] = (
-        {"Volumes": [ecs.Volume(Name=SCRATCH_VOLUME)]} if svc.readonly_root_filesystem else {}
-    )
+    scratch = svc.readonly_root_filesystem or any(car.readonly_root_filesystem for car in svc.sidecars)
+    extra: dict[str, Any] = {"Volumes": [ecs.Volume(Name=SCRATCH_VOLUME)]} if scratch else {}
     if svc.ephemeral_storage is not None:
         # 21-200 GiB on Fargate (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_EphemeralStorage.html)
         extra["EphemeralStorage"] = ecs.EphemeralStorage(SizeInGiB=svc.ephemeral_storage)
@@ -229,7 +270,7 @@ def _task_definition(s: StackBuilder, svc: Service) -> ecs.TaskDefinition:
             ),
             ExecutionRoleArn=GetAtt(execution_role, "Arn"),
             TaskRoleArn=GetAtt(task_role, "Arn"),
-            ContainerDefinitions=[_container(s, svc)],
+            ContainerDefinitions=[_container(s, svc), *(_sidecar(s, svc, car) for car in svc.sidecars)],
             Tags=s.tags("task", svc.name),
             **extra,
         )
