@@ -16,7 +16,7 @@ from functools import cache
 from types import ModuleType
 
 import awacs
-from awacs import cloudwatch, ecr, kms, s3, ssmmessages, sts
+from awacs import cloudwatch, ecr, kms, s3, ssmmessages, sts, xray
 from awacs.aws import (
     Action,
     Allow,
@@ -38,6 +38,10 @@ from troposphere import Sub
 # - cloudwatch:PutMetricData: metrics have no ARN (our statements narrow it by cloudwatch:namespace).
 # - ssmmessages:*Channel: the ECS Exec / Session Manager data channels of the task (granted only to
 #   the task role of a service with `exec: true`).
+# - xray: sending traces and reading sampling rules, what an X-Ray daemon or an OpenTelemetry
+#   collector does; AWS's own AWSXRayDaemonWriteAccess grants exactly these on "*"
+#   (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html,
+#   https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSXRayDaemonWriteAccess.html).
 UNSCOPED_ACTIONS: frozenset[str] = frozenset(
     a.JSONrepr()
     for a in (
@@ -47,6 +51,11 @@ UNSCOPED_ACTIONS: frozenset[str] = frozenset(
         ssmmessages.CreateDataChannel,
         ssmmessages.OpenControlChannel,
         ssmmessages.OpenDataChannel,
+        xray.PutTraceSegments,
+        xray.PutTelemetryRecords,
+        xray.GetSamplingRules,
+        xray.GetSamplingTargets,
+        xray.GetSamplingStatisticSummaries,
     )
 )
 

@@ -46,9 +46,14 @@ def test_config_statements_join_the_task_role_scoped_to_their_resources(real: di
             "Action": ["secretsmanager:GetSecretValue"],
             "Resource": [{"Ref": "QueueTokenSecretArn"}],
         },
+        {
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": ["*"],
+        },
     ]
     assert role["Properties"]["ManagedPolicyArns"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"}
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy"}
     ]
     # the execution role is not widened by the application's needs
     execution = _statements(real["dev"].resource("service-web", "ExecutionRole"))
