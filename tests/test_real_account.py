@@ -150,7 +150,8 @@ def test_a_health_check_path_on_an_internal_service_is_an_error_never_dropped() 
     processing = raw["services"][2]
     processing["health_check_path"] = "/health"
     with pytest.raises(
-        cfg.ConfigError, match=r"services\[2\]\.health_check_path: an internal service has no target"
+        cfg.ConfigError,
+        match=r"services\[processing\]\.health_check_path: a service with route type internal has no target",
     ):
         cfg.parse(raw, "t.yaml")
 
@@ -206,7 +207,9 @@ def test_endpoints_egress_has_no_nat_and_an_endpoint_for_every_api_a_fargate_tas
 def test_without_nat_a_reference_to_the_public_load_balancer_is_a_config_error() -> None:
     raw = _raw()
     raw["environments"]["dev"]["egress"] = "endpoints"
-    with pytest.raises(cfg.ConfigError, match=r"services\[0\]\.environment: refers to the load balancer"):
+    with pytest.raises(
+        cfg.ConfigError, match=r"services\[frontend\]\.environment: refers to the load balancer"
+    ):
         cfg.parse(raw, "t.yaml")
 
 
