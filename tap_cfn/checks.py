@@ -12,18 +12,24 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from tap_cfn import naming
+import msgspec
+
+from tap_cfn import iam, naming
 from tap_cfn.config import (
     ALB_ALARMS,
     ALB_REFERENCES,
+    ARN_PLACEHOLDERS,
     FARGATE_SIZES,
     LOG_RETENTION_DAYS,
     ONE_DAY,
+    PLATFORM_RESOURCE,
     REFERENCE,
     SERVICE_REFERENCE,
     Config,
+    DependsOn,
     Environment,
     Service,
+    in_profile,
     refers_to_alb,
 )
 
@@ -322,15 +328,34 @@ def alb_quotas(config: Config) -> Findings:
 def internal_route(config: Config, where: str, svc: Service) -> Findings:
     """An internal service takes none of the options that only make sense behind the ALB."""
     route = svc.route
-    if not route.internal:
+    if route.behind_alb:
         return
     if route.default or route.path or route.host or route.priority:
-        yield f"{where}.route", "an internal service takes no default, path, host or priority"
+        yield f"{where}.route", f"a route of type {route.type} takes no default, path, host or priority"
     if svc.scaling.requests_per_target is not None:
         yield f"{where}.scaling.requests_per_target", "needs an ALB route (route.type: alb)"
     for field in ALB_ALARMS:
         if getattr(svc.alarms, field) is not None:
             yield f"{where}.alarms.{field}", "is about the ALB's targets: needs route.type: alb"
+
+
+@service_check
+def worker_reach(config: Config, where: str, svc: Service) -> Findings:
+    """A worker (no port) is reached by no one: no ALB or internal route, no callers; a service
+    with a port says how it is reached."""
+    if svc.port is None:
+        if not svc.route.unreached:
+            yield (
+                f"{where}.route",
+                f"a worker (no port) cannot have a route of type {svc.route.type}; add a port",
+            )
+        if svc.callers:
+            yield f"{where}.callers", "a worker (no port) cannot be called; add a port"
+    elif svc.route.unreached:
+        yield (
+            f"{where}.route",
+            "a service with a port needs route.type alb or internal (a worker has no port)",
+        )
 
 
 @service_check
@@ -367,26 +392,64 @@ def _sizes(allowed: Sequence[int]) -> str:
     return ", ".join(map(str, allowed))
 
 
+def _profiles(config: Config, where: str, svc: Service) -> Iterator[tuple[str, Service, set[str]]]:
+    """(path, the service as sized there, the fields set there): the service itself, then each
+    profile it overrides, so a finding names the place its value comes from."""
+    yield where, svc, set()
+    for env, size in svc.overrides.items():
+        if env in config.environments:
+            fields = {k for k, v in msgspec.structs.asdict(size).items() if v is not None}
+            yield f"{where}.overrides.{env}", in_profile(svc, env), fields
+
+
+def _sized(config: Config, where: str, svc: Service, rule: Callable[[Service], Findings]) -> Findings:
+    """`rule` on the service and on each profile override; an override's finding only when it sets
+    one of the fields the finding is about (the service's own finding says the rest)."""
+    for path, sized, fields in _profiles(config, where, svc):
+        for field, message in rule(sized):
+            if path == where or field in fields or (field == "memory" and "cpu" in fields):
+                yield f"{path}.{field}", message
+
+
 @service_check
 def fargate_size(config: Config, where: str, svc: Service) -> Findings:
-    """CPU and memory are a task size Fargate offers."""
+    """CPU and memory are a task size Fargate offers, in every environment profile."""
+    yield from _sized(config, where, svc, _fargate_size)
+
+
+def _fargate_size(svc: Service) -> Findings:
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
     if svc.cpu not in FARGATE_SIZES:
-        yield f"{where}.cpu", f"{svc.cpu} is not a Fargate CPU size; allowed: {sorted(FARGATE_SIZES)}"
+        yield "cpu", f"{svc.cpu} is not a Fargate CPU size; allowed: {sorted(FARGATE_SIZES)}"
     elif svc.memory not in FARGATE_SIZES[svc.cpu]:
         yield (
-            f"{where}.memory",
+            "memory",
             f"{svc.memory} MiB is not offered with {svc.cpu} CPU; allowed: {_sizes(FARGATE_SIZES[svc.cpu])}",
         )
 
 
 @service_check
 def task_counts(config: Config, where: str, svc: Service) -> Findings:
-    """min ≤ desired ≤ max."""
+    """min ≤ desired ≤ max, in every environment profile."""
+    yield from _sized(config, where, svc, _task_counts)
+
+
+def _task_counts(svc: Service) -> Findings:
     if svc.min > svc.desired:
-        yield f"{where}.min", f"min ({svc.min}) must not exceed desired ({svc.desired})"
+        yield "min", f"min ({svc.min}) must not exceed desired ({svc.desired})"
     if svc.desired > svc.max:
-        yield f"{where}.desired", f"desired ({svc.desired}) must not exceed max ({svc.max})"
+        yield "desired", f"desired ({svc.desired}) must not exceed max ({svc.max})"
+
+
+@service_check
+def size_profiles(config: Config, where: str, svc: Service) -> Findings:
+    """Size overrides name environment profiles that exist."""
+    for env in svc.overrides:
+        if env not in config.environments:
+            yield (
+                f"{where}.overrides.{env}",
+                f"unknown environment {env!r}; known: {', '.join(config.environments)}",
+            )
 
 
 @service_check
@@ -419,26 +482,9 @@ def caller_cycles(config: Config) -> Findings:
         for caller in svc.callers:
             if caller in calls and caller != svc.name:
                 calls[caller].append(svc.name)
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(name: str, path: list[str]) -> list[str] | None:
-        state[name] = 1
-        for callee in calls[name]:
-            if state.get(callee) == 1:
-                return [*path[path.index(callee) :], callee] if callee in path else [name, callee]
-            if callee not in state:
-                found = visit(callee, [*path, callee])
-                if found:
-                    return found
-        state[name] = 2
-        return None
-
-    for svc in config.services:
-        if svc.name not in state:
-            cycle = visit(svc.name, [svc.name])
-            if cycle:
-                yield f"{service_path(svc.name)}.callers", f"callers form a cycle: {' -> '.join(cycle)}"
-                return
+    cycle = _cycle(calls)
+    if cycle:
+        yield f"{service_path(cycle[0])}.callers", f"callers form a cycle: {' -> '.join(cycle)}"
 
 
 @service_check
@@ -456,11 +502,27 @@ def known_secrets(config: Config, where: str, svc: Service) -> Findings:
 @service_check
 def environment_references(config: Config, where: str, svc: Service) -> Findings:
     """`${...}` in environment values name the ALB or a service this one may call."""
-    for var, value in svc.environment.items():
-        for ref in REFERENCE.findall(value):
-            problem = _reference_problem(config, svc, ref)
-            if problem:
-                yield f"{where}.environment.{var}", problem
+    places = [("environment", svc.environment)] + [
+        (f"environment_overrides.{env}", variables) for env, variables in svc.environment_overrides.items()
+    ]
+    for place, variables in places:
+        for var, value in variables.items():
+            for ref in REFERENCE.findall(value):
+                problem = _reference_problem(config, svc, ref)
+                if problem:
+                    yield f"{where}.{place}.{var}", problem
+
+
+@service_check
+def override_profiles(config: Config, where: str, svc: Service) -> Findings:
+    """Per-environment settings name environment profiles that exist."""
+    known = list(config.environments)
+    for env in svc.environment_overrides:
+        if env not in config.environments:
+            yield (
+                f"{where}.environment_overrides.{env}",
+                f"unknown environment {env!r}; known: {', '.join(known)}",
+            )
 
 
 def _reference_problem(config: Config, svc: Service, ref: str) -> str | None:
@@ -481,24 +543,26 @@ def _reference_problem(config: Config, svc: Service, ref: str) -> str | None:
 @service_check
 def health_check_path_needs_alb(config: Config, where: str, svc: Service) -> Findings:
     """A health_check_path only an ALB target group uses is never dropped silently."""
-    if svc.route.internal and svc.health_check_path is not None:
+    if not svc.route.behind_alb and svc.health_check_path is not None:
         yield (
             f"{where}.health_check_path",
-            "an internal service has no target group to check: declare health_check "
+            f"a service with route type {svc.route.type} has no target group to check: declare health_check "
             '(e.g. command: ["CMD-SHELL", "curl -fs http://localhost:PORT/health || exit 1"])',
         )
 
 
 @service_check
 def internal_health_check(config: Config, where: str, svc: Service) -> Findings:
-    """An internal service declares a container health check: without one ECS counts a RUNNING task
-    as healthy, so a hung task stays in Cloud Map DNS and the circuit breaker cannot see a bad
-    release (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-taskdefinition-healthcheck.html)."""
-    if svc.route.internal and svc.health_check is None:
+    """A service without a load balancer (internal, or a worker) declares a container health check:
+    without one ECS counts a RUNNING task as healthy, so a hung task stays in Cloud Map DNS and the
+    circuit breaker cannot see a bad release
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-taskdefinition-healthcheck.html)."""
+    if not svc.route.behind_alb and svc.health_check is None:
+        probe = f"curl -fs http://localhost:{svc.port}/health" if svc.port else "test -f /tmp/healthy"
         yield (
             f"{where}.health_check",
-            "an internal service needs a container health check, e.g. health_check: "
-            f'{{command: ["CMD-SHELL", "curl -fs http://localhost:{svc.port}/health || exit 1"]}}',
+            f"a service with route type {svc.route.type} has no load balancer to check it: declare a "
+            f'container health check, e.g. health_check: {{command: ["CMD-SHELL", "{probe} || exit 1"]}}',
         )
 
 
@@ -513,3 +577,137 @@ def egress_references(config: Config) -> Findings:
                 "refers to the load balancer, which tasks cannot reach without NAT "
                 f"(egress: endpoints in {', '.join(no_nat)})",
             )
+
+
+# --- what the application may call ----------------------------------------------------------------
+
+
+@service_check
+def permission_actions(config: Config, where: str, svc: Service) -> Findings:
+    """Task-role actions are IAM actions awacs knows (a typo fails here, not in IAM at deploy time)."""
+    for i, statement in enumerate(svc.permissions):
+        for j, name in enumerate(statement.actions):
+            problem = iam.action_problem(name)
+            if problem:
+                yield f"{where}.permissions[{i}].actions[{j}]", problem
+
+
+@service_check
+def permission_resources(config: Config, where: str, svc: Service) -> Findings:
+    """Resource "*" only for actions without resource-level permissions (the guard of iam.allow);
+    platform references name a declared secret or service."""
+    secrets, services = {s.name for s in config.secrets}, {s.name for s in config.services}
+    for i, statement in enumerate(svc.permissions):
+        scoped = iam.scoped_actions(statement.actions)
+        for j, resource in enumerate(statement.resources):
+            path = f"{where}.permissions[{i}].resources[{j}]"
+            if resource == "*" and scoped:
+                yield path, f'"*" is not allowed for {", ".join(scoped)} (they take resource ARNs)'
+            if ref := PLATFORM_RESOURCE.match(resource):
+                pass
+            elif "${" in REFERENCE.sub(lambda m: "" if m.group(0) in ARN_PLACEHOLDERS else "${", resource):
+                yield path, f"only {', '.join(ARN_PLACEHOLDERS)} may be substituted in an ARN"
+            if ref and ref.group(2) not in (secrets if ref.group(1) == "secret" else services):
+                kind = "secret" if ref.group(1) == "secret" else "service"
+                yield path, f"{resource} names an unknown {kind} {ref.group(2)!r}"
+
+
+@service_check
+def registry_credentials(config: Config, where: str, svc: Service) -> Findings:
+    """Registry credentials belong to an image from elsewhere (the platform's ECR needs none)."""
+    if svc.repository_credentials is not None and svc.image is None:
+        yield f"{where}.repository_credentials", "only for an `image` from another registry; set image"
+
+
+# --- the containers of a task -----------------------------------------------------------------------
+
+
+def _containers(svc: Service) -> dict[str, tuple[bool, bool, list[DependsOn]]]:
+    """name -> (essential, has a health check, depends_on) of every container of the task."""
+    found = {svc.name: (True, svc.health_check is not None, list(svc.depends_on))}
+    for car in svc.sidecars:
+        found.setdefault(car.name, (car.essential, car.health_check is not None, list(car.depends_on)))
+    return found
+
+
+@service_check
+def sidecar_names(config: Config, where: str, svc: Service) -> Findings:
+    """Container names are unique within the task (the main container is named after the service)."""
+    seen = {svc.name: "the main container"}
+    for car in svc.sidecars:
+        if car.name in seen:
+            yield (
+                f"{where}.sidecars[{car.name}].name",
+                f"{car.name!r} is already the name of {seen[car.name]}",
+            )
+        seen.setdefault(car.name, f"sidecar {car.name!r}")
+
+
+@service_check
+def sidecar_ports(config: Config, where: str, svc: Service) -> Findings:
+    """Containers of one task share its network namespace (awsvpc): each port is listened on once."""
+    seen = {svc.port: "the main container"} if svc.port is not None else {}
+    for car in svc.sidecars:
+        if car.port is not None and car.port in seen:
+            yield f"{where}.sidecars[{car.name}].port", f"{car.port} is already taken by {seen[car.port]}"
+        elif car.port is not None:
+            seen[car.port] = f"sidecar {car.name!r}"
+
+
+@service_check
+def container_dependencies(config: Config, where: str, svc: Service) -> Findings:
+    """depends_on names another container of the task; COMPLETE/SUCCESS only on a non-essential one,
+    HEALTHY only on one with a health check (ECS ContainerDependency reference)."""
+    containers = _containers(svc)
+    owners = [(where, svc.name, svc.depends_on)] + [
+        (f"{where}.sidecars[{car.name}]", car.name, car.depends_on) for car in svc.sidecars
+    ]
+    for path, name, deps in owners:
+        for j, dep in enumerate(deps):
+            at = f"{path}.depends_on[{j}]"
+            target = containers.get(dep.container)
+            if target is None or dep.container == name:
+                known = ", ".join(c for c in containers if c != name) or "none"
+                yield at, f"{dep.container!r} is not another container of this task; known: {known}"
+            elif dep.condition in ("COMPLETE", "SUCCESS") and target[0]:
+                yield at, f"{dep.condition} needs {dep.container!r} to be non-essential (essential: false)"
+            elif dep.condition == "HEALTHY" and not target[1]:
+                yield at, f"HEALTHY needs a health_check on {dep.container!r}"
+
+
+@service_check
+def container_cycles(config: Config, where: str, svc: Service) -> Findings:
+    """Containers do not wait for each other in a circle (the task would never start)."""
+    waits = {
+        name: [d.container for d in deps if d.container != name]
+        for name, (_, _, deps) in _containers(svc).items()
+    }
+    cycle = _cycle(waits)
+    if cycle:
+        yield f"{where}.depends_on", f"containers wait in a circle: {' -> '.join(cycle)}"
+
+
+def _cycle(edges: dict[str, list[str]]) -> list[str] | None:
+    """A cycle of the directed graph `edges` (node -> successors), as a closed path; None if none."""
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in edges.get(node, []):
+            if nxt not in edges:
+                continue
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt, [*path, nxt])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for node in edges:
+        if node not in state:
+            found = visit(node, [node])
+            if found:
+                return found
+    return None

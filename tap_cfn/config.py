@@ -13,6 +13,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -234,7 +235,8 @@ class Route(_Model, frozen=True):
     """How a service is reached: through the ALB (default action, path or host rule) or only internally."""
 
     type: Annotated[
-        Literal["alb", "internal"], _f("alb: behind the load balancer; internal: Cloud Map only.")
+        Literal["alb", "internal", "none"],
+        _f("alb: behind the load balancer; internal: Cloud Map only; none: a worker, reached by no one."),
     ]
     default: Annotated[bool, _f("The listener's default action forwards here (exactly one service).")] = False
     path: Annotated[
@@ -260,6 +262,31 @@ class Route(_Model, frozen=True):
         """Reached only through Cloud Map, by its callers."""
         return self.type == "internal"
 
+    @property
+    def unreached(self) -> bool:
+        """A worker's: no listener, no ingress, no Cloud Map record."""
+        return self.type == "none"
+
+
+# An SQS queue by name (standard or FIFO) or by ARN, whose name is the metric's QueueName.
+QUEUE = r"^(arn:[a-z-]+:sqs:[a-z0-9-]+:[0-9]{12}:)?[A-Za-z0-9_-]{1,75}(\.fifo)?$"
+
+
+class QueueScaling(_Model, frozen=True):
+    """Target tracking on an SQS queue's backlog per task: messages visible / running tasks."""
+
+    queue: Annotated[
+        str,
+        _f("The queue's name or ARN, e.g. jobs or arn:aws:sqs:eu-west-1:123456789012:jobs.", pattern=QUEUE),
+    ]
+    messages_per_task: Annotated[
+        int, _f("Backlog each task may hold (how many it works off in an acceptable time).", ge=1)
+    ]
+
+    @property
+    def name(self) -> str:
+        return self.queue.rsplit(":", 1)[-1]
+
 
 class Scaling(_Model, frozen=True):
     """Target-tracking auto scaling of the service's desired count."""
@@ -269,21 +296,151 @@ class Scaling(_Model, frozen=True):
     requests_per_target: Annotated[
         Annotated[int, Meta(ge=1)] | None, _f("ALB requests per target (ALB services only).")
     ] = None
+    queue: Annotated[
+        QueueScaling | None, _f("Scale on an SQS queue's backlog per task (workers); none by default.")
+    ] = None
     scale_in_cooldown: Annotated[int, _f("Seconds between scale-in activities.", ge=0, le=3600)] = 60
     scale_out_cooldown: Annotated[int, _f("Seconds between scale-out activities.", ge=0, le=3600)] = 60
 
 
 EnvName = Annotated[str, Meta(pattern=ENV_VAR)]
 
+# An IAM action as `service:Action`; checked against awacs' action lists when the config is loaded.
+IAM_ACTION = r"^[a-z0-9-]+:[A-Za-z0-9*?]+$"
+# A resource of a task-role statement: "*", an ARN (literal partition or ${AWS::Partition}, and
+# ${AWS::Region} / ${AWS::AccountId} placeholders), or a platform part: ${secret.<name>} or
+# ${log_group.<service>}.
+PERMISSION_RESOURCE = r"^(\*|arn:\S+|\$\{(secret|log_group)\.[a-z0-9-]+\})$"
+PLATFORM_RESOURCE = re.compile(r"^\$\{(secret|log_group)\.([a-z0-9-]+)\}$")
+ARN_PLACEHOLDERS = ("${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}")
+# A managed policy: AWS-managed (account `aws`) or the customer's own, in any partition
+# (https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_AttachedManagedPolicy.html).
+MANAGED_POLICY_ARN = (
+    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|\$\{AWS::Partition\}):iam::"
+    r"(aws|[0-9]{12}|\$\{AWS::AccountId\}):policy(/[A-Za-z0-9.,+@=_-]+)*/[A-Za-z0-9.,+@=_-]{1,128}$"
+)
 
-class Service(_Model, frozen=True):
+
+class Permission(_Model, frozen=True):
+    """One Allow statement of the service's task role (what the application may call)."""
+
+    actions: Annotated[
+        list[Annotated[str, Meta(pattern=IAM_ACTION)]],
+        _f("IAM actions such as s3:GetObject; each must be an action awacs knows.", min_length=1),
+    ]
+    resources: Annotated[
+        list[Annotated[str, Meta(pattern=PERMISSION_RESOURCE)]],
+        _f(
+            "ARNs (arn:${AWS::Partition}:... is partition-aware), ${secret.<name>}, "
+            '${log_group.<service>}, or "*" only when every action lacks resource-level permissions.',
+            min_length=1,
+        ),
+    ]
+
+
+class SizeOverride(_Model, frozen=True):
+    """A service's size in one environment profile; an unset field keeps the service's own value."""
+
+    cpu: Annotated[int | None, _f("Fargate CPU units in this profile.")] = None
+    memory: Annotated[int | None, _f("Fargate memory (MiB) in this profile.")] = None
+    min: Annotated[
+        Annotated[int, Meta(ge=0, le=1000)] | None, _f("Auto scaling minimum in this profile.")
+    ] = None
+    max: Annotated[
+        Annotated[int, Meta(ge=1, le=1000)] | None, _f("Auto scaling maximum in this profile.")
+    ] = None
+    desired: Annotated[
+        Annotated[int, Meta(ge=0, le=1000)] | None, _f("Typical running task count in this profile.")
+    ] = None
+
+
+# An image reference: [registry[:port]/]repository[:tag][@sha256:digest], e.g. public.ecr.aws/nginx/nginx.
+IMAGE = (
+    r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+)
+_PARTITION = r"arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b)"
+SECRET_ARN = "^" + _PARTITION + r":secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+KMS_KEY_ARN = "^" + _PARTITION + r":kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]{36}$"
+
+
+class RepositoryCredentials(_Model, frozen=True):
+    """A Secrets Manager secret holding {"username": ..., "password": ...} for a private registry."""
+
+    secret: Annotated[
+        str, _f("ARN of the secret; the execution role may read this one secret.", pattern=SECRET_ARN)
+    ]
+    kms_key: Annotated[
+        Annotated[str, Meta(pattern=KMS_KEY_ARN)] | None,
+        _f("ARN of the customer-managed key encrypting the secret; none for the aws/secretsmanager key."),
+    ] = None
+
+
+class DependsOn(_Model, frozen=True):
+    """Start this container only once another container of the task reached `condition`
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDependency.html)."""
+
+    container: Annotated[str, _f("Name of the other container: the service's name or a sidecar's.")]
+    condition: Annotated[
+        Literal["START", "COMPLETE", "SUCCESS", "HEALTHY"],
+        _f(
+            "START: started; COMPLETE / SUCCESS: exited (with 0), only for a non-essential container; "
+            "HEALTHY: passed its health check."
+        ),
+    ] = "START"
+
+
+class Sidecar(_Model, frozen=True):
+    """An extra container in every task of the service (a log router, an agent, a proxy), logging to
+    the service's log group under its own stream prefix."""
+
+    name: Annotated[
+        str, _f("DNS label, unique within the task; also its log stream prefix.", pattern=DNS_LABEL)
+    ]
+    image: Annotated[
+        str,
+        _f(
+            "Image reference from any registry, e.g. public.ecr.aws/aws-observability/aws-otel-collector.",
+            pattern=IMAGE,
+            max_length=255,
+        ),
+    ]
+    essential: Annotated[bool, _f("Stop the task when this container stops.")] = True
+    port: Annotated[
+        Annotated[int, Meta(ge=1, le=65535)] | None,
+        _f("Port it listens on inside the task; none by default."),
+    ] = None
+    command: Annotated[list[str] | None, _f("Overrides the image's CMD; default: the image's.")] = None
+    environment: Annotated[dict[EnvName, str], _f("Plain variables (no references).")] = msgspec.field(
+        default_factory=dict
+    )
+    depends_on: Annotated[list[DependsOn], _f("Containers that must reach a condition first.")] = (
+        msgspec.field(default_factory=list)
+    )
+    health_check: Annotated[HealthCheck | None, _f("Container health check; none by default.")] = None
+    readonly_root_filesystem: Annotated[
+        bool, _f("Read-only root filesystem; the task's writable /tmp volume is mounted.")
+    ] = True
+
+
+# Linux user[:group] by name or ID, as the container definition's `user` takes it.
+CONTAINER_USER = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$"
+ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}  # config value -> RuntimePlatform.CpuArchitecture
+
+
+class Service(_Model, frozen=True, kw_only=True):
     """One ECS service on Fargate, with its own task definition, roles, repository and log group."""
 
     name: Annotated[str, _f("DNS label; also the service's Cloud Map name.", pattern=DNS_LABEL)]
-    port: Annotated[int, _f("Container port.", ge=1, le=65535)]
+    port: Annotated[
+        Annotated[int, Meta(ge=1, le=65535)] | None,
+        _f("Container port; none for a worker (no listener, no ingress, no Cloud Map record)."),
+    ] = None
     cpu: Annotated[int, _f("Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.")]
     memory: Annotated[int, _f("Fargate memory (MiB), one that the CPU size offers.")]
-    route: Route
+    route: Annotated[Route, _f("How the service is reached; a worker (no port) takes none.")] = msgspec.field(
+        default_factory=lambda: Route(type="none")
+    )
     desired: Annotated[
         int,
         _f(
@@ -325,6 +482,74 @@ class Service(_Model, frozen=True):
         _f("ECS Exec into the tasks (encrypted, logged); needs readonly_root_filesystem: false."),
     ] = False
     alarms: ServiceAlarms = msgspec.field(default_factory=ServiceAlarms)
+    command: Annotated[
+        list[str] | None,
+        _f('Overrides the image\'s CMD, e.g. ["gunicorn", "app:app"]; default: the image\'s.'),
+    ] = None
+    entrypoint: Annotated[list[str] | None, _f("Overrides the image's ENTRYPOINT; default: the image's.")] = (
+        None
+    )
+    working_directory: Annotated[
+        Annotated[str, Meta(pattern=r"^/\S*$")] | None,
+        _f("Absolute directory the command runs in; default: the image's WORKDIR."),
+    ] = None
+    user: Annotated[
+        Annotated[str, Meta(pattern=CONTAINER_USER)] | None,
+        _f(
+            "user[:group] (name or ID) the container runs as, e.g. 1000:1000. Default: the image's USER, "
+            "because a root-owned image may not run as another user (files it writes, ports below 1024, "
+            "the task's /tmp volume); set a non-root user wherever the image allows, as AWS Config's "
+            "ecs-task-definition-linux-user-non-root asks."
+        ),
+    ] = None
+    stop_timeout: Annotated[
+        Annotated[int, Meta(ge=2, le=120)] | None,
+        _f("Seconds between SIGTERM and SIGKILL on stop (Fargate allows at most 120); default: ECS's 30."),
+    ] = None
+    ephemeral_storage: Annotated[
+        Annotated[int, Meta(ge=21, le=200)] | None,
+        _f("Task ephemeral storage in GiB (Fargate: 21-200); default: Fargate's 20 GiB."),
+    ] = None
+    environment_overrides: Annotated[
+        dict[str, dict[EnvName, str]],
+        _f(
+            "Per environment profile, variables merged over `environment`, e.g. {prod: {LOG_LEVEL: warn}}; "
+            "the same references are allowed."
+        ),
+    ] = msgspec.field(default_factory=dict)
+    overrides: Annotated[
+        dict[str, SizeOverride],
+        _f(
+            "Per environment profile, cpu, memory, min, max and desired, e.g. {dev: {cpu: 256, memory: 512}}."
+        ),
+    ] = msgspec.field(default_factory=dict)
+    architecture: Annotated[
+        Literal["x86_64", "arm64"],
+        _f("CPU architecture of the tasks; arm64 (Graviton) costs about 20 % less and needs an arm64 image."),
+    ] = "x86_64"
+    image: Annotated[
+        Annotated[str, Meta(pattern=IMAGE, max_length=255)] | None,
+        _f(
+            "An image from any registry, e.g. public.ecr.aws/nginx/nginx:1.27 or ghcr.io/org/app@sha256:...; "
+            "default: the platform's ECR repository at the deployed ImageTag."
+        ),
+    ] = None
+    repository_credentials: Annotated[
+        RepositoryCredentials | None, _f("Credentials of the private registry `image` is pulled from.")
+    ] = None
+    sidecars: Annotated[list[Sidecar], _f("Extra containers in every task; none by default.")] = (
+        msgspec.field(default_factory=list)
+    )
+    depends_on: Annotated[
+        list[DependsOn], _f("Sidecars the main container waits for, e.g. a proxy HEALTHY; none by default.")
+    ] = msgspec.field(default_factory=list)
+    permissions: Annotated[
+        list[Permission], _f("Extra task-role statements for the application; none by default.")
+    ] = msgspec.field(default_factory=list)
+    managed_policies: Annotated[
+        list[Annotated[str, Meta(pattern=MANAGED_POLICY_ARN)]],
+        _f("Managed policy ARNs attached to the task role; none by default."),
+    ] = msgspec.field(default_factory=list)
 
 
 class Config(_Model, frozen=True):
@@ -385,13 +610,25 @@ class Deployment:
     def project(self) -> str:
         return self.config.project
 
-    @property
+    @cached_property
     def services(self) -> list[Service]:
-        return self.config.services
+        """The services as this profile runs them: sizes and environment with its overrides applied."""
+        return [in_profile(svc, self.env_name) for svc in self.config.services]
 
     def alarms(self, svc: Service) -> Alarms:
         """The thresholds `svc` is alarmed on here: the environment's, overridden by the service's."""
         return effective_alarms(self.env, svc)
+
+
+def in_profile(svc: Service, env_name: str) -> Service:
+    """`svc` in profile `env_name`: its size overrides applied, its environment overrides merged."""
+    size = svc.overrides.get(env_name)
+    changes: dict[str, Any] = {}
+    if size is not None:
+        changes = {k: v for k, v in msgspec.structs.asdict(size).items() if v is not None}
+    if env_name in svc.environment_overrides:
+        changes["environment"] = {**svc.environment, **svc.environment_overrides[env_name]}
+    return msgspec.structs.replace(svc, **changes) if changes else svc
 
 
 def effective_alarms(env: Environment, svc: Service) -> Alarms:
@@ -539,6 +776,12 @@ def _unknown_key(field: str, node: Any) -> str:
 
 def refers_to_alb(svc: Service) -> bool:
     """Whether an environment value of `svc` names the load balancer (${alb.url} or ${alb.dns})."""
-    return any(
-        ref in ALB_REFERENCES for value in svc.environment.values() for ref in REFERENCE.findall(value)
-    )
+    return any(ref in ALB_REFERENCES for value in environment_values(svc) for ref in REFERENCE.findall(value))
+
+
+def environment_values(svc: Service) -> list[str]:
+    """Every environment value `svc` has in any profile (its own and its overrides')."""
+    return [
+        *svc.environment.values(),
+        *(v for env in svc.environment_overrides.values() for v in env.values()),
+    ]

@@ -6,10 +6,17 @@ Also the resource policies: the platform KMS key's policy (whose users are one t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+import fnmatch
+import importlib
+import pkgutil
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
 
-from awacs import cloudwatch, ecr, kms, s3, ssmmessages, sts
+import awacs
+from awacs import cloudwatch, ecr, kms, s3, ssmmessages, sts, xray
 from awacs.aws import (
     Action,
     Allow,
@@ -32,6 +39,10 @@ from troposphere import Sub
 # - cloudwatch:PutMetricData: metrics have no ARN (our statements narrow it by cloudwatch:namespace).
 # - ssmmessages:*Channel: the ECS Exec / Session Manager data channels of the task (granted only to
 #   the task role of a service with `exec: true`).
+# - xray: sending traces and reading sampling rules, what an X-Ray daemon or an OpenTelemetry
+#   collector does; AWS's own AWSXRayDaemonWriteAccess grants exactly these on "*"
+#   (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html,
+#   https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSXRayDaemonWriteAccess.html).
 UNSCOPED_ACTIONS: frozenset[str] = frozenset(
     a.JSONrepr()
     for a in (
@@ -41,6 +52,11 @@ UNSCOPED_ACTIONS: frozenset[str] = frozenset(
         ssmmessages.CreateDataChannel,
         ssmmessages.OpenControlChannel,
         ssmmessages.OpenDataChannel,
+        xray.PutTraceSegments,
+        xray.PutTelemetryRecords,
+        xray.GetSamplingRules,
+        xray.GetSamplingTargets,
+        xray.GetSamplingStatisticSummaries,
     )
 )
 
@@ -57,11 +73,64 @@ def allow(
 ) -> Statement:
     """An Allow statement; Resource "*" only for `UNSCOPED_ACTIONS`."""
     if "*" in resources:
-        scoped = sorted(a.JSONrepr() for a in actions if a.JSONrepr() not in UNSCOPED_ACTIONS)
+        scoped = scoped_actions(a.JSONrepr() for a in actions)
         if scoped:
             raise PolicyError(f"Resource '*' is not allowed for {', '.join(scoped)}")
     extra = {"Condition": condition} if condition is not None else {}
     return Statement(Effect=Allow, Action=list(actions), Resource=list(resources), **extra)
+
+
+def scoped_actions(names: Iterable[str]) -> list[str]:
+    """The actions among `names` that support resource-level permissions (so never Resource "*")."""
+    return sorted(name for name in names if name not in UNSCOPED_ACTIONS)
+
+
+# --- Actions named in the config, checked against awacs' lists ------------------------------------
+
+
+@cache
+def _module(prefix: str) -> ModuleType | None:
+    """The awacs module of an IAM service prefix (execute-api -> awacs.execute_api), if any."""
+    try:
+        module = importlib.import_module(f"awacs.{prefix.replace('-', '_')}")
+    except ImportError:
+        return None
+    return module if getattr(module, "prefix", None) == prefix else None
+
+
+@cache
+def known_actions(prefix: str) -> tuple[str, ...]:
+    """Every action name awacs declares for `prefix` (empty for an unknown service)."""
+    module = _module(prefix)
+    if module is None:
+        return ()
+    names = {v.action for v in vars(module).values() if isinstance(v, Action)}
+    return tuple(sorted(name for name in names if name and name != "*"))
+
+
+def action_problem(name: str) -> str | None:
+    """Why `name` (service:Action, wildcards allowed) is no IAM action awacs knows, with the closest
+    known one; None when it is known (or, with a wildcard, matches at least one)."""
+    prefix, _, verb = name.partition(":")
+    known = known_actions(prefix)
+    if not known:
+        services = [m.name.replace("_", "-") for m in pkgutil.iter_modules(awacs.__path__)]
+        close = difflib.get_close_matches(prefix, services, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{name!r}: unknown IAM service {prefix!r}{hint}"
+    if any(c in verb for c in "*?"):
+        return None if fnmatch.filter(known, verb) else f"{name!r} matches no {prefix} action"
+    if verb in known:
+        return None
+    close = difflib.get_close_matches(verb, known, n=1)
+    hint = f"; did you mean '{prefix}:{close[0]}'?" if close else ""
+    return f"{name!r} is not a known {prefix} action{hint}"
+
+
+def action(name: str) -> Action:
+    """The awacs Action of a validated `service:Action` name."""
+    prefix, _, verb = name.partition(":")
+    return Action(prefix, verb)
 
 
 def document(*statements: Statement) -> PolicyDocument:

@@ -76,10 +76,14 @@ class ListenerRule:
 
 def edges(dep: Deployment) -> list[Edge]:
     """Who may call whom: the ALB calls every ALB service, callers call their targets."""
-    result = [Edge(ALB, s.name, s.port) for s in dep.services if s.route.behind_alb]
+    result: list[Edge] = []
     for svc in dep.services:
+        if svc.port is None:  # a worker: reached by no one (a config check)
+            continue
+        if svc.route.behind_alb:
+            result.append(Edge(ALB, svc.name, svc.port))
         result.extend(Edge(caller, svc.name, svc.port) for caller in svc.callers)
-    return result
+    return sorted(result, key=lambda e: e.source != ALB)  # the ALB's edges first, as before
 
 
 def discoverable(svc: Service) -> bool:

@@ -39,6 +39,14 @@ def _probe_config(count: int) -> dict[str, Any]:
         if services:
             svc["callers"] = [services[-1]["name"]]
         services.append(svc)
+    services.append(  # a worker on a queue
+        {
+            "name": PROBE[count],
+            "cpu": 256,
+            "memory": 512,
+            "scaling": {"queue": {"queue": "q", "messages_per_task": 5}},
+        }
+    )
     raw["services"] = services
     raw["secrets"] = [
         {"name": SECRETS[0]},

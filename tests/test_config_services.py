@@ -17,7 +17,8 @@ def test_a_health_check_path_on_an_internal_service_is_an_error_never_dropped() 
     processing = raw["services"][2]
     processing["health_check_path"] = "/health"
     with pytest.raises(
-        cfg.ConfigError, match=r"services\[processing\]\.health_check_path: an internal service has no target"
+        cfg.ConfigError,
+        match=r"services\[processing\]\.health_check_path: a service with route type internal has no target",
     ):
         cfg.parse(raw, "t.yaml")
 

@@ -18,6 +18,11 @@ def test_unscoped_actions_are_exactly_those_without_resource_level_permissions()
         "ssmmessages:CreateDataChannel",
         "ssmmessages:OpenControlChannel",
         "ssmmessages:OpenDataChannel",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:GetSamplingStatisticSummaries",
     } == iam.UNSCOPED_ACTIONS
 
 

@@ -132,7 +132,7 @@ def platforms(draw: st.DrawFn) -> dict[str, Any]:
                 else {},
             }
         )
-        if kind == "internal":  # required of internal services (checks.internal_health_check)
+        if kind == "internal":  # required without a load balancer (checks.internal_health_check)
             services[-1]["health_check"] = {"command": ["CMD", "/bin/probe"]}
     # a reference to a service needs the caller edge the other way: drop the ones without it
     for svc in services:

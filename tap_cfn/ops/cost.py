@@ -137,18 +137,52 @@ def alarm_metrics(dep: Deployment) -> int:
     return count
 
 
-def _fargate(dep: Deployment) -> tuple[float, float, float, float, int]:
-    """(on-demand vCPU, Spot vCPU, on-demand GB, Spot GB, tasks) at every service's desired count."""
-    on_demand_vcpu = spot_vcpu = on_demand_gb = spot_gb = 0.0
+@dataclass
+class _Fargate:
+    """Task resources of one CPU architecture at every service's desired count."""
+
+    on_demand_vcpu: float = 0.0
+    spot_vcpu: float = 0.0
+    on_demand_gb: float = 0.0
+    spot_gb: float = 0.0
+
+
+def _fargate(dep: Deployment) -> tuple[dict[str, _Fargate], int]:
+    """Per architecture (x86_64, arm64) the vCPU and GB split between on-demand and Spot; and the tasks."""
+    by_arch = {"x86_64": _Fargate(), "arm64": _Fargate()}
     tasks = 0
     for svc in dep.services:
-        on_demand, spot = task_split(svc.desired, dep.env.capacity)
-        on_demand_vcpu += on_demand * svc.cpu / 1024
-        spot_vcpu += spot * svc.cpu / 1024
-        on_demand_gb += on_demand * svc.memory / 1024
-        spot_gb += spot * svc.memory / 1024
-        tasks += svc.desired
-    return on_demand_vcpu, spot_vcpu, on_demand_gb, spot_gb, tasks
+        size = svc  # as this profile runs it (overrides applied)
+        on_demand, spot = task_split(size.desired, dep.env.capacity)
+        use = by_arch[svc.architecture]
+        use.on_demand_vcpu += on_demand * size.cpu / 1024
+        use.spot_vcpu += spot * size.cpu / 1024
+        use.on_demand_gb += on_demand * size.memory / 1024
+        use.spot_gb += spot * size.memory / 1024
+        tasks += size.desired
+    return by_arch, tasks
+
+
+def _fargate_items(dep: Deployment, prices: Prices) -> list[LineItem]:
+    """Fargate vCPU and memory, on-demand and Spot; Graviton (arm64) lines only when a service runs on it."""
+    p, hours = prices.price, prices.hours
+    spot_factor = 1 - p["fargate_spot_discount"]
+    by_arch, _ = _fargate(dep)
+    items = []
+    for arch, label, vcpu_price, gb_price in (
+        ("x86_64", "Fargate", p["fargate_vcpu_hour"], p["fargate_gb_hour"]),
+        ("arm64", "Fargate arm64", p["fargate_arm_vcpu_hour"], p["fargate_arm_gb_hour"]),
+    ):
+        if arch == "arm64" and not any(s.architecture == arch for s in dep.services):
+            continue
+        use = by_arch[arch]
+        items += [
+            LineItem(f"{label} vCPU, on-demand", use.on_demand_vcpu * hours, "vCPU-hours", vcpu_price),
+            LineItem(f"{label} memory, on-demand", use.on_demand_gb * hours, "GB-hours", gb_price),
+            LineItem(f"{label} Spot vCPU", use.spot_vcpu * hours, "vCPU-hours", vcpu_price * spot_factor),
+            LineItem(f"{label} Spot memory", use.spot_gb * hours, "GB-hours", gb_price * spot_factor),
+        ]
+    return items
 
 
 def estimate(dep: Deployment, prices: Prices) -> Estimate:
@@ -157,8 +191,7 @@ def estimate(dep: Deployment, prices: Prices) -> Estimate:
     endpoints = interface_endpoints(dep)
     # An internet-facing ALB has a node, and a public IPv4 address, in each of its AZs (at least).
     public_ips = nat + env.az_count
-    on_demand_vcpu, spot_vcpu, on_demand_gb, spot_gb, tasks = _fargate(dep)
-    spot_factor = 1 - p["fargate_spot_discount"]
+    _, tasks = _fargate(dep)
     logs_gb = tasks * a["log_gb_per_task_month"]
     days_per_month = hours / HOURS_PER_DAY
     items = [
@@ -182,10 +215,7 @@ def estimate(dep: Deployment, prices: Prices) -> Estimate:
             "LCU-hours",
             p["alb_lcu_hour"],
         ),
-        LineItem("Fargate vCPU, on-demand", on_demand_vcpu * hours, "vCPU-hours", p["fargate_vcpu_hour"]),
-        LineItem("Fargate memory, on-demand", on_demand_gb * hours, "GB-hours", p["fargate_gb_hour"]),
-        LineItem("Fargate Spot vCPU", spot_vcpu * hours, "vCPU-hours", p["fargate_vcpu_hour"] * spot_factor),
-        LineItem("Fargate Spot memory", spot_gb * hours, "GB-hours", p["fargate_gb_hour"] * spot_factor),
+        *_fargate_items(dep, prices),
         LineItem("log ingestion", logs_gb, "GB", p["logs_ingestion_gb"]),
         # At steady state a log group holds `retention` days of what arrives each month.
         LineItem(

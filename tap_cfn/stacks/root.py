@@ -140,6 +140,8 @@ def _parameters(t: Template, dep: Deployment, children: list[Child]) -> dict[str
     ):
         root_params[value.key] = _optional(t, value, pattern, constraint, length)
     for svc in dep.services:
+        if svc.image is not None:  # an image from elsewhere names its own tag or digest
+            continue
         key = IMAGE_TAG.name(svc.name)
         root_params[key] = t.add_parameter(
             Parameter(

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from awacs import cloudwatch, ecr, kms, logs, secretsmanager, ssmmessages
-from awacs.aws import Condition, StringEquals
+from awacs.aws import Condition, Statement, StringEquals
 from troposphere import AWS_REGION, GetAtt, Ref, Sub, Template, ecs, iam
 from troposphere import applicationautoscaling as aas
 from troposphere import servicediscovery as sd
@@ -37,7 +37,7 @@ from tap_cfn.contract import (
     TARGET_GROUP_ARN,
     TARGET_GROUP_FULL_NAME,
 )
-from tap_cfn.iam import LOG_GROUPS_HERE, allow, document, service_trust
+from tap_cfn.iam import LOG_GROUPS_HERE, action, allow, document, service_trust
 from tap_cfn.stacks import alarms
 from tap_cfn.stacks.base import StackBuilder
 from tap_cfn.stacks.cluster import capacity_strategy
@@ -134,13 +134,15 @@ def _roles(s: StackBuilder, svc: Service) -> tuple[iam.Role, iam.Role]:
             Tags=s.tags(naming.TASK_ROLE, svc.name),
         )
     )
+    if svc.managed_policies:
+        task.ManagedPolicyArns = [_arn(arn) for arn in svc.managed_policies]
     return execution, task
 
 
 def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
     container = ecs.ContainerDefinition(
         Name=svc.name,
-        Image=Sub(f"{s.var(REPOSITORY_URI, svc.name)}:{s.var(IMAGE_TAG, svc.name)}"),
+        Image=svc.image or Sub(f"{s.var(REPOSITORY_URI, svc.name)}:{s.var(IMAGE_TAG, svc.name)}"),
         Essential=True,
         # A hard limit at the task's size: the one container may use all of it, and no more
         # (Control Tower CT.ECS.PR.7; limits >= reservations:
@@ -148,15 +150,7 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
         Memory=svc.memory,
         Privileged=False,
         ReadonlyRootFilesystem=svc.readonly_root_filesystem,
-        PortMappings=[ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")],
-        LogConfiguration=ecs.LogConfiguration(
-            LogDriver="awslogs",
-            Options={
-                "awslogs-group": s.param(LOG_GROUP_NAME, svc.name),
-                "awslogs-region": Ref(AWS_REGION),
-                "awslogs-stream-prefix": svc.name,
-            },
-        ),
+        LogConfiguration=_logs(s, svc, svc.name),
         Environment=[
             ecs.Environment(Name=key, Value=_environment_value(s, s.dep, value))
             for key, value in sorted(svc.environment.items())
@@ -166,11 +160,43 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
             for key, secret in sorted(svc.secrets.items())
         ],
     )
-    check = svc.health_check
+    if svc.repository_credentials is not None:
+        container.RepositoryCredentials = ecs.RepositoryCredentials(
+            CredentialsParameter=svc.repository_credentials.secret
+        )
+    if svc.port is not None:  # a worker listens on nothing
+        container.PortMappings = [ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")]
+    _process(container, svc)
+    _health_check(container, svc.health_check)
+    _depends_on(container, svc.depends_on)
+    if svc.readonly_root_filesystem:
+        container.MountPoints = [_scratch_mount()]
+    if svc.exec:  # the exec agent runs beside the application; an init process reaps its children
+        container.LinuxParameters = ecs.LinuxParameters(InitProcessEnabled=True)
+    return container
+
+
+def _logs(s: StackBuilder, svc: Service, prefix: str) -> ecs.LogConfiguration:
+    """The service's log group; each container under its own stream prefix (prefix/name/task-id)."""
+    return ecs.LogConfiguration(
+        LogDriver="awslogs",
+        Options={
+            "awslogs-group": s.param(LOG_GROUP_NAME, svc.name),
+            "awslogs-region": Ref(AWS_REGION),
+            "awslogs-stream-prefix": prefix,
+        },
+    )
+
+
+def _scratch_mount() -> ecs.MountPoint:
+    return ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath=SCRATCH_PATH, ReadOnly=False)
+
+
+def _health_check(container: ecs.ContainerDefinition, check: cfg.HealthCheck | None) -> None:
+    # ECS acts only on checks in the task definition; an unhealthy task is replaced and a
+    # release whose tasks never turn healthy trips the circuit breaker
+    # (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-taskdefinition-healthcheck.html).
     if check is not None:
-        # ECS acts only on checks in the task definition; an unhealthy task is replaced and a
-        # release whose tasks never turn healthy trips the circuit breaker
-        # (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-taskdefinition-healthcheck.html).
         container.HealthCheck = ecs.HealthCheck(
             Command=list(check.command),
             Interval=check.interval,
@@ -178,18 +204,61 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
             Retries=check.retries,
             StartPeriod=check.start_period,
         )
-    if svc.readonly_root_filesystem:
-        container.MountPoints = [
-            ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath=SCRATCH_PATH, ReadOnly=False)
+
+
+def _depends_on(container: ecs.ContainerDefinition, deps: list[cfg.DependsOn]) -> None:
+    if deps:
+        container.DependsOn = [
+            ecs.ContainerDependency(ContainerName=d.container, Condition=d.condition) for d in deps
         ]
-    if svc.exec:  # the exec agent runs beside the application; an init process reaps its children
-        container.LinuxParameters = ecs.LinuxParameters(InitProcessEnabled=True)
+
+
+def _sidecar(s: StackBuilder, svc: Service, car: cfg.Sidecar) -> ecs.ContainerDefinition:
+    """An extra container: its own image and log stream prefix, the task's /tmp when read-only."""
+    container = ecs.ContainerDefinition(
+        Name=car.name,
+        Image=car.image,
+        Essential=car.essential,
+        Privileged=False,
+        ReadonlyRootFilesystem=car.readonly_root_filesystem,
+        LogConfiguration=_logs(s, svc, car.name),
+        Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(car.environment.items())],
+    )
+    if car.port is not None:
+        container.PortMappings = [ecs.PortMapping(ContainerPort=car.port, Protocol="tcp")]
+    if car.command is not None:
+        container.Command = list(car.command)
+    if svc.user is not None:  # the task's user, so the shared /tmp stays writable for every container
+        container.User = svc.user
+    _health_check(container, car.health_check)
+    _depends_on(container, car.depends_on)
+    if car.readonly_root_filesystem:
+        container.MountPoints = [_scratch_mount()]
     return container
+
+
+def _process(container: ecs.ContainerDefinition, svc: Service) -> None:
+    """How the process starts and stops; an unset field keeps the image's (or ECS's) default."""
+    for prop, value in (
+        ("Command", svc.command),
+        ("EntryPoint", svc.entrypoint),
+        ("WorkingDirectory", svc.working_directory),
+        ("User", svc.user),
+        # Fargate: at most 120 s, 30 s when unset
+        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).
+        ("StopTimeout", svc.stop_timeout),
+    ):
+        if value is not None:
+            setattr(container, prop, list(value) if isinstance(value, list) else value)
 
 
 def _task_definition(s: StackBuilder, svc: Service) -> ecs.TaskDefinition:
     execution_role, task_role = _roles(s, svc)
-    scratch = {"Volumes": [ecs.Volume(Name=SCRATCH_VOLUME)]} if svc.readonly_root_filesystem else {}
+    scratch = svc.readonly_root_filesystem or any(car.readonly_root_filesystem for car in svc.sidecars)
+    extra: dict[str, Any] = {"Volumes": [ecs.Volume(Name=SCRATCH_VOLUME)]} if scratch else {}
+    if svc.ephemeral_storage is not None:
+        # 21-200 GiB on Fargate (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_EphemeralStorage.html)
+        extra["EphemeralStorage"] = ecs.EphemeralStorage(SizeInGiB=svc.ephemeral_storage)
     return s.add(
         ecs.TaskDefinition(
             "TaskDefinition",
@@ -198,12 +267,16 @@ def _task_definition(s: StackBuilder, svc: Service) -> ecs.TaskDefinition:
             Memory=str(svc.memory),
             NetworkMode="awsvpc",
             RequiresCompatibilities=["FARGATE"],
-            RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
+            # ARM64 runs Linux tasks on Graviton (AWS::ECS::TaskDefinition RuntimePlatform reference:
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-runtimeplatform.html)
+            RuntimePlatform=ecs.RuntimePlatform(
+                OperatingSystemFamily="LINUX", CpuArchitecture=cfg.ARCHITECTURES[svc.architecture]
+            ),
             ExecutionRoleArn=GetAtt(execution_role, "Arn"),
             TaskRoleArn=GetAtt(task_role, "Arn"),
-            ContainerDefinitions=[_container(s, svc)],
+            ContainerDefinitions=[_container(s, svc), *(_sidecar(s, svc, car) for car in svc.sidecars)],
             Tags=s.tags("task", svc.name),
-            **scratch,
+            **extra,
         )
     )
 
@@ -240,12 +313,7 @@ def _deployment(guards: ecs.DeploymentAlarms | None = None) -> ecs.DeploymentCon
 
 def _execution_policy(s: StackBuilder, svc: Service):  # noqa: ANN202 (awacs PolicyDocument)
     """Pull this service's image, write to its log group, read its secrets: nothing else."""
-    statements = [
-        allow([ecr.GetAuthorizationToken], ["*"]),
-        allow(
-            [ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
-            [s.param(REPOSITORY_ARN, svc.name)],
-        ),
+    statements = _image_pull(s, svc) + [
         allow(
             [logs.CreateLogStream, logs.PutLogEvents],
             [
@@ -266,12 +334,36 @@ def _execution_policy(s: StackBuilder, svc: Service):  # noqa: ANN202 (awacs Pol
             allow(
                 [kms.Decrypt],
                 [s.param(KMS_KEY_ARN)],
-                Condition(
-                    StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")})
-                ),
+                _via_secrets_manager(),
             )
         )
     return document(*statements)
+
+
+def _image_pull(s: StackBuilder, svc: Service) -> list[Statement]:
+    """From the platform repository: ECR's token and this repository's layers. From elsewhere:
+    nothing, or with registry credentials that one secret (and its key, through Secrets Manager)
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html,
+    private registry authentication permissions)."""
+    if svc.image is None:
+        return [
+            allow([ecr.GetAuthorizationToken], ["*"]),
+            allow(
+                [ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
+                [s.param(REPOSITORY_ARN, svc.name)],
+            ),
+        ]
+    credentials = svc.repository_credentials
+    if credentials is None:
+        return []
+    statements = [allow([secretsmanager.GetSecretValue], [credentials.secret])]
+    if credentials.kms_key is not None:
+        statements.append(allow([kms.Decrypt], [credentials.kms_key], _via_secrets_manager()))
+    return statements
+
+
+def _via_secrets_manager() -> Condition:
+    return Condition(StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")}))
 
 
 def _task_policy(s: StackBuilder, dep: Deployment, svc: Service):  # noqa: ANN202 (awacs PolicyDocument)
@@ -307,7 +399,30 @@ def _task_policy(s: StackBuilder, dep: Deployment, svc: Service):  # noqa: ANN20
                 ],
             ),
         ]
+    statements += [
+        allow([action(name) for name in p.actions], [_resource(s, r) for r in p.resources])
+        for p in svc.permissions
+    ]
     return document(*statements)
+
+
+def _resource(s: StackBuilder, resource: str) -> object:
+    """A config resource as a policy Resource: platform parts by their ARN, ARNs partition-aware."""
+    ref = cfg.PLATFORM_RESOURCE.match(resource)
+    if ref is None:
+        return _arn(resource)
+    kind, name = ref.groups()
+    if kind == "secret":
+        return s.param(SECRET_ARN, name)
+    return Sub(
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+        f"{s.var(LOG_GROUP_NAME, name)}:*"
+    )
+
+
+def _arn(text: str) -> str | Sub:
+    """An ARN from the config; one written with ${AWS::Partition} (etc.) becomes an Fn::Sub."""
+    return Sub(text) if any(p in text for p in cfg.ARN_PLACEHOLDERS) else text
 
 
 def _environment_value(s: StackBuilder, dep: Deployment, value: str) -> str | Sub:
@@ -363,6 +478,11 @@ def _scaling(s: StackBuilder, svc: Service, service: ecs.Service) -> None:
     )
     sc = svc.scaling
     for kind, value, metric in _policies(s, svc):
+        spec = (
+            {"CustomizedMetricSpecification": metric}
+            if isinstance(metric, aas.CustomizedMetricSpecification)
+            else {"PredefinedMetricSpecification": metric}
+        )
         s.add(
             aas.ScalingPolicy(
                 f"{kind}ScalingPolicy",
@@ -370,7 +490,7 @@ def _scaling(s: StackBuilder, svc: Service, service: ecs.Service) -> None:
                 PolicyType="TargetTrackingScaling",
                 ScalingTargetId=Ref(target),
                 TargetTrackingScalingPolicyConfiguration=aas.TargetTrackingScalingPolicyConfiguration(
-                    PredefinedMetricSpecification=metric,
+                    **spec,
                     TargetValue=float(value),
                     ScaleInCooldown=sc.scale_in_cooldown,
                     ScaleOutCooldown=sc.scale_out_cooldown,
@@ -379,7 +499,9 @@ def _scaling(s: StackBuilder, svc: Service, service: ecs.Service) -> None:
         )
 
 
-def _policies(s: StackBuilder, svc: Service) -> list[tuple[str, float, aas.PredefinedMetricSpecification]]:
+def _policies(
+    s: StackBuilder, svc: Service
+) -> list[tuple[str, float, aas.PredefinedMetricSpecification | aas.CustomizedMetricSpecification]]:
     """(kind, target value, metric) of each target-tracking policy the config asks for."""
     sc = svc.scaling
     wanted = [
@@ -387,7 +509,9 @@ def _policies(s: StackBuilder, svc: Service) -> list[tuple[str, float, aas.Prede
         ("Memory", sc.memory_target, "ECSServiceAverageMemoryUtilization"),
         ("Requests", sc.requests_per_target, "ALBRequestCountPerTarget"),
     ]
-    policies = []
+    policies: list[
+        tuple[str, float, aas.PredefinedMetricSpecification | aas.CustomizedMetricSpecification]
+    ] = []
     for kind, value, predefined in wanted:
         if value is None:
             continue
@@ -395,4 +519,47 @@ def _policies(s: StackBuilder, svc: Service) -> list[tuple[str, float, aas.Prede
         if kind == "Requests":
             metric.ResourceLabel = Sub(f"{s.var(ALB_FULL_NAME)}/{s.var(TARGET_GROUP_FULL_NAME, svc.name)}")
         policies.append((kind, float(value), metric))
+    if sc.queue is not None:
+        policies.append(
+            ("Queue", float(sc.queue.messages_per_task), _backlog_per_task(s, svc, sc.queue.name))
+        )
     return policies
+
+
+def _backlog_per_task(s: StackBuilder, svc: Service, queue: str) -> aas.CustomizedMetricSpecification:
+    """Messages visible in `queue` per running task: AWS's metric-math recipe for queue workers
+    (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking-metric-math.html);
+    RunningTaskCount comes from Container Insights, which the cluster keeps on."""
+
+    def stat(
+        metric_id: str, namespace: str, name: str, dimensions: dict[str, object]
+    ) -> aas.TargetTrackingMetricDataQuery:
+        return aas.TargetTrackingMetricDataQuery(
+            Id=metric_id,
+            MetricStat=aas.TargetTrackingMetricStat(
+                Metric=aas.TargetTrackingMetric(
+                    Namespace=namespace,
+                    MetricName=name,
+                    Dimensions=[
+                        aas.TargetTrackingMetricDimension(Name=k, Value=v) for k, v in dimensions.items()
+                    ],
+                ),
+                Stat="Sum" if metric_id == "messages" else "Average",
+            ),
+            ReturnData=False,
+        )
+
+    return aas.CustomizedMetricSpecification(
+        Metrics=[
+            stat("messages", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue}),
+            stat(
+                "tasks",
+                "ECS/ContainerInsights",
+                "RunningTaskCount",
+                {"ClusterName": s.param(CLUSTER_NAME), "ServiceName": s.name("service", svc.name)},
+            ),
+            aas.TargetTrackingMetricDataQuery(
+                Id="backlog", Expression="messages / tasks", Label="Messages per task", ReturnData=True
+            ),
+        ]
+    )
