@@ -45,6 +45,7 @@ def _probe_config(count: int) -> dict[str, Any]:
             "cpu": 256,
             "memory": 512,
             "scaling": {"queue": {"queue": "q", "messages_per_task": 5}},
+            "health_check": {"command": ["CMD", "/bin/probe"]},
         }
     )
     raw["services"] = services
