@@ -442,6 +442,26 @@ def _task_counts(svc: Service) -> Findings:
 
 
 @service_check
+def queue_scaling_floor(config: Config, where: str, svc: Service) -> Findings:
+    """A service scaling on its queue's backlog keeps at least one task, in every profile."""
+    if svc.scaling.queue is not None:
+        yield from _sized(config, where, svc, _queue_floor)
+
+
+def _queue_floor(svc: Service) -> Findings:
+    # Backlog per task is messages / running tasks: with no task running it has no value, and target
+    # tracking "does not perform scaling when the specified metric has insufficient data"
+    # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-autoscaling-targettracking.html),
+    # so a queue worker at 0 tasks would never scale out again.
+    if svc.min < 1:
+        yield (
+            "min",
+            f"{svc.min} leaves a queue worker that can never scale out (backlog per task has no value "
+            "with no task running); allowed: 1 or more",
+        )
+
+
+@service_check
 def size_profiles(config: Config, where: str, svc: Service) -> Findings:
     """Size overrides name environment profiles that exist."""
     for env in svc.overrides:

@@ -361,6 +361,20 @@ BAD = [
         r"services\[processing\]\.scaling\.queue\.queue: Expected `str` matching regex",
     ),
     (
+        "a queue worker allowed down to zero tasks",
+        lambda r: r["services"][2].update(
+            min=0, scaling={"queue": {"queue": "jobs", "messages_per_task": 5}}
+        ),
+        r"services\[processing\]\.min: 0 leaves a queue worker that can never scale out .*allowed: 1 or more",
+    ),
+    (
+        "a queue worker's profile down to zero tasks",
+        lambda r: r["services"][2].update(
+            scaling={"queue": {"queue": "jobs", "messages_per_task": 5}}, overrides={"dev": {"min": 0}}
+        ),
+        r"services\[processing\]\.overrides\.dev\.min: 0 leaves a queue worker",
+    ),
+    (
         "registry credentials without an external image",
         lambda r: r["services"][0].update(
             repository_credentials={"secret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf"}
