@@ -166,10 +166,12 @@ def preview(plan: Plan, current: list[dict[str, Any]], io: Io) -> None:
     """What deploy would do. StackSets have no change sets: which resources of each instance
     would change cannot be shown; `deploy --plan` against one target account shows that."""
     for call, kwargs, count in instance_calls(plan, current) or [("nothing", {"Regions": []}, 0)]:
-        overrides = {p["ParameterKey"]: p["ParameterValue"] for p in kwargs.get("ParameterOverrides", [])}
+        overrides = " ".join(
+            f"{p['ParameterKey']}={p['ParameterValue']}" for p in kwargs.get("ParameterOverrides", [])
+        )
         where = kwargs.get("Accounts") or kwargs.get("DeploymentTargets", {}).get("OrganizationalUnitIds", [])
         regions = ",".join(kwargs["Regions"])
-        io.say(f"{call}: {count} instances, {','.join(where)} x {regions} {overrides or ''}".rstrip())
+        io.say(f"{call}: {count} instances, {','.join(where)} x {regions} {overrides}".rstrip())
     if current:
         io.say(f"update_stack_set: the template and parameters of the {len(current)} existing instances")
     io.say("not shown: per-resource changes of each instance (the StackSet API has no change sets)")
