@@ -746,12 +746,25 @@ def _merge_environments(raw: dict[str, Any], source: str) -> dict[str, Any]:
         if env is not None and not isinstance(env, dict):
             raise ConfigError(f"{source}: environments.{name}: expected a mapping of environment settings")
         merged[name] = deep_merge(defaults, env or {})
+        _check_regions(merged[name].get("regions"), f"environments.{name}.regions", source)
         try:  # each on its own, so that an error names the environment
             msgspec.convert(merged[name], Environment)
         except msgspec.ValidationError as exc:
             problem = _describe(str(exc), merged[name], Environment, f"environments.{name}")
             raise ConfigError(f"{source}: {problem}") from None
     return {**raw, "environments": merged}
+
+
+def _check_regions(regions: Any, where: str, source: str) -> None:
+    """Each region's settings on their own: msgspec names a mapping's key `[...]`, we name it."""
+    if not isinstance(regions, dict):
+        return  # msgspec reports a missing or mistyped mapping
+    for region, settings in regions.items():
+        try:
+            msgspec.convert(settings, RegionSettings)
+        except msgspec.ValidationError as exc:
+            problem = _describe(str(exc), settings, RegionSettings, f"{where}.{region}")
+            raise ConfigError(f"{source}: {problem}") from None
 
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at (?P<key>`key` in )?`\$(?P<path>[^`]*)`)?$")

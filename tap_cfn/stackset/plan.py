@@ -225,7 +225,8 @@ def region_lines(plan: Plan, template: dict[str, Any]) -> list[str]:
     refusal: not every platform peers its regions (the config's own regions are checked)."""
     values = plan.region_values(template)
     lines = [
-        f"{region}: " + (", ".join(f"{k}={v}" for k, v in given.items()) or "the template's defaults")
+        f"{region}: "
+        + (", ".join(f"{k}={v or '(empty)'}" for k, v in given.items()) or "the template's defaults")
         for region, given in values.items()
     ]
     seen: dict[str, ipaddress.IPv4Network] = {}
