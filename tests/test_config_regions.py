@@ -59,8 +59,8 @@ BAD = [
     (
         "two regions overlapping",
         regions(**{"eu-west-1": {"vpc_cidr": "10.1.0.0/16"}, "us-east-1": {"vpc_cidr": "10.1.0.0/16"}}),
-        r"environments\.prod\.regions\.us-east-1\.vpc_cidr: 10\.1\.0\.0/16 overlaps eu-west-1's 10\.1\.0\.0/16; "
-        r"give each region its own range so the regions can be peered",
+        r"environments\.prod\.regions\.us-east-1\.vpc_cidr: 10\.1\.0\.0/16 overlaps eu-west-1's "
+        r"10\.1\.0\.0/16; give each region its own range so the regions can be peered",
     ),
     (
         "two regions left at the environment's range",

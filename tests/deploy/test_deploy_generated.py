@@ -18,7 +18,6 @@ import pytest
 
 from tap_cfn.deploy.aws import Clients
 from tap_cfn.deploy.packaging import load_template
-
 from tests.support.intrinsics import evaluate
 
 from .conftest import Terminal
