@@ -614,7 +614,7 @@ def _install_engine_fixes() -> None:
     original_clean_json = parsing.clean_json
 
     def clean_json(resource_json: Any, resources_map: Any) -> Any:
-        # Notes: "Fn::Cidr ... not evaluated" (it reached Fn::Select as a dict: HTTP 500).
+        # Notes: "Fn::Cidr ... not evaluated": Fn::Select indexed the unevaluated dict (KeyError).
         if isinstance(resource_json, dict) and list(resource_json) == ["Fn::Cidr"]:
             return fn_cidr(*clean_json(resource_json["Fn::Cidr"], resources_map))
         if isinstance(resource_json, dict) and "Fn::Sub" in resource_json:
