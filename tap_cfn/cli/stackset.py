@@ -274,7 +274,7 @@ def handle_deploy(args: argparse.Namespace, io: Io | None = None) -> int:
     current = operations.instances(cfn, plan.name) if operations.find(cfn, plan.name) else []
     for line in region_lines(plan, ctx.template):
         io.say(line)
-    operations.preview(plan, current, io)
+    operations.preview(plan, current, operations.current_overrides(cfn, plan, current), io)
     if args.plan:
         return 0
     if not args.yes:
