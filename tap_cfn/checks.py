@@ -11,7 +11,6 @@ import difflib
 import functools
 import ipaddress
 import json
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -36,7 +35,6 @@ from tap_cfn.config import (
     in_profile,
     refers_to_alb,
 )
-from tap_cfn.conventions import REGION_PATTERN
 
 Finding = tuple[str, str]
 Findings = Iterator[Finding]
@@ -145,11 +143,9 @@ def subnets_fit(where: str, env: Environment) -> Findings:
 
 @environment_check
 def region_names(where: str, env: Environment) -> Findings:
-    """Per-region settings are keyed by the name of a region AWS has (eu-west-1, us-east-1)."""
+    """Per-region settings are keyed by the name of a region AWS has (eu-west-1, us-east-1); the
+    shape of a region name is checked when the config is read."""
     for region in env.regions:
-        if not re.fullmatch(REGION_PATTERN, region):
-            yield f"{where}.regions.{region}", "not an AWS region name such as eu-west-1 or us-east-1"
-            continue
         known = known_regions()
         if region not in known:
             close = difflib.get_close_matches(region, sorted(known), n=1)

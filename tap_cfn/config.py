@@ -21,7 +21,7 @@ import msgspec
 import yaml
 from msgspec import Meta
 
-from tap_cfn.conventions import DEFAULT_PROJECT
+from tap_cfn.conventions import DEFAULT_PROJECT, REGION_PATTERN
 
 DNS_LABEL = r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -225,7 +225,7 @@ class Environment(_Model, frozen=True):
         ScheduledScaling | None, _f("Optional recurring scaling window for every service; none by default.")
     ] = None
     regions: Annotated[
-        dict[str, RegionSettings],
+        dict[Annotated[str, Meta(pattern=REGION_PATTERN)], RegionSettings],
         _f(
             "Per AWS region, what differs there, e.g. {eu-west-1: {vpc_cidr: 10.1.0.0/16, "
             "certificate_arn: arn:aws:acm:eu-west-1:...}}; none by default."
@@ -760,6 +760,10 @@ def _check_regions(regions: Any, where: str, source: str) -> None:
     if not isinstance(regions, dict):
         return  # msgspec reports a missing or mistyped mapping
     for region, settings in regions.items():
+        if not (isinstance(region, str) and re.fullmatch(REGION_PATTERN, region)):
+            raise ConfigError(
+                f"{source}: {where}.{region}: not an AWS region name such as eu-west-1 or us-east-1"
+            )
         try:
             msgspec.convert(settings, RegionSettings)
         except msgspec.ValidationError as exc:
