@@ -59,13 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="S3 bucket for nested templates "
         f"(default: {conventions.ARTIFACT_BUCKET_PREFIX}-<account>-<region>)",
     )
-    p.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help=PARAM_HELP,
-    )
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help=PARAM_HELP)
     p.add_argument(
         "--plan", action="store_true", help="show the change set, then delete it without executing"
     )
