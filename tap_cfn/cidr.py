@@ -19,8 +19,8 @@ _OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 
 
 def is_rfc1918(network: ipaddress.IPv4Network) -> bool:
-    """Inside 10/8, 172.16/12 or 192.168/16 (not merely 'private' as Python counts it: 198.18/15,
-    100.64/10 and the documentation ranges are not RFC 1918)."""
+    """Inside 10/8, 172.16/12 or 192.168/16 (not merely 'private' as Python counts it: 198.18/15
+    and the documentation ranges are not RFC 1918)."""
     return any(network.subnet_of(block) for block in RFC1918)
 
 
@@ -59,7 +59,10 @@ def fn_cidr(ip_block: str, count: int, cidr_bits: int) -> list[str]:
 
 def allowed_pattern(prefix: int) -> str:
     """A regular expression (Java syntax, as CloudFormation's AllowedPattern) matching exactly the
-    RFC 1918 networks of length `prefix` written with their network address, e.g. 10.1.0.0/16."""
+    RFC 1918 networks of length `prefix` written with their network address, e.g. 10.1.0.0/16.
+    The network address, because CreateVpc would quietly canonicalise 10.1.2.0/16 to 10.1.0.0/16
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpc.html) while Fn::Cidr
+    is documented for CIDR blocks only: the template refuses what it cannot cut predictably."""
     alternatives = []
     for block in RFC1918:
         first = str(block.network_address).split(".")
