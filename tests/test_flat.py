@@ -16,6 +16,7 @@ import pytest
 from tap_cfn import config as cfg
 from tap_cfn import flat
 from tap_cfn.render import render
+from tests.support.intrinsics import fn_cidr
 
 NO_VALUE = object()
 PSEUDO = {
@@ -108,6 +109,8 @@ class Evaluator:
                 return self.value(arg[1]).split(arg[0])
             if key == "Fn::GetAZs":
                 return ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+            if key == "Fn::Cidr":
+                return fn_cidr(*self.value(arg))
         out = {k: self.value(i) for k, i in v.items()}
         return {k: i for k, i in out.items() if i is not NO_VALUE}
 
