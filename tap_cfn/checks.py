@@ -7,6 +7,8 @@ path names services and secrets by name (``services[api-gateway].cpu``), environ
 
 from __future__ import annotations
 
+import difflib
+import functools
 import ipaddress
 import json
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 import msgspec
 
 from tap_cfn import iam, naming
+from tap_cfn.cidr import VPC_PREFIXES, is_rfc1918
 from tap_cfn.config import (
     ALB_ALARMS,
     ALB_REFERENCES,
@@ -96,16 +99,25 @@ def log_retention(where: str, env: Environment) -> Findings:
         yield f"{where}.log_retention_days", f"{env.log_retention_days} is not one of {LOG_RETENTION_DAYS}"
 
 
-def _vpc_problem(env: Environment) -> str | None:
+def _network_problem(text: str) -> str | None:
+    """Why `text` cannot be a VPC's range, or None."""
     try:
-        network = env.network
-    except ValueError:
-        return f"{env.vpc_cidr!r} is not an IPv4 network such as 10.0.0.0/16"
-    if not 16 <= network.prefixlen <= 27:
-        return f"{env.vpc_cidr}: a VPC is a /16 to /27 network"
-    if not network.is_private:
-        return f"{env.vpc_cidr} must be a private (RFC 1918) range"
+        network = ipaddress.IPv4Network(text)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            return f"{text} has host bits set; write the network address, e.g. 10.0.0.0/16"
+        return f"{text!r} is not an IPv4 network such as 10.0.0.0/16"
+    if network.prefixlen not in VPC_PREFIXES:
+        return f"{text}: a VPC is a /16 to /27 network"
+    if not is_rfc1918(network):
+        return (
+            f"{text} must be a private (RFC 1918) range: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"
+        )
     return None
+
+
+def _vpc_problem(env: Environment) -> str | None:
+    return _network_problem(env.vpc_cidr)
 
 
 @environment_check
@@ -126,6 +138,83 @@ def subnets_fit(where: str, env: Environment) -> Findings:
                 f"{where}.subnet_prefix",
                 f"{env.az_count} public and {env.az_count} private /{env.subnet_prefix} "
                 f"subnets do not fit in {env.vpc_cidr}",
+            )
+
+
+@environment_check
+def region_names(where: str, env: Environment) -> Findings:
+    """Per-region settings are keyed by the name of a region AWS has (eu-west-1, us-east-1); the
+    shape of a region name is checked when the config is read."""
+    for region in env.regions:
+        known = known_regions()
+        if region not in known:
+            close = difflib.get_close_matches(region, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            yield f"{where}.regions.{region}", f"not a region AWS has (as botocore lists them){hint}"
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every region of every partition in botocore's partition data (pinned with boto3); read as
+    a file, which costs milliseconds where importing botocore costs a third of a second."""
+    from importlib.resources import files
+
+    data = json.loads(files("botocore").joinpath("data", "partitions.json").read_text(encoding="utf-8"))
+    return frozenset(region for partition in data["partitions"] for region in partition["regions"])
+
+
+@environment_check
+def region_vpc_cidrs(where: str, env: Environment) -> Findings:
+    """A region's VPC range is RFC 1918 and as long a prefix as the environment's vpc_cidr: one
+    template, whose subnet layout is fixed, serves every region."""
+    for region, settings in env.regions.items():
+        if settings.vpc_cidr is None:
+            continue
+        problem = _network_problem(settings.vpc_cidr)
+        if problem is None and _vpc_problem(env) is None:
+            prefix = env.network.prefixlen
+            if ipaddress.IPv4Network(settings.vpc_cidr).prefixlen != prefix:
+                problem = (
+                    f"{settings.vpc_cidr} must be a /{prefix} like the environment's vpc_cidr "
+                    f"{env.vpc_cidr} (one template's subnet layout serves every region)"
+                )
+        if problem:
+            yield f"{where}.regions.{region}.vpc_cidr", problem
+
+
+@environment_check
+def region_overlap(where: str, env: Environment) -> Findings:
+    """The VPC ranges of an environment's regions do not overlap, so the regions can be peered
+    later: a peering between overlapping ranges fails.
+    https://docs.aws.amazon.com/vpc/latest/peering/create-vpc-peering-connection.html"""
+    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    for region in env.regions:
+        cidr = env.vpc_cidr_in(region)
+        if _network_problem(cidr) is not None:
+            continue  # reported by vpc_cidr or region_vpc_cidrs
+        network = ipaddress.IPv4Network(cidr)
+        clash = next((other for other, net in seen if net.overlaps(network)), None)
+        if clash is not None:
+            whose = "" if env.regions[region].vpc_cidr else " (the environment's vpc_cidr)"
+            yield (
+                f"{where}.regions.{region}.vpc_cidr",
+                f"{cidr}{whose} overlaps {clash}'s {env.vpc_cidr_in(clash)}; give each region its own "
+                "range so the regions can be peered",
+            )
+        seen.append((region, network))
+
+
+@environment_check
+def region_certificates(where: str, env: Environment) -> Findings:
+    """A load balancer uses an ACM certificate of its own region: certificates are regional.
+    https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html"""
+    for region, settings in env.regions.items():
+        arn = settings.certificate_arn
+        if arn is not None and arn.split(":")[3] != region:
+            yield (
+                f"{where}.regions.{region}.certificate_arn",
+                f"the certificate is in {arn.split(':')[3]}, not {region}; request or import one in "
+                f"{region} (ACM certificates cannot be copied between regions)",
             )
 
 

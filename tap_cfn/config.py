@@ -21,7 +21,7 @@ import msgspec
 import yaml
 from msgspec import Meta
 
-from tap_cfn.conventions import DEFAULT_PROJECT
+from tap_cfn.conventions import DEFAULT_PROJECT, REGION_PATTERN
 
 DNS_LABEL = r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -154,10 +154,38 @@ class ScheduledScaling(_Model, frozen=True):
     max: Annotated[int, _f("Auto scaling maximum inside the window.", ge=0, le=1000)] = 0
 
 
+# An ACM certificate ARN in any partition; its fourth field is the certificate's region.
+ACM_CERTIFICATE = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+"
+
+
+class RegionSettings(_Model, frozen=True):
+    """What differs in one region of an environment: each becomes that region's value of a root
+    parameter (VpcCidr, CertificateArn) in `deploy --region` and in `stackset deploy`."""
+
+    vpc_cidr: Annotated[
+        str | None,
+        _f(
+            "The VPC's range in this region: RFC 1918, as long a prefix as the environment's vpc_cidr, "
+            "and overlapping no other region's, so the regions can be peered. Changing it replaces "
+            "the VPC. Default: the environment's vpc_cidr."
+        ),
+    ] = None
+    certificate_arn: Annotated[
+        Annotated[str, Meta(pattern=f"^{ACM_CERTIFICATE}$", max_length=2048)] | None,
+        _f("ACM certificate of the load balancer in this region (a certificate is regional). Default: none."),
+    ] = None
+
+
 class Environment(_Model, frozen=True):
     """One environment profile (dev, staging, prod, ...)."""
 
-    vpc_cidr: Annotated[str, _f("VPC CIDR, a private (RFC 1918) range.")] = "10.0.0.0/16"
+    vpc_cidr: Annotated[
+        str,
+        _f(
+            "VPC CIDR, a private (RFC 1918) range: the default of the root parameter VpcCidr; its "
+            "prefix length fixes the subnet layout of every region."
+        ),
+    ] = "10.0.0.0/16"
     subnet_prefix: Annotated[
         int, _f("Prefix length of every subnet (/24 = 256 addresses).", ge=17, le=28)
     ] = 24
@@ -196,10 +224,22 @@ class Environment(_Model, frozen=True):
     scheduled_scaling: Annotated[
         ScheduledScaling | None, _f("Optional recurring scaling window for every service; none by default.")
     ] = None
+    regions: Annotated[
+        dict[Annotated[str, Meta(pattern=REGION_PATTERN)], RegionSettings],
+        _f(
+            "Per AWS region, what differs there, e.g. {eu-west-1: {vpc_cidr: 10.1.0.0/16, "
+            "certificate_arn: arn:aws:acm:eu-west-1:...}}; none by default."
+        ),
+    ] = msgspec.field(default_factory=dict)
 
     @property
     def network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.vpc_cidr)
+
+    def vpc_cidr_in(self, region: str) -> str:
+        """The VPC range in `region`: its own, or the environment's."""
+        settings = self.regions.get(region)
+        return settings.vpc_cidr if settings and settings.vpc_cidr else self.vpc_cidr
 
 
 class Secret(_Model, frozen=True):
@@ -706,12 +746,29 @@ def _merge_environments(raw: dict[str, Any], source: str) -> dict[str, Any]:
         if env is not None and not isinstance(env, dict):
             raise ConfigError(f"{source}: environments.{name}: expected a mapping of environment settings")
         merged[name] = deep_merge(defaults, env or {})
+        _check_regions(merged[name].get("regions"), f"environments.{name}.regions", source)
         try:  # each on its own, so that an error names the environment
             msgspec.convert(merged[name], Environment)
         except msgspec.ValidationError as exc:
             problem = _describe(str(exc), merged[name], Environment, f"environments.{name}")
             raise ConfigError(f"{source}: {problem}") from None
     return {**raw, "environments": merged}
+
+
+def _check_regions(regions: Any, where: str, source: str) -> None:
+    """Each region's settings on their own: msgspec names a mapping's key `[...]`, we name it."""
+    if not isinstance(regions, dict):
+        return  # msgspec reports a missing or mistyped mapping
+    for region, settings in regions.items():
+        if not (isinstance(region, str) and re.fullmatch(REGION_PATTERN, region)):
+            raise ConfigError(
+                f"{source}: {where}.{region}: not an AWS region name such as eu-west-1 or us-east-1"
+            )
+        try:
+            msgspec.convert(settings, RegionSettings)
+        except msgspec.ValidationError as exc:
+            problem = _describe(str(exc), settings, RegionSettings, f"{where}.{region}")
+            raise ConfigError(f"{source}: {problem}") from None
 
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at (?P<key>`key` in )?`\$(?P<path>[^`]*)`)?$")

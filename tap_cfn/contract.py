@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tap_cfn.conventions import SUFFIX_PARAMETER
 from tap_cfn.naming import logical_id
+
+if TYPE_CHECKING:
+    from tap_cfn.config import Environment
 
 
 class Scope(enum.Enum):
@@ -103,6 +107,13 @@ HOSTED_ZONE_ID = _declare(
     "Route 53 public hosted zone of DomainName: an alias record to the ALB is created; empty: none.",
 )
 
+VPC_CIDR = _declare(
+    "VpcCidr",
+    STRING,
+    ROOT,
+    "IPv4 range of the VPC (RFC 1918), the subnets cut from it; one per region, so regions can be peered.",
+)
+
 VPC_ID = _declare("VpcId", "AWS::EC2::VPC::Id", NETWORK, "ID of the VPC.", public=True)
 PUBLIC_SUBNET_IDS = _declare("PublicSubnetIds", SUBNETS, NETWORK, "Public subnets, one per AZ.", public=True)
 PRIVATE_SUBNET_IDS = _declare(
@@ -187,3 +198,20 @@ def is_public(key: str) -> bool:
     """Whether the output `key` is re-exported by the root stack."""
     value = value_of(key)
     return value is not None and value.public
+
+
+# The root parameters an environment's `regions` settings give a value in one region, by field.
+REGIONAL = {"vpc_cidr": VPC_CIDR, "certificate_arn": CERTIFICATE_ARN}
+
+
+def regional_parameters(env: Environment, region: str) -> dict[str, str]:
+    """The root parameter values the config gives in `region` (environments.<env>.regions):
+    what `deploy --region` and `stackset deploy` pass unless a --param says otherwise."""
+    settings = env.regions.get(region)
+    if settings is None:
+        return {}
+    return {
+        value.key: getattr(settings, field)
+        for field, value in REGIONAL.items()
+        if getattr(settings, field) is not None
+    }

@@ -30,6 +30,8 @@ SUFFIX_PATTERN = "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
 SUFFIX_RULE = "lowercase letters, digits and inner hyphens"
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html (StackName)
 MAX_STACK_NAME = 128
+# An AWS region's name: eu-west-1, us-gov-west-1, eusc-de-east-1, ...
+REGION_PATTERN = r"^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$"
 
 
 def root_file(fmt: str) -> str:

@@ -111,12 +111,3 @@ def listener_rules(dep: Deployment) -> list[ListenerRule]:
             taken.add(priority)
         rules.append(ListenerRule(svc.name, priority, svc.route.path, svc.route.host))
     return sorted(rules, key=lambda r: r.priority)
-
-
-def subnet_cidrs(dep: Deployment) -> list[tuple[str, str]]:
-    """(public, private) CIDR per AZ: public subnets from the bottom of the VPC range, private
-    ones from its upper half, so changing the AZ count never moves an existing subnet."""
-    env = dep.env
-    blocks = list(env.network.subnets(new_prefix=env.subnet_prefix))
-    half = len(blocks) // 2
-    return [(str(blocks[i]), str(blocks[half + i])) for i in range(env.az_count)]

@@ -16,6 +16,7 @@ import pytest
 from tap_cfn import config as cfg
 from tap_cfn import flat
 from tap_cfn.render import render
+from tests.support.intrinsics import fn_cidr
 
 NO_VALUE = object()
 PSEUDO = {
@@ -108,6 +109,8 @@ class Evaluator:
                 return self.value(arg[1]).split(arg[0])
             if key == "Fn::GetAZs":
                 return ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+            if key == "Fn::Cidr":
+                return fn_cidr(*self.value(arg))
         out = {k: self.value(i) for k, i in v.items()}
         return {k: i for k, i in out.items() if i is not NO_VALUE}
 
@@ -277,3 +280,23 @@ def test_flat_templates_pass_the_lint_gate(tmp_path: Path) -> None:
         path.write_text(render(template, fmt), encoding="utf-8")
         paths.append(path)
     assert lint(paths) == []
+
+
+def test_the_flat_template_takes_the_vpc_range_as_its_own_parameter_and_cuts_the_same_subnets() -> None:
+    from tests.support.intrinsics import evaluate
+
+    template = flat.build(cfg.Deployment(cfg.load(None), "prod"))
+    assert template["Parameters"]["VpcCidr"]["Default"] == "10.0.0.0/16"
+    assert template["Resources"]["Vpc"]["Properties"]["CidrBlock"] == {"Ref": "VpcCidr"}
+    subnets = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::EC2::Subnet"}
+    # the range one StackSet region overrides it with, its subnets worked out by hand
+    assert {
+        k: evaluate(r["Properties"]["CidrBlock"], {"VpcCidr": "10.2.0.0/16"}) for k, r in subnets.items()
+    } == {
+        "PublicSubnet1": "10.2.0.0/24",
+        "PublicSubnet2": "10.2.1.0/24",
+        "PublicSubnet3": "10.2.2.0/24",
+        "PrivateSubnet1": "10.2.128.0/24",
+        "PrivateSubnet2": "10.2.129.0/24",
+        "PrivateSubnet3": "10.2.130.0/24",
+    }

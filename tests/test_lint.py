@@ -44,7 +44,7 @@ def test_json_and_yaml_twins_are_the_same_template_but_for_the_child_urls(profil
 def test_the_gate_reports_a_broken_template(tmp_path: Path, profile_templates: Path) -> None:
     broken = tmp_path / "network.yaml"
     text = (profile_templates / "dev" / "network.yaml").read_text()
-    broken.write_text(text.replace("CidrBlock: 10.0.0.0/16", "CidrBlock: 10.0.0.0/99"))
+    broken.write_text(text.replace("DestinationCidrBlock: 0.0.0.0/0", "DestinationCidrBlock: 0.0.0.0/99"))
     findings = lint([broken])
     assert findings and all(str(broken) in f for f in findings)
 
@@ -55,7 +55,9 @@ def test_a_yaml_twin_that_differs_from_its_json_is_linted_itself(
     for suffix in (".json", ".yaml"):
         shutil.copy(profile_templates / "dev" / f"network{suffix}", tmp_path)
     yaml_file = tmp_path / "network.yaml"
-    yaml_file.write_text(yaml_file.read_text().replace("CidrBlock: 10.0.0.0/16", "CidrBlock: 10.0.0.0/99"))
+    yaml_file.write_text(
+        yaml_file.read_text().replace("DestinationCidrBlock: 0.0.0.0/0", "DestinationCidrBlock: 0.0.0.0/99")
+    )
     findings = lint([tmp_path / "network.json", yaml_file])
     assert findings and all(f.startswith(f"{yaml_file}:") for f in findings)
 
@@ -65,7 +67,7 @@ def test_findings_of_a_json_file_are_also_reported_on_its_yaml_twin(
 ) -> None:
     for suffix in (".json", ".yaml"):
         text = (profile_templates / "dev" / f"network{suffix}").read_text()
-        (tmp_path / f"network{suffix}").write_text(text.replace("10.0.0.0/16", "10.0.0.0/99"))
+        (tmp_path / f"network{suffix}").write_text(text.replace("0.0.0.0/0", "0.0.0.0/99"))
     findings = lint(template_files(tmp_path))
     assert {f.split(":")[0] for f in findings} == {
         str(tmp_path / "network.json"),

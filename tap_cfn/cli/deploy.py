@@ -14,11 +14,16 @@ from tap_cfn.cli import common
 from tap_cfn.cli.common import AWS_EXIT_CODES, UsageError
 
 if TYPE_CHECKING:  # the deployer (and boto3 behind it) loads when a handler runs
+    from tap_cfn.deploy.aws import Clients
     from tap_cfn.deploy.deployer import Console, Target
 
     Operation = Callable[[Target, Console], int]
 
 ROOT_YAML = conventions.root_file("yaml")
+PARAM_HELP = (
+    "root stack parameter (repeatable); wins over the config's values for the region "
+    "(environments.<env>.regions: VpcCidr, CertificateArn)"
+)
 
 
 def parse_param(text: str) -> tuple[str, str]:
@@ -54,9 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="S3 bucket for nested templates "
         f"(default: {conventions.ARTIFACT_BUCKET_PREFIX}-<account>-<region>)",
     )
-    p.add_argument(
-        "--param", action="append", default=[], metavar="KEY=VALUE", help="root stack parameter (repeatable)"
-    )
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help=PARAM_HELP)
     p.add_argument(
         "--plan", action="store_true", help="show the change set, then delete it without executing"
     )
@@ -112,9 +115,7 @@ def _preflight_and_recover(sub: argparse._SubParsersAction) -> None:
         "  python generate.py preflight --env dev --suffix demo --param FrontendImageTag=v1 ...\n"
         "  python generate.py preflight --env prod --suffix prod --config my-platform.yaml --yes",
     )
-    p.add_argument(
-        "--param", action="append", default=[], metavar="KEY=VALUE", help="root stack parameter (repeatable)"
-    )
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help=PARAM_HELP)
     p.add_argument("--yes", action="store_true", help="create the ECS service-linked role without asking")
     p.set_defaults(func=handle_preflight)
 
@@ -170,11 +171,22 @@ def _with_config(
         raise UsageError(f"{exc}; nothing was deployed") from None
 
 
+def _parameters(args: argparse.Namespace, clients: Clients) -> dict[str, str]:
+    """The --param values over the config's values in the clients' region (environments.<env>.
+    regions: VpcCidr, CertificateArn): a region deploys with its own range and certificate."""
+    from tap_cfn.contract import regional_parameters
+
+    config, env = common.one_environment(args)
+    given = dict(parse_param(p) for p in args.param)
+    return {**regional_parameters(config.environments[env], clients.region), **given}
+
+
 def _preflight(args: argparse.Namespace, target: Target, console: Console) -> int:
     from tap_cfn.deploy.preflight import context, preflight
 
-    given = dict(parse_param(p) for p in args.param)
-    return preflight(context(common.clients(args), target, given, console, args.yes, args.config))
+    clients = common.clients(args)
+    given = _parameters(args, clients)
+    return preflight(context(clients, target, given, console, args.yes, args.config))
 
 
 def handle_deploy(args: argparse.Namespace, console: Console | None = None) -> int:
@@ -184,14 +196,15 @@ def handle_deploy(args: argparse.Namespace, console: Console | None = None) -> i
         code = 0 if args.no_preflight else _preflight(args, target, console)
         if code != 0:
             return code
+        clients = common.clients(args)
         options = DeployOptions(
-            parameters=dict(parse_param(p) for p in args.param),
+            parameters=_parameters(args, clients),
             bucket=args.bucket,
             plan=args.plan,
             yes=args.yes,
             timeout=args.timeout,
         )
-        return deploy(common.clients(args), target, options, console).exit_code
+        return deploy(clients, target, options, console).exit_code
 
     return _handle(args, console, lambda t, c: _with_config(args, t, c, operation, lint=True))
 

@@ -14,6 +14,7 @@ from tap_cfn.cli import common
 from tap_cfn.cli.common import AWS_EXIT_CODES, UsageError
 
 if TYPE_CHECKING:
+    from tap_cfn.config import Environment
     from tap_cfn.stackset.operations import Admin
     from tap_cfn.stackset.plan import Plan
     from tap_cfn.stackset.progress import Io
@@ -62,14 +63,19 @@ def _deploy(sub: argparse._SubParsersAction) -> None:
     _common(deploy)
     _targets(deploy)
     deploy.add_argument(
-        "--param", action="append", default=[], metavar="KEY=VALUE", help="parameter for every instance"
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="parameter for every instance (wins over the config's per-region value of KEY)",
     )
     deploy.add_argument(
         "--region-param",
         action="append",
         default=[],
         metavar="REGION:KEY=VALUE",
-        help="override in one region",
+        help="override in one region; the config's environments.<env>.regions give the rest "
+        "(VpcCidr, CertificateArn), a --region-param wins over them",
     )
     deploy.add_argument(
         "--max-concurrent", default="1", metavar="N|N%", help="accounts at once per region (default 1)"
@@ -152,6 +158,7 @@ class _Context:
     name: str
     template: dict[str, Any]
     args: argparse.Namespace
+    env: Environment
 
     def clients(self) -> tuple[Admin, Any]:
         return _clients(self.args)
@@ -167,7 +174,7 @@ def _context(args: argparse.Namespace) -> _Context:
         template = flat.build(dep)
     except flat.FlatError as exc:
         raise _usage(str(exc)) from None
-    return _Context(f"{dep.project}-{args.suffix}", template, args)
+    return _Context(f"{dep.project}-{args.suffix}", template, args, dep.env)
 
 
 def _clients(args: argparse.Namespace) -> tuple[Admin, Any]:
@@ -209,6 +216,7 @@ def _clients(args: argparse.Namespace) -> tuple[Admin, Any]:
 
 def _plan(args: argparse.Namespace, ctx: _Context, with_params: bool) -> Plan:
     from tap_cfn.cli.deploy import parse_param
+    from tap_cfn.contract import regional_parameters
     from tap_cfn.stackset.plan import REGION, PlanError, Preferences, make_plan, split_list
 
     try:
@@ -218,16 +226,18 @@ def _plan(args: argparse.Namespace, ctx: _Context, with_params: bool) -> Plan:
             split_list("--region-order", getattr(args, "region_order", ""), REGION, "a region name"),
             getattr(args, "parallel_regions", False),
         )
-        params = dict(parse_param(p) for p in getattr(args, "param", [])) if with_params else {}
+        params = dict(parse_param(p) for p in getattr(args, "param", []))
         params.setdefault("EnvironmentSuffix", args.suffix)
         return make_plan(
             ctx.name,
-            ctx.template if with_params else {**ctx.template, "Parameters": {}},
+            ctx.template,
             (args.accounts, args.ous),
             args.regions,
-            params.items() if with_params else (),
+            params.items(),
             getattr(args, "region_param", []),
             prefs,
+            configured={region: regional_parameters(ctx.env, region) for region in ctx.env.regions},
+            complete=with_params,
         )
     except PlanError as exc:
         raise _usage(str(exc)) from None
@@ -250,7 +260,7 @@ def _usage(message: str) -> Exception:
 def handle_deploy(args: argparse.Namespace, io: Io | None = None) -> int:
     from tap_cfn.render import to_json
     from tap_cfn.stackset import operations
-    from tap_cfn.stackset.plan import PlanError, check_regions_per_account
+    from tap_cfn.stackset.plan import PlanError, check_regions_per_account, region_lines
 
     io = io or _io(args)
     ctx = _context(args)
@@ -262,7 +272,9 @@ def handle_deploy(args: argparse.Namespace, io: Io | None = None) -> int:
     admin, open_target = ctx.clients()
     cfn = admin.cloudformation
     current = operations.instances(cfn, plan.name) if operations.find(cfn, plan.name) else []
-    operations.preview(plan, current, io)
+    for line in region_lines(plan, ctx.template):
+        io.say(line)
+    operations.preview(plan, current, operations.current_overrides(cfn, plan, current), io)
     if args.plan:
         return 0
     if not args.yes:

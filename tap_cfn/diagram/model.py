@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tap_cfn.cidr import fn_cidr
 from tap_cfn.conventions import root_file
 
 ROOT_FILE = root_file("json")
@@ -149,6 +150,29 @@ class Stacks:
 
     def type_of(self, target: Target) -> str:
         return str(self.templates[target.stack]["Resources"][target.resource]["Type"])
+
+    def literal(self, stack: str, value: Any) -> Any:
+        """`value` as the stack sees it with every root parameter at its default: Ref (up the
+        parents to the root), Fn::Select and Fn::Cidr worked out; anything else as it is."""
+        if isinstance(value, list):
+            return [self.literal(stack, item) for item in value]
+        if not isinstance(value, dict) or len(value) != 1:
+            return value
+        ((name, arg),) = value.items()
+        parameters = self.templates[stack].get("Parameters", {})
+        if name == "Ref" and arg in parameters:
+            if not stack:
+                return parameters[arg].get("Default", value)
+            parent, logical = self.parents[stack]
+            fed = self.templates[parent]["Resources"][logical].get("Properties", {}).get("Parameters", {})
+            return self.literal(parent, fed.get(arg, value))
+        if name == "Fn::Select":
+            index, items = self.literal(stack, arg)
+            return items[int(index)] if isinstance(items, list) else value
+        if name == "Fn::Cidr":
+            block, count, bits = self.literal(stack, arg)
+            return fn_cidr(block, int(count), int(bits)) if isinstance(block, str) else value
+        return value
 
     def resolve(self, stack: str, value: Any) -> list[Target]:
         """The resources `value` (a property of a resource of `stack`) refers to, across stacks."""
@@ -355,7 +379,7 @@ def _network(b: _Builder) -> None:
             target,
             "vpc",
             display(_tag(props, "Name") or target.resource),
-            f"VPC {props.get('CidrBlock', '')}",
+            f"VPC {s.literal(target.stack, props.get('CidrBlock', ''))}",
         )
     for target, _props in s.resources("AWS::EC2::InternetGateway"):
         b.node(target, "internet-gateway", "internet gateway")
@@ -365,7 +389,8 @@ def _network(b: _Builder) -> None:
         az = _az_group(b, target, props.get("AvailabilityZone"))
         subnet_az[target] = az
         tier = _tag(props, "Tier") or "subnet"
-        b.node(target, "subnet", f"{tier} {props.get('CidrBlock', '')}".strip(), "subnet", az)
+        cidr = s.literal(target.stack, props.get("CidrBlock", ""))
+        b.node(target, "subnet", f"{tier} {cidr}".strip(), "subnet", az)
     for target, props in s.resources("AWS::EC2::NatGateway"):
         homes = [t for t in s.resolve(target.stack, props.get("SubnetId")) if t in subnet_az]
         index = _AZ_INDEX.search(target.resource)

@@ -5,21 +5,22 @@ encrypted with the platform key."""
 from __future__ import annotations
 
 from awacs import logs as log_actions
-from troposphere import GetAtt, GetAZs, Ref, Select, Sub, Template, ec2, iam, logs
+from troposphere import Cidr, GetAtt, GetAZs, Ref, Select, Sub, Template, ec2, iam, logs
 
 from tap_cfn import naming
+from tap_cfn.cidr import Layout
 from tap_cfn.config import Deployment
 from tap_cfn.contract import (
     KMS_KEY_ARN,
     PRIVATE_SUBNET_IDS,
     PUBLIC_SUBNET_IDS,
+    VPC_CIDR,
     VPC_ID,
 )
 from tap_cfn.iam import LOG_GROUPS_HERE, allow, document, service_trust
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder
 from tap_cfn.stacks.security import NO_EGRESS
-from tap_cfn.topology import subnet_cidrs
 
 ANYWHERE = "0.0.0.0/0"
 
@@ -38,7 +39,7 @@ def build(dep: Deployment) -> Template:
     vpc = s.add(
         ec2.VPC(
             "Vpc",
-            CidrBlock=str(env.vpc_cidr),
+            CidrBlock=s.param(VPC_CIDR),
             EnableDnsSupport=True,
             EnableDnsHostnames=True,
             Tags=s.tags("vpc"),
@@ -47,8 +48,10 @@ def build(dep: Deployment) -> Template:
     public_table, attachment = _internet_gateway(s, vpc)
     public, private, tables = [], [], []
     nat: ec2.NatGateway | None = None
-    for index, (public_cidr, private_cidr) in enumerate(subnet_cidrs(dep), start=1):
+    public_cidrs, private_cidrs = _tiers(s, dep)
+    for index in range(1, env.az_count + 1):
         az = Select(index - 1, GetAZs(""))
+        public_cidr, private_cidr = Select(index - 1, public_cidrs), Select(index - 1, private_cidrs)
         public.append(_subnet(s, vpc, "Public", index, public_cidr, az, public_table))
         if env.egress == "nat" and (env.nat == "per_az" or index == 1):
             nat = _nat(s, index, public[-1], attachment)
@@ -77,6 +80,19 @@ def build(dep: Deployment) -> Template:
     return s.template
 
 
+def _tiers(s: StackBuilder, dep: Deployment) -> tuple[Cidr, Cidr]:
+    """The public and the private subnet ranges, one per AZ, cut from the VpcCidr parameter in the
+    template (so one template serves a region with another range): the public ones from the lower
+    half of the VPC, the private ones from the upper half (see `cidr.Layout`)."""
+    env = dep.env
+    layout = Layout(env.network.prefixlen, env.subnet_prefix)
+    halves = Cidr(s.param(VPC_CIDR), 2, layout.half_bits)
+    return (
+        Cidr(Select(0, halves), env.az_count, layout.subnet_bits),
+        Cidr(Select(1, halves), env.az_count, layout.subnet_bits),
+    )
+
+
 def _internet_gateway(s: StackBuilder, vpc: ec2.VPC) -> tuple[ec2.RouteTable, ec2.VPCGatewayAttachment]:
     """The internet gateway and the public route table through it."""
     igw = s.add(ec2.InternetGateway("InternetGateway", Tags=s.tags("igw")))
@@ -97,7 +113,7 @@ def _internet_gateway(s: StackBuilder, vpc: ec2.VPC) -> tuple[ec2.RouteTable, ec
 
 
 def _subnet(
-    s: StackBuilder, vpc: ec2.VPC, tier: str, index: int, cidr: str, az: object, table: ec2.RouteTable
+    s: StackBuilder, vpc: ec2.VPC, tier: str, index: int, cidr: object, az: object, table: ec2.RouteTable
 ) -> ec2.Subnet:
     subnet = s.add(
         ec2.Subnet(

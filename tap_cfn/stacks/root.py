@@ -7,8 +7,8 @@ from typing import Any
 
 from troposphere import Export, GetAtt, Output, Parameter, Sub, Template
 
-from tap_cfn import contract, naming
-from tap_cfn.config import Deployment
+from tap_cfn import cidr, contract, naming
+from tap_cfn.config import ACM_CERTIFICATE, Deployment
 from tap_cfn.contract import (
     ALARM_EMAIL,
     CERTIFICATE_ARN,
@@ -16,6 +16,7 @@ from tap_cfn.contract import (
     ENVIRONMENT_SUFFIX,
     HOSTED_ZONE_ID,
     IMAGE_TAG,
+    VPC_CIDR,
 )
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
@@ -38,7 +39,7 @@ ZONE_CONSTRAINT = (
 IMAGE_TAG_PATTERN = r"^(?!latest$)\w[\w.-]{0,127}$"
 # Short: it is repeated once per service in the root, which must stay under the body quota.
 IMAGE_TAG_CONSTRAINT = "e.g. v1.4.2 or 3f9c2ab (not latest)"
-CERTIFICATE_PATTERN = r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$"
+CERTIFICATE_PATTERN = f"^({ACM_CERTIFICATE})?$"
 CERTIFICATE_CONSTRAINT = (
     "empty for HTTP only, or the ARN (up to 2048 characters) of an ACM certificate in the stack's "
     "region, e.g. arn:aws:acm:eu-west-1:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab "
@@ -57,9 +58,10 @@ SUFFIX_CONSTRAINT = (
 # Per-service parameters are matched by their contract key (ImageTag); their label is None: the
 # name says it all (FrontendImageTag), and with a hundred services labels would push the root
 # past the 51,200-byte body quota. A root parameter without an entry fails the build.
-CONSOLE_GROUPS = ("Environment", "Container images", "Load balancer", "Notifications")
+CONSOLE_GROUPS = ("Environment", "Container images", "Network", "Load balancer", "Notifications")
 CONSOLE: dict[str, tuple[str, str | None]] = {
     ENVIRONMENT_SUFFIX.key: ("Environment", "Environment suffix"),
+    VPC_CIDR.key: ("Network", "VPC CIDR (RFC 1918; one range per region to peer them later)"),
     IMAGE_TAG.key: ("Container images", None),
     CERTIFICATE_ARN.key: ("Load balancer", "HTTPS certificate (ACM ARN, empty: HTTP only)"),
     DOMAIN_NAME.key: ("Load balancer", "Custom domain (optional)"),
@@ -118,7 +120,8 @@ def _optional(t: Template, value: contract.Value, pattern: str, constraint: str,
 
 
 def _parameters(t: Template, dep: Deployment, children: list[Child]) -> dict[str, Parameter]:
-    """The user-facing parameters, in console order: suffix, load balancer, images, notifications."""
+    """The user-facing parameters, in console order: suffix, network, load balancer, images,
+    notifications."""
     max_suffix = suffix_max_length(children)
     root_params = {
         ENVIRONMENT_SUFFIX.key: t.add_parameter(
@@ -133,6 +136,17 @@ def _parameters(t: Template, dep: Deployment, children: list[Child]) -> dict[str
             )
         )
     }
+    prefix = dep.env.network.prefixlen
+    root_params[VPC_CIDR.key] = t.add_parameter(
+        Parameter(
+            VPC_CIDR.key,
+            Type="String",
+            Description=VPC_CIDR.description,
+            Default=dep.env.vpc_cidr,
+            AllowedPattern=cidr.allowed_pattern(prefix),
+            ConstraintDescription=cidr.constraint(prefix),
+        )
+    )
     for value, pattern, constraint, length in (
         (CERTIFICATE_ARN, CERTIFICATE_PATTERN, CERTIFICATE_CONSTRAINT, 2048),
         (DOMAIN_NAME, DOMAIN_PATTERN, DOMAIN_CONSTRAINT, 253),

@@ -85,8 +85,10 @@ def deploy(cfn: Any, plan: Plan, template: dict[str, str], io: Io, open_target: 
             create["AutoDeployment"] = {"Enabled": True, "RetainStacksOnAccountRemoval": False}
         cfn.create_stack_set(**create)
         current: list[dict[str, Any]] = []
+        now: dict[str, dict[str, str]] = {}
     else:
         current = instances(cfn, plan.name)
+        now = current_overrides(cfn, plan, current)
         previous = {p["ParameterKey"] for p in existing.get("Parameters", [])} - set(plan.parameters)
         params = _parameters(plan.parameters) + [
             {"ParameterKey": k, "UsePreviousValue": True} for k in sorted(previous)
@@ -101,7 +103,7 @@ def deploy(cfn: Any, plan: Plan, template: dict[str, str], io: Io, open_target: 
         )
         if not _run(cfn, plan, op["OperationId"], io, len(current), open_target):
             return 1
-    for call, kwargs, count in instance_calls(plan, current):
+    for call, kwargs, count in instance_calls(plan, current, now):
         io.say(f"{call.replace('_', ' ').capitalize()}: {', '.join(kwargs['Regions'])} ({count} instances)")
         op = getattr(cfn, call)(StackSetName=plan.name, OperationPreferences=prefs, **kwargs)
         if not _run(cfn, plan, op["OperationId"], io, count, open_target):
@@ -109,9 +111,31 @@ def deploy(cfn: Any, plan: Plan, template: dict[str, str], io: Io, open_target: 
     return 0
 
 
-def instance_calls(plan: Plan, current: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], int]]:
+def current_overrides(cfn: Any, plan: Plan, current: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Per region the plan overrides, the ParameterOverrides its existing instances have now, read
+    from one of them (DescribeStackInstance; the plan gives every account of a region the same)."""
+    found: dict[str, dict[str, str]] = {}
+    for instance in current:
+        region = instance["Region"]
+        if region in found or not plan.region_parameters.get(region):
+            continue
+        answer = cfn.describe_stack_instance(
+            StackSetName=plan.name, StackInstanceAccount=instance["Account"], StackInstanceRegion=region
+        )["StackInstance"]
+        found[region] = {
+            p["ParameterKey"]: p.get("ParameterValue", "") for p in answer.get("ParameterOverrides", [])
+        }
+    return found
+
+
+def instance_calls(
+    plan: Plan, current: list[dict[str, Any]], now: dict[str, dict[str, str]] | None = None
+) -> list[tuple[str, dict[str, Any], int]]:
     """(API call, arguments, instance count) to bring the instances to the plan: creations for
-    missing (account, region) pairs, updates where a region's overrides changed."""
+    missing (account, region) pairs, updates where a region's overrides differ from `now` (what
+    `current_overrides` read; None: update every region with overrides). An update of the set keeps
+    each instance's overrides, so unchanged ones need no operation of their own.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html"""
     have = {(i["Account"], i["Region"]) for i in current}
     regions_with_any = {i["Region"] for i in current}
     calls: list[tuple[str, dict[str, Any], int]] = []
@@ -142,6 +166,7 @@ def instance_calls(plan: Plan, current: list[dict[str, Any]]) -> list[tuple[str,
                 )
             )
         existing = [r for r in regions if any((a, r) in have for a in plan.accounts)]
+        existing = [r for r in existing if now is None or now.get(r) != overrides]
         if existing and overrides:
             updated = [a for a in plan.accounts if any((a, r) in have for r in existing)]
             calls.append(
@@ -162,14 +187,16 @@ def _run(cfn: Any, plan: Plan, operation_id: str, io: Io, expected: int, open_ta
     return outcome.ok
 
 
-def preview(plan: Plan, current: list[dict[str, Any]], io: Io) -> None:
+def preview(plan: Plan, current: list[dict[str, Any]], now: dict[str, dict[str, str]], io: Io) -> None:
     """What deploy would do. StackSets have no change sets: which resources of each instance
     would change cannot be shown; `deploy --plan` against one target account shows that."""
-    for call, kwargs, count in instance_calls(plan, current) or [("nothing", {"Regions": []}, 0)]:
-        overrides = {p["ParameterKey"]: p["ParameterValue"] for p in kwargs.get("ParameterOverrides", [])}
+    for call, kwargs, count in instance_calls(plan, current, now) or [("nothing", {"Regions": []}, 0)]:
+        overrides = " ".join(
+            f"{p['ParameterKey']}={p['ParameterValue']}" for p in kwargs.get("ParameterOverrides", [])
+        )
         where = kwargs.get("Accounts") or kwargs.get("DeploymentTargets", {}).get("OrganizationalUnitIds", [])
         regions = ",".join(kwargs["Regions"])
-        io.say(f"{call}: {count} instances, {','.join(where)} x {regions} {overrides or ''}".rstrip())
+        io.say(f"{call}: {count} instances, {','.join(where)} x {regions} {overrides}".rstrip())
     if current:
         io.say(f"update_stack_set: the template and parameters of the {len(current)} existing instances")
     io.say("not shown: per-resource changes of each instance (the StackSet API has no change sets)")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from tap_cfn.contract import VPC_CIDR
+from tap_cfn.conventions import REGION_PATTERN
 
 # An account is 12 digits, an OU `ou-<root>-<8..32>` (CreateStackInstances DeploymentTargets).
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
 ACCOUNT = re.compile(r"^\d{12}$")
 OU = re.compile(r"^ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$")
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+REGION = re.compile(REGION_PATTERN)
 # Names global to an account: two regions of one account must not both create them.
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (names unique per account)
 ACCOUNT_GLOBAL_NAMES = {
@@ -91,6 +95,21 @@ class Plan:
         first = [r for r in self.preferences.region_order if r in self.regions]
         return first + [r for r in self.regions if r not in first]
 
+    def region_values(self, template: dict[str, Any]) -> dict[str, dict[str, str]]:
+        """Per region, what its instances get of every parameter a region overrides, and of
+        VpcCidr: the region's override, else the StackSet's value, else the template's default."""
+        declared = template.get("Parameters", {})
+        keys = {k for overrides in self.region_parameters.values() for k in overrides}
+        keys |= {VPC_CIDR.key} & set(declared)
+        values: dict[str, dict[str, str]] = {}
+        for region in self.ordered_regions():
+            values[region] = {}
+            for key in sorted(keys):
+                value = self.region_parameters.get(region, {}).get(key, self.parameters.get(key))
+                value = declared.get(key, {}).get("Default", "") if value is None else value
+                values[region][key] = value
+        return values
+
     def override_groups(self) -> list[tuple[list[str], dict[str, str]]]:
         """Regions that share the same overrides, in region order: one instance operation each
         (CreateStackInstances takes one ParameterOverrides list for all its regions)."""
@@ -132,8 +151,13 @@ def make_plan(
     parameters: Iterable[tuple[str, str]],
     region_parameters: Iterable[str],
     preferences: Preferences,
+    configured: Mapping[str, Mapping[str, str]] | None = None,
+    complete: bool = True,
 ) -> Plan:
-    """The plan, checked against the template: every key a parameter it declares."""
+    """The plan, checked against the template: every key a parameter it declares. `configured`:
+    the config's values per region (environments.<env>.regions); a --param of the same key wins
+    over them in every region, a --region-param in its region. `complete`: every parameter without
+    a default must be given (a deploy; a preflight only looks)."""
     accounts_text, ous_text = targets
     if bool(accounts_text) == bool(ous_text):
         raise PlanError("give exactly one of --accounts (self-managed) and --ous (service-managed)")
@@ -148,6 +172,10 @@ def make_plan(
     declared = template.get("Parameters", {})
     params = dict(parameters)
     by_region: dict[str, dict[str, str]] = {}
+    for region in region_list:
+        given = {k: v for k, v in (configured or {}).get(region, {}).items() if k not in params}
+        if given:
+            by_region[region] = given
     for text in region_parameters:
         region, key, value = parse_region_param(text)
         if region not in region_list:
@@ -160,7 +188,7 @@ def make_plan(
             raise PlanError(
                 f"parameter {key} is not declared by the template; known: {', '.join(sorted(declared))}"
             )
-    missing = [k for k, spec in declared.items() if "Default" not in spec and k not in params]
+    missing = [k for k, spec in declared.items() if complete and "Default" not in spec and k not in params]
     uncovered = [k for k in missing if any(k not in by_region.get(r, {}) for r in region_list)]
     if uncovered:
         raise PlanError(f"parameter {uncovered[0]} has no default: give --param {uncovered[0]}=VALUE")
@@ -189,3 +217,29 @@ def check_regions_per_account(plan: Plan, template: dict[str, Any]) -> None:
             f"{len(clashing)} IAM names do not contain ${{AWS::Region}} ({', '.join(clashing[:3])}, ...): "
             f"the second region of an account would fail with 'already exists'; deploy one region per account"
         )
+
+
+def region_lines(plan: Plan, template: dict[str, Any]) -> list[str]:
+    """Each region's values (the config's, a --param, a --region-param or the template's default),
+    and a note where two regions' VPC ranges overlap: those VPCs can never be peered. A note, not a
+    refusal: not every platform peers its regions (the config's own regions are checked)."""
+    values = plan.region_values(template)
+    lines = [
+        f"{region}: "
+        + (", ".join(f"{k}={v or '(empty)'}" for k, v in given.items()) or "the template's defaults")
+        for region, given in values.items()
+    ]
+    seen: dict[str, ipaddress.IPv4Network] = {}
+    for region, given in values.items():
+        try:
+            network = ipaddress.IPv4Network(given.get(VPC_CIDR.key, ""))
+        except ValueError:
+            continue  # none, or one CloudFormation's AllowedPattern refuses
+        clash = next((other for other, net in seen.items() if net.overlaps(network)), None)
+        if clash:
+            lines.append(
+                f"note: {region}'s {VPC_CIDR.key} {network} overlaps {clash}'s {seen[clash]}: "
+                "they cannot be peered"
+            )
+        seen[region] = network
+    return lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tap_cfn.stackset.operations import MAX_BODY_BYTES, Admin, OpenTarget
-from tap_cfn.stackset.plan import Plan, PlanError, check_regions_per_account
+from tap_cfn.stackset.plan import Plan, PlanError, check_regions_per_account, region_lines
 from tap_cfn.stackset.progress import Io, one_line, paged
 
 # The self-managed roles' default names.
@@ -24,6 +24,8 @@ def preflight(
     problems = 0
     how = "TemplateBody" if body_bytes <= MAX_BODY_BYTES else "S3 TemplateURL in the administrator account"
     io.say(f"template: {len(template['Resources'])} resources, {body_bytes} bytes, sent as {how}")
+    for line in region_lines(plan, template):
+        io.say(line)
     try:
         check_regions_per_account(plan, template)
     except PlanError as exc:

@@ -18,6 +18,7 @@ import pytest
 
 from tap_cfn.deploy.aws import Clients
 from tap_cfn.deploy.packaging import load_template
+from tests.support.intrinsics import evaluate
 
 from .conftest import Terminal
 from .test_cli_fixture import run
@@ -122,12 +123,13 @@ def test_generated_templates_deploy_and_build_what_they_declare(
     (vpc_props,) = declared.resources("network.yaml", "AWS::EC2::VPC").values()
     vpc_id = tree.outputs["VpcId"]
     (vpc,) = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
-    assert vpc["CidrBlock"] == vpc_props["CidrBlock"]
+    default = {"VpcCidr": declared.root["Parameters"]["VpcCidr"]["Default"]}
+    assert vpc["CidrBlock"] == evaluate(vpc_props["CidrBlock"], default)
     in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
     subnets = ec2.describe_subnets(Filters=in_vpc)["Subnets"]
     declared_subnets = declared.resources("network.yaml", "AWS::EC2::Subnet")
     assert sorted(s["CidrBlock"] for s in subnets) == sorted(
-        p["CidrBlock"] for p in declared_subnets.values()
+        evaluate(p["CidrBlock"], default) for p in declared_subnets.values()
     )
     nats = ec2.describe_nat_gateways(Filters=in_vpc)["NatGateways"]
     assert len(nats) == nat_count == len(declared.resources("network.yaml", "AWS::EC2::NatGateway"))
@@ -420,3 +422,26 @@ def test_redeploy_without_certificate_keeps_https(
     kept = {p["ParameterKey"]: p["ParameterValue"] for p in root["Parameters"]}
     assert kept["CertificateArn"] == certificate
     assert 443 in ports()
+
+
+def test_a_region_with_its_own_vpc_range_gets_its_subnets_cut_from_that_range(
+    aws: str, clients: Clients, generated_templates: Path, terminal
+) -> None:
+    # GIVEN the dev templates WHEN deployed with VpcCidr 172.20.0.0/16 (another region's range)
+    term: Terminal = terminal()
+    code = run(aws, generated_templates, term, "deploy", *params(VpcCidr="172.20.0.0/16"), "--yes")
+    assert code == 0, term.stderr
+    # THEN the VPC has that range and the subnets sit where they sit in 10.0.0.0/16 (by hand:
+    # public /24s from the bottom of the lower /17, private ones from the bottom of the upper /17)
+    ec2 = client(aws, "ec2")
+    vpc_id = Deployed(clients.cloudformation, "tap-demo").outputs["VpcId"]
+    assert ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]["CidrBlock"] == "172.20.0.0/16"
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+    assert sorted(s["CidrBlock"] for s in subnets) == [
+        "172.20.0.0/24",
+        "172.20.1.0/24",
+        "172.20.128.0/24",
+        "172.20.129.0/24",
+        "172.20.130.0/24",
+        "172.20.2.0/24",
+    ]

@@ -73,6 +73,7 @@ def test_root_parameters_constrain_user_input(env_built: Built) -> None:
         "AlarmEmail",
         "DomainName",
         "HostedZoneId",
+        "VpcCidr",
     }
     domain, zone = params["DomainName"], params["HostedZoneId"]
     assert domain["Default"] == zone["Default"] == ""  # optional: the ALB's own DNS name
@@ -130,6 +131,7 @@ def test_every_root_parameter_is_grouped_once_and_labelled(env_built: Built) -> 
     assert [g["Label"]["default"] for g in interface["ParameterGroups"]] == [
         "Environment",
         "Container images",
+        "Network",
         "Load balancer",
         "Notifications",
     ]

@@ -8,9 +8,11 @@ model asynchronous operations, failures or overrides correctly: those are in tes
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 
 from tap_cfn import config as cfg
 from tap_cfn import flat
@@ -147,3 +149,38 @@ def test_preflight_finds_the_administration_role_and_reaches_each_target(
     assert code == 0, err
     assert "administrator account: AWSCloudFormationStackSetAdministrationRole exists" in err
     assert f"{A} eu-west-1: reachable; 0 stacks" in err
+
+
+def test_plan_and_preflight_show_each_regions_values_from_the_config(
+    endpoint: str, base: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # GIVEN a config whose dev environment has its own range in two regions, a certificate in one
+    cert = "arn:aws:acm:eu-west-1:111111111111:certificate/0b0e2f51-6c5d-4c4f-9d2e-1a2b3c4d5e6f"
+    raw = yaml.safe_load((Path(cfg.__file__).parent / cfg.DEFAULT_CONFIG).read_text())
+    raw["environments"]["dev"]["regions"] = {
+        "eu-west-1": {"vpc_cidr": "10.1.0.0/16", "certificate_arn": cert},
+        "us-east-1": {"vpc_cidr": "10.2.0.0/16"},
+    }
+    config = tmp_path / "platform.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    base = [b for b in base if b != "-q"] + ["--config", str(config)]
+    targets = ["--accounts", A, "--regions", "eu-west-1,us-east-1,eu-central-1"]
+    # WHEN the deploy is planned with a --region-param for us-east-1
+    argv = ["stackset", "deploy", *base, *targets, *IMAGES, "--region-param", "us-east-1:VpcCidr=10.9.0.0/16"]
+    assert main([*argv, "--plan"]) == 0
+    err = capsys.readouterr().err
+    # THEN each region shows its values, the --region-param winning, and one operation per region
+    assert f"eu-west-1: CertificateArn={cert}, VpcCidr=10.1.0.0/16" in err
+    assert "us-east-1: CertificateArn=(empty), VpcCidr=10.9.0.0/16" in err
+    assert "eu-central-1: CertificateArn=(empty), VpcCidr=10.0.0.0/16" in err  # the template's defaults
+    assert (
+        f"create_stack_instances: 1 instances, {A} x eu-west-1 CertificateArn={cert} VpcCidr=10.1.0.0/16"
+        in err
+    )
+    assert f"create_stack_instances: 1 instances, {A} x us-east-1 VpcCidr=10.9.0.0/16" in err
+    assert f"create_stack_instances: 1 instances, {A} x eu-central-1\n" in err
+    # AND preflight shows the config's values too
+    main(["stackset", "preflight", *base, *targets])
+    err = capsys.readouterr().err
+    assert "us-east-1: CertificateArn=(empty), VpcCidr=10.2.0.0/16" in err
+    assert "eu-central-1: CertificateArn=(empty), VpcCidr=10.0.0.0/16" in err

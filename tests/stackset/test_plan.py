@@ -133,3 +133,59 @@ def test_two_regions_are_refused_while_an_iam_name_lacks_the_region_and_one_regi
     with pytest.raises(PlanError, match=r"1 IAM names do not contain \$\{AWS::Region\} \(Role"):
         check_regions_per_account(plan(), template)
     check_regions_per_account(plan(regions="eu-west-1"), template)
+
+
+CONFIGURED = {
+    "eu-west-1": {
+        "VpcCidr": "10.1.0.0/16",
+        "CertificateArn": "arn:aws:acm:eu-west-1:111111111111:certificate/eu",
+    },
+    "us-east-1": {"VpcCidr": "10.2.0.0/16"},
+    "ap-south-1": {"VpcCidr": "10.3.0.0/16"},  # in the config, not a target: ignored
+}
+
+
+def test_the_configs_region_values_become_each_regions_overrides() -> None:
+    # GIVEN the config's values for three regions, two of them targets
+    p = plan(configured=CONFIGURED)
+    # WHEN the instances are planned THEN each target region is one operation with its own values
+    assert [(kw["Regions"], kw["ParameterOverrides"]) for _c, kw, _n in instance_calls(p, [])] == [
+        (
+            ["eu-west-1"],
+            [
+                {
+                    "ParameterKey": "CertificateArn",
+                    "ParameterValue": "arn:aws:acm:eu-west-1:111111111111:certificate/eu",
+                },
+                {"ParameterKey": "VpcCidr", "ParameterValue": "10.1.0.0/16"},
+            ],
+        ),
+        (["us-east-1"], [{"ParameterKey": "VpcCidr", "ParameterValue": "10.2.0.0/16"}]),
+    ]
+
+
+def test_a_region_param_wins_over_the_config_and_a_param_over_the_configs_key() -> None:
+    p = plan(configured=CONFIGURED, region_parameters=["us-east-1:VpcCidr=10.9.0.0/16"])
+    assert p.region_parameters["us-east-1"] == {"VpcCidr": "10.9.0.0/16"}
+    assert p.region_parameters["eu-west-1"]["VpcCidr"] == "10.1.0.0/16"
+    # a --param for every instance: the config's per-region values of that key give way
+    p = plan(configured=CONFIGURED, parameters=[("EnvironmentSuffix", "demo"), ("VpcCidr", "10.8.0.0/16")])
+    assert p.region_parameters == {
+        "eu-west-1": {"CertificateArn": "arn:aws:acm:eu-west-1:111111111111:certificate/eu"}
+    }
+
+
+def test_preflight_and_preview_lines_show_each_regions_values_and_overlaps() -> None:
+    from tap_cfn.stackset.plan import region_lines
+    from tests.stackset import TEMPLATE
+
+    p = plan(
+        regions="eu-west-1,us-east-1,eu-central-1",
+        configured={"eu-west-1": {"VpcCidr": "10.1.0.0/16"}, "us-east-1": {"VpcCidr": "10.0.0.0/16"}},
+    )
+    assert region_lines(p, TEMPLATE) == [
+        "eu-west-1: VpcCidr=10.1.0.0/16",
+        "us-east-1: VpcCidr=10.0.0.0/16",
+        "eu-central-1: VpcCidr=10.0.0.0/16",  # the template's default
+        "note: eu-central-1's VpcCidr 10.0.0.0/16 overlaps us-east-1's 10.0.0.0/16: they cannot be peered",
+    ]

@@ -397,3 +397,56 @@ def test_outputs_are_read_per_instance_in_its_account() -> None:
         )
         found = operations.outputs(cfn, "tap-demo", lambda a, r: target, out.io)
     assert found == {f"{A}/eu-west-1": {"AlbUrl": "http://tap-alb-demo.eu-west-1.elb.amazonaws.com"}}
+
+
+def test_an_update_changes_only_the_regions_whose_overrides_the_config_changed() -> None:
+    # GIVEN instances in both regions: eu-west-1 on 10.1.0.0/16, us-east-1 on 10.2.0.0/16
+    p = plan(configured={"eu-west-1": {"VpcCidr": "10.1.0.0/16"}, "us-east-1": {"VpcCidr": "10.3.0.0/16"}})
+    cfn = client()
+    out = Lines()
+    with Stubber(cfn) as stubber:
+        existing = {
+            **STACK_SET["StackSet"],
+            "Parameters": [{"ParameterKey": "EnvironmentSuffix", "ParameterValue": "demo"}],
+        }
+        stubber.add_response("describe_stack_set", {"StackSet": existing}, {"StackSetName": "tap-demo"})
+        stubber.add_response("list_stack_instances", instances_of(PAIRS), {"StackSetName": "tap-demo"})
+        for region, cidr in (("eu-west-1", "10.1.0.0/16"), ("us-east-1", "10.2.0.0/16")):
+            stubber.add_response(
+                "describe_stack_instance",
+                {
+                    "StackInstance": {
+                        "StackSetId": SET_ID,
+                        "Region": region,
+                        "Account": A,
+                        "StackId": STACK_ID,
+                        "ParameterOverrides": [{"ParameterKey": "VpcCidr", "ParameterValue": cidr}],
+                        "Status": "CURRENT",
+                    }
+                },
+                {"StackSetName": "tap-demo", "StackInstanceAccount": A, "StackInstanceRegion": region},
+            )
+        stubber.add_response("update_stack_set", {"OperationId": "op-set"}, None)
+        operation(stubber, "op-set", "SUCCEEDED", [(a, r, "SUCCEEDED", "") for a, r in PAIRS])
+        # WHEN the config moves us-east-1 to 10.3.0.0/16 THEN only us-east-1's instances are updated
+        stubber.add_response(
+            "update_stack_instances",
+            {"OperationId": "op-us"},
+            {
+                "StackSetName": "tap-demo",
+                "Accounts": [A, B],
+                "Regions": ["us-east-1"],
+                "ParameterOverrides": [{"ParameterKey": "VpcCidr", "ParameterValue": "10.3.0.0/16"}],
+                "OperationPreferences": ANY,
+            },
+        )
+        operation(
+            stubber,
+            "op-us",
+            "SUCCEEDED",
+            [(A, "us-east-1", "SUCCEEDED", ""), (B, "us-east-1", "SUCCEEDED", "")],
+        )
+        code = operations.deploy(cfn, p, {"TemplateBody": "{}"}, out.io, lambda a, r: None)
+        stubber.assert_no_pending_responses()
+    assert code == 0, out.text
+    assert "Update stack instances: us-east-1 (2 instances)" in out.text

@@ -20,6 +20,7 @@ What the patches make moto do, as CloudFormation does:
   ServiceDiscovery::PrivateDnsNamespace/Service, ApplicationAutoScaling::ScalableTarget/
   ScalingPolicy, CloudWatch::Alarm, EC2::SecurityGroupEgress,
   ECS::ClusterCapacityProviderAssociations, backed by moto's service backends where it has one;
+- Fn::Cidr evaluated as CloudFormation documents it (tests/support/intrinsics.py);
 - EC2::SubnetRouteTableAssociation made with AssociateRouteTable, so DescribeRouteTables shows it;
 - a nested stack whose delete fails (dependency on a sibling) is retried instead of forgotten,
   and route tables are deleted with their stack, so the VPC can go too.
@@ -38,6 +39,8 @@ from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 from moto.moto_api._internal import mock_random
+
+from tests.support.intrinsics import fn_cidr
 
 _installed = False
 
@@ -611,6 +614,9 @@ def _install_engine_fixes() -> None:
     original_clean_json = parsing.clean_json
 
     def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        # Notes: "Fn::Cidr ... not evaluated": Fn::Select indexed the unevaluated dict (KeyError).
+        if isinstance(resource_json, dict) and list(resource_json) == ["Fn::Cidr"]:
+            return fn_cidr(*clean_json(resource_json["Fn::Cidr"], resources_map))
         if isinstance(resource_json, dict) and "Fn::Sub" in resource_json:
             value = resource_json["Fn::Sub"]
             text = value[0] if isinstance(value, list) else value
