@@ -79,7 +79,8 @@ def _both(*changes):  # noqa: ANN202, ANN002
         ),
         (
             _trace(colector_cpu=32),
-            r"^t\.yaml: environments\.dev\.tracing\.colector_cpu: unknown key; did you mean `collector_cpu`\?$",
+            r"^t\.yaml: environments\.dev\.tracing\.colector_cpu: unknown key; "
+            r"did you mean `collector_cpu`\?$",
         ),
         (
             lambda raw: raw["environments"]["dev"].update(tracing="otel"),

@@ -125,8 +125,9 @@ def test_the_deployment_s_traces_are_a_group_shown_on_the_dashboard(traced: dict
     group = traced["dev"].resource("monitoring", "TraceGroup")["Properties"]
     assert group["GroupName"] == {"Fn::Sub": "tap-traces-${EnvironmentSuffix}"}
     assert group["FilterExpression"] == {
-        "Fn::Sub": 'service("tap-frontend-${EnvironmentSuffix}") OR service("tap-api-gateway-${EnvironmentSuffix}")'
-        ' OR service("tap-processing-${EnvironmentSuffix}")'
+        "Fn::Sub": 'service("tap-frontend-${EnvironmentSuffix}") OR '
+        'service("tap-api-gateway-${EnvironmentSuffix}") OR '
+        'service("tap-processing-${EnvironmentSuffix}")'
     }
     body = traced["dev"].resource("monitoring", "Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
     assert (
