@@ -720,6 +720,15 @@ def collector_room(config: Config) -> Findings:
                 )
 
 
+@environment_check
+def tracing_egress(where: str, env: Environment) -> Findings:
+    """Tracing needs NAT egress: the collector's image comes from the public ECR registry and its
+    traces go to the X-Ray API, neither of which the VPC endpoints of `egress: endpoints` reach."""
+    if env.tracing is not None and env.egress == "endpoints":
+        needs = "the collector needs egress: nat (public ECR image, X-Ray API); allowed: nat"
+        yield f"{where}.tracing", needs
+
+
 @service_check
 def collector_name(config: Config, where: str, svc: Service) -> Findings:
     """No sidecar takes the collector's container name where a profile turns tracing on."""

@@ -53,6 +53,11 @@ def _sidecar_port(raw: dict[str, Any]) -> None:
     raw["services"][0]["sidecars"] = [{"name": "agent", "image": "public.ecr.aws/x/y:1", "port": 13133}]
 
 
+def _without_nat(raw: dict[str, Any]) -> None:
+    raw["environments"]["dev"]["egress"] = "endpoints"
+    raw["services"][0]["environment"] = {}  # nothing may call the public ALB without NAT
+
+
 def _both(*changes):  # noqa: ANN202, ANN002
     def change(raw: dict[str, Any]) -> None:
         for one in changes:
@@ -96,6 +101,11 @@ def _both(*changes):  # noqa: ANN202, ANN002
             _trace(collector_cpu=512),
             r"^t\.yaml: environments\.dev\.tracing\.collector_cpu: 512 units leave service 'frontend' "
             r"\(512 CPU in dev\) none$",
+        ),
+        (
+            _both(_trace(), _without_nat),
+            r"^t\.yaml: environments\.dev\.tracing: the collector needs egress: nat \(public ECR image, "
+            r"X-Ray API\); allowed: nat$",
         ),
         (
             _both(_trace("prod"), _rename_sidecar),
