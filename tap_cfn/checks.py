@@ -22,8 +22,11 @@ from tap_cfn.config import (
     ALB_ALARMS,
     ALB_REFERENCES,
     ARN_PLACEHOLDERS,
+    COLLECTOR_NAME,
+    COLLECTOR_PORTS,
     FARGATE_SIZES,
     LOG_RETENTION_DAYS,
+    MIN_CONTAINER_MEMORY,
     ONE_DAY,
     PLATFORM_RESOURCE,
     REFERENCE,
@@ -32,6 +35,7 @@ from tap_cfn.config import (
     DependsOn,
     Environment,
     Service,
+    Tracing,
     in_profile,
     refers_to_alb,
 )
@@ -794,6 +798,72 @@ def container_cycles(config: Config, where: str, svc: Service) -> Findings:
     cycle = _cycle(waits)
     if cycle:
         yield f"{where}.depends_on", f"containers wait in a circle: {' -> '.join(cycle)}"
+
+
+# --- tracing: the collector every task gets where a profile turns tracing on ------------------------
+
+
+def _traced(config: Config) -> list[tuple[str, Tracing]]:
+    """(environment, its tracing settings) of every profile with tracing on."""
+    return [(name, env.tracing) for name, env in config.environments.items() if env.tracing is not None]
+
+
+@check
+def collector_room(config: Config) -> Findings:
+    """The collector's CPU and memory fit inside every service's task size, leaving the main container
+    some of each: Fargate containers share the task's size (the sum of container memory and CPU
+    within the task's; https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html)."""
+    for env, tracing in _traced(config):
+        where = f"environments.{env}.tracing"
+        for svc in (in_profile(s, env) for s in config.services):
+            if svc.memory - tracing.collector_memory < MIN_CONTAINER_MEMORY:
+                yield (
+                    f"{where}.collector_memory",
+                    f"{tracing.collector_memory} MiB leaves service {svc.name!r} ({svc.memory} MiB in {env}) "
+                    f"less than the {MIN_CONTAINER_MEMORY} MiB a container needs",
+                )
+            if tracing.collector_cpu >= svc.cpu:
+                yield (
+                    f"{where}.collector_cpu",
+                    f"{tracing.collector_cpu} units leave service {svc.name!r} ({svc.cpu} CPU in {env}) none",
+                )
+
+
+@environment_check
+def tracing_egress(where: str, env: Environment) -> Findings:
+    """Tracing needs NAT egress: the collector's image comes from the public ECR registry and its
+    traces go to the X-Ray API, neither of which the VPC endpoints of `egress: endpoints` reach."""
+    if env.tracing is not None and env.egress == "endpoints":
+        needs = "the collector needs egress: nat (public ECR image, X-Ray API); allowed: nat"
+        yield f"{where}.tracing", needs
+
+
+@service_check
+def collector_name(config: Config, where: str, svc: Service) -> Findings:
+    """No sidecar takes the collector's container name where a profile turns tracing on."""
+    traced = [env for env, _ in _traced(config)]
+    for car in svc.sidecars:
+        if traced and car.name == COLLECTOR_NAME:
+            yield (
+                f"{where}.sidecars[{car.name}].name",
+                f"{COLLECTOR_NAME!r} is the tracing collector's name (tracing is on in {', '.join(traced)})",
+            )
+
+
+@service_check
+def collector_ports(config: Config, where: str, svc: Service) -> Findings:
+    """No container of a traced task listens on a port of the collector (one network namespace)."""
+    traced = [env for env, _ in _traced(config)]
+    if not traced:
+        return
+    owners = [(where, svc.port)] + [(f"{where}.sidecars[{car.name}]", car.port) for car in svc.sidecars]
+    for path, port in owners:
+        if port in COLLECTOR_PORTS:
+            yield (
+                f"{path}.port",
+                f"{port} is the tracing collector's {COLLECTOR_PORTS[port]} port (tracing is on in "
+                f"{', '.join(traced)}); allowed: any other",
+            )
 
 
 def _cycle(edges: dict[str, list[str]]) -> list[str] | None:

@@ -174,6 +174,43 @@ class RegionSettings(_Model, frozen=True):
         Annotated[str, Meta(pattern=f"^{ACM_CERTIFICATE}$", max_length=2048)] | None,
         _f("ACM certificate of the load balancer in this region (a certificate is regional). Default: none."),
     ] = None
+# The collector listens inside the task only (its containers share the task's network namespace):
+# OTLP over gRPC and HTTP, X-Ray SDK segments over UDP, and its own health check extension.
+COLLECTOR_NAME = "otel-collector"
+COLLECTOR_PORTS = {4317: "OTLP gRPC", 4318: "OTLP HTTP", 2000: "X-Ray UDP", 13133: "health check"}
+# Docker 20.10+ reserves at least 6 MiB per container, so none may be given less
+# (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html, memory).
+MIN_CONTAINER_MEMORY = 6
+
+
+class Tracing(_Model, frozen=True):
+    """Traces to AWS X-Ray: an AWS Distro for OpenTelemetry collector beside the main container of
+    every service (workers and internal services too). The application is told where to send spans
+    (OTEL_EXPORTER_OTLP_ENDPOINT, AWS_XRAY_DAEMON_ADDRESS); the task role may write traces; the
+    collector's configuration is an SSM parameter of the service stack. Its CPU and memory come out
+    of the task's size: the task costs the same, the application gets that much less."""
+
+    collector_cpu: Annotated[
+        int, _f("CPU units reserved for the collector inside the task's `cpu`.", ge=16, le=4096)
+    ] = 64
+    collector_memory: Annotated[
+        int,
+        _f(
+            "Hard memory limit (MiB) of the collector inside the task's `memory`; the main container's "
+            "limit is the task's memory less this.",
+            ge=32,
+            le=4096,
+        ),
+    ] = 128
+    sample_ratio: Annotated[
+        float,
+        _f(
+            "Share of requests whose traces are recorded, the OpenTelemetry SDK's parent-based ratio "
+            "sampler (X-Ray bills per trace recorded).",
+            gt=0,
+            le=1,
+        ),
+    ] = 0.05
 
 
 class Environment(_Model, frozen=True):
@@ -231,6 +268,13 @@ class Environment(_Model, frozen=True):
             "certificate_arn: arn:aws:acm:eu-west-1:...}}; none by default."
         ),
     ] = msgspec.field(default_factory=dict)
+    tracing: Annotated[
+        Tracing | None,
+        _f(
+            "X-Ray tracing through an OpenTelemetry collector in every task, e.g. tracing: {} for the "
+            "defaults; off (null) by default."
+        ),
+    ] = None
 
     @property
     def network(self) -> ipaddress.IPv4Network:

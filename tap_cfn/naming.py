@@ -53,6 +53,7 @@ NAME_LIMITS: dict[tuple[str, str], int] = {
     ("AWS::CloudWatch::Alarm", "AlarmName"): 255,
     ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
     ("AWS::SNS::Topic", "TopicName"): 256,
+    ("AWS::XRay::Group", "GroupName"): 32,
     # Counted with ${AWS::AccountId} and ${AWS::Region} as written (17 + 14 characters), which
     # is more than any account ID (12) and region name (at most 15) take.
     ("AWS::S3::Bucket", "BucketName"): 63,

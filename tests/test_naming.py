@@ -36,6 +36,8 @@ OTHER_AWS_LIMITS = {
     ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
     # https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html (up to 256)
     ("AWS::SNS::Topic", "TopicName"): 256,
+    # https://docs.aws.amazon.com/xray/latest/api/API_CreateGroup.html (GroupName: 1 to 32)
+    ("AWS::XRay::Group", "GroupName"): 32,
 }
 # Worst cases of the pseudo parameters inside names: a 12-digit account, a long region name.
 PSEUDO = {"${AWS::AccountId}": "1" * 12, "${AWS::Region}": "ap-southeast-15"}

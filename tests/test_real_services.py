@@ -28,7 +28,7 @@ def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_config_statements_join_the_task_role_scoped_to_their_resources(real: dict[str, Built]) -> None:
-    role = real["dev"].resource("service-web", "TaskRole")
+    role = real["prod"].resource("service-web", "TaskRole")  # prod: no tracing statement
     extra = _statements(role)[1:]  # after the metrics statement every service has
     assert extra == [
         {
@@ -185,7 +185,7 @@ def test_an_external_image_is_pulled_with_its_own_credentials_only(real: dict[st
 
 
 def test_sidecars_run_beside_the_main_container_each_with_its_log_stream(real: dict[str, Built]) -> None:
-    task = real["dev"].resource("service-web", "TaskDefinition")["Properties"]
+    task = real["prod"].resource("service-web", "TaskDefinition")["Properties"]
     containers = {c["Name"]: c for c in task["ContainerDefinitions"]}
     assert list(containers) == ["web", "envoy", "migrate"]  # the main container first
     prefixes = {n: c["LogConfiguration"]["Options"]["awslogs-stream-prefix"] for n, c in containers.items()}
@@ -218,3 +218,29 @@ def test_the_real_services_templates_are_lint_clean(real: dict[str, Built], tmp_
             path.write_text(render(template, "yaml"), encoding="utf-8")
             paths.append(path)
     assert lint(paths) == []
+
+
+def test_dev_traces_every_service_workers_and_internal_ones_too(real: dict[str, Built]) -> None:
+    dev, prod = real["dev"], real["prod"]
+    for svc in ("web", "reports", "jobs"):
+        names = [
+            c["Name"]
+            for c in dev.resource(f"service-{svc}", "TaskDefinition")["Properties"]["ContainerDefinitions"]
+        ]
+        assert names[-1] == "otel-collector", svc
+        assert "otel-collector" not in [
+            c["Name"]
+            for c in prod.resource(f"service-{svc}", "TaskDefinition")["Properties"]["ContainerDefinitions"]
+        ]
+    web = _container(dev, "web")
+    # dev's web is 512 MiB: 128 for the collector, the rest for the application
+    assert web["Memory"] == 512 - 128
+    # the collector first, then the service's own dependencies
+    assert web["DependsOn"] == [
+        {"ContainerName": "otel-collector", "Condition": "START"},
+        {"ContainerName": "envoy", "Condition": "HEALTHY"},
+        {"ContainerName": "migrate", "Condition": "SUCCESS"},
+    ]
+    variables = {v["Name"]: v["Value"] for v in _container(dev, "jobs")["Environment"]}
+    assert variables["OTEL_SERVICE_NAME"] == {"Fn::Sub": "real-jobs-${EnvironmentSuffix}"}
+    assert variables["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4318"

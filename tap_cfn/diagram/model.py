@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tap_cfn.cidr import fn_cidr
+from tap_cfn.config import COLLECTOR_NAME
 from tap_cfn.conventions import root_file
 
 ROOT_FILE = root_file("json")
@@ -447,6 +448,8 @@ def _data(b: _Builder) -> None:
         )
     for target, props in s.resources("AWS::ServiceDiscovery::PrivateDnsNamespace"):
         b.node(target, "namespace", display(props.get("Name", target.resource)), "Cloud Map namespace")
+    for target, props in s.resources("AWS::XRay::Group"):
+        b.node(target, "trace-group", display(props.get("GroupName", target.resource)), "X-Ray group, traces")
 
 
 def _load_balancing(b: _Builder) -> None:
@@ -565,10 +568,15 @@ def _services(b: _Builder) -> None:
         tasks = s.resolve(target.stack, props.get("TaskDefinition"))
         task = s.props(tasks[0]) if tasks else {}
         containers = task.get("ContainerDefinitions", [])
-        title = containers[0].get("Name") if len(containers) == 1 else display(props.get("ServiceName", ""))
+        own = [c for c in containers if c.get("Name") != COLLECTOR_NAME]  # the tracing collector aside
+        title = own[0].get("Name") if len(own) == 1 else display(props.get("ServiceName", ""))
         size = f"{task.get('Cpu', '?')} CPU / {task.get('Memory', '?')} MiB"
-        detail = f"ECS service, {size}, {_task_count(s, target, props)} tasks"
+        traced = len(own) < len(containers)
+        detail = f"ECS service, {size}, {_task_count(s, target, props)} tasks{', traced' if traced else ''}"
         service = b.node(target, "service", str(title or target.resource), detail)
+        if traced:  # its collector sends spans to X-Ray, where the deployment's group holds them
+            for group, _ in s.resources("AWS::XRay::Group"):
+                b.edge(USES, service, node_id(group), "traces")
         for lb in props.get("LoadBalancers", []):
             for tg in b.ids(target.stack, lb.get("TargetGroupArn"), {"target-group"}):
                 b.edge(REQUEST, tg, service, f":{lb.get('ContainerPort', '')}")

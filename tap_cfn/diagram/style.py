@@ -17,6 +17,7 @@ NODE_FILL = {
     "repository": "#ffe0b2",
     "secret": "#ffcdd2",
     "security-group": "#fce4ec",
+    "trace-group": "#c8e6c9",
 }
 DEFAULT_FILL = "#eeeeee"
 

@@ -228,6 +228,7 @@ def estimate(dep: Deployment, prices: Prices) -> Estimate:
         LineItem("KMS customer-managed key", 1, "key-months", p["kms_key_month"]),
         LineItem("CloudWatch alarms", alarm_metrics(dep), "alarm metric-months", p["alarm_metric_month"]),
         LineItem("CloudWatch dashboard", 1, "dashboard-months", p["dashboard_month"]),
+        *_tracing_items(dep, prices, tasks),
     ]
     notes = [
         f"{tasks} tasks around the clock at the desired counts; FARGATE takes {env.capacity.fargate_base} "
@@ -238,7 +239,27 @@ def estimate(dep: Deployment, prices: Prices) -> Estimate:
     ]
     if env.scheduled_scaling is not None:
         notes.append("the scheduled scaling window is not reflected: tasks are counted around the clock")
+    if env.tracing is not None:
+        notes.append(
+            f"traces: {a['requests_per_task_second']:g} requests per task and second (assumption), "
+            f"{env.tracing.sample_ratio:.0%} sampled, one trace each (calls between services share "
+            "their caller's trace, so this counts high); the collector runs inside the task's size"
+        )
     return Estimate(dep.env_name, items, notes, quotas(dep))
+
+
+def _tracing_items(dep: Deployment, prices: Prices, tasks: int) -> list[LineItem]:
+    """X-Ray traces recorded, where any profile traces (zero in a profile that does not, so the
+    profiles compare line by line)."""
+    if all(env.tracing is None for env in dep.config.environments.values()):
+        return []
+    tracing = dep.env.tracing
+    ratio = tracing.sample_ratio if tracing is not None else 0.0
+    seconds = prices.hours * 3600
+    traces = tasks * prices.assumption["requests_per_task_second"] * seconds * ratio
+    sampled = f"{ratio:.0%} sampled" if tracing is not None else "off"
+    label = f"X-Ray traces recorded ({sampled})"
+    return [LineItem(label, traces, "traces", prices.price["xray_trace_recorded"])]
 
 
 def interface_endpoints(dep: Deployment) -> int:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from troposphere import Equals, Not, Ref, Template, cloudwatch, sns
+from troposphere import Equals, Not, Ref, Template, cloudwatch, sns, xray
 
+from tap_cfn import naming
 from tap_cfn.config import Deployment
 from tap_cfn.contract import (
     ALARM_EMAIL,
@@ -23,10 +24,11 @@ from tap_cfn.contract import (
     DASHBOARD_NAME,
     KMS_KEY_ARN,
 )
-from tap_cfn.stacks import alarms
+from tap_cfn.stacks import alarms, tracing
 from tap_cfn.stacks.base import StackBuilder
 
 HAS_ALARM_EMAIL = "HasAlarmEmail"
+TRACE_GROUP = "traces"  # the X-Ray group's name: <project>-traces-<suffix>
 WIDGET_WIDTH, WIDGET_HEIGHT = 12, 6  # two widgets per row of the 24-unit grid
 
 
@@ -53,6 +55,7 @@ def build(dep: Deployment) -> Template:
         )
     )
     alarms.add(s, None, Ref(topic))
+    _trace_group(s)
     dashboard = s.add(
         cloudwatch.Dashboard(
             "Dashboard",
@@ -65,6 +68,24 @@ def build(dep: Deployment) -> Template:
     return s.template
 
 
+def _trace_group(s: StackBuilder) -> None:
+    """With tracing on: an X-Ray group of this deployment's traces (its services by the name their
+    traces carry). X-Ray publishes a group's ApproximateTraceCount to CloudWatch every minute, which
+    the dashboard shows (https://docs.aws.amazon.com/xray/latest/devguide/xray-console-groups.html)."""
+    if s.dep.env.tracing is None:
+        return
+    services = " OR ".join(f'service("{tracing.service_name(s.dep, svc.name)}")' for svc in s.dep.services)
+    s.add(
+        xray.Group(
+            "TraceGroup",
+            GroupName=s.name(TRACE_GROUP),
+            FilterExpression=s.sub(services),
+            InsightsConfiguration=xray.InsightsConfiguration(InsightsEnabled=False),
+            Tags=s.tags(TRACE_GROUP),
+        )
+    )
+
+
 def _search(schema: str, scope: str, metric: str, stat: str, period: int) -> str:
     """A CloudWatch SEARCH expression: every metric of `schema` within `scope` (this deployment)."""
     return f"SEARCH('{{{schema}}} {scope} MetricName=\"{metric}\"', '{stat}', {period})"
@@ -73,7 +94,7 @@ def _search(schema: str, scope: str, metric: str, stat: str, period: int) -> str
 Panel = tuple[str, list[str], dict[str, Any]]
 
 
-def _panels(period: int, cluster: str, balancer: str) -> list[Panel]:
+def _panels(period: int, cluster: str, balancer: str, traces: str | None = None) -> list[Panel]:
     """(title, SEARCH expressions, extra widget properties) per dashboard widget, in grid order."""
     by_target_group = ("AWS/ApplicationELB,LoadBalancer,TargetGroup", f'LoadBalancer="{balancer}"')
     by_balancer = ("AWS/ApplicationELB,LoadBalancer", f'LoadBalancer="{balancer}"')
@@ -121,6 +142,20 @@ def _panels(period: int, cluster: str, balancer: str) -> list[Panel]:
             [_search(*by_balancer, "RejectedConnectionCount", "Sum", period)],
             from_zero,
         ),
+    ] + _trace_panels(period, traces)
+
+
+def _trace_panels(period: int, traces: str | None) -> list[Panel]:
+    """Traces X-Ray recorded for the deployment's group (`traces`: its name), where tracing is on."""
+    if traces is None:
+        return []
+    by_group = ("AWS/X-Ray,GroupName", f'GroupName="{traces}"')
+    return [
+        (
+            "Traces recorded (X-Ray; the trace map is in the X-Ray console)",
+            [_search(*by_group, "ApproximateTraceCount", "Sum", period)],
+            {"yAxis": {"left": {"min": 0}}},
+        )
     ]
 
 
@@ -129,7 +164,8 @@ def dashboard_body(dep: Deployment, cluster: str, balancer: str) -> str:
     Sorted keys and a fixed widget order keep it byte-identical on regeneration."""
     period = dep.env.alarms.period
     widgets = []
-    for index, (title, expressions, extra) in enumerate(_panels(period, cluster, balancer)):
+    traces = naming.name_text(dep.project, TRACE_GROUP) if dep.env.tracing is not None else None
+    for index, (title, expressions, extra) in enumerate(_panels(period, cluster, balancer, traces)):
         widgets.append(
             {
                 "type": "metric",

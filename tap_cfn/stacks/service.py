@@ -9,7 +9,7 @@ from typing import Any
 
 from awacs import cloudwatch, ecr, kms, logs, secretsmanager, ssmmessages
 from awacs.aws import Condition, Statement, StringEquals
-from troposphere import AWS_REGION, GetAtt, Ref, Sub, Template, ecs, iam
+from troposphere import AWS_REGION, GetAtt, Ref, Sub, Template, ecs, iam, ssm
 from troposphere import applicationautoscaling as aas
 from troposphere import servicediscovery as sd
 
@@ -38,7 +38,7 @@ from tap_cfn.contract import (
     TARGET_GROUP_FULL_NAME,
 )
 from tap_cfn.iam import LOG_GROUPS_HERE, action, allow, document, service_trust
-from tap_cfn.stacks import alarms
+from tap_cfn.stacks import alarms, tracing
 from tap_cfn.stacks.base import StackBuilder
 from tap_cfn.stacks.cluster import capacity_strategy
 from tap_cfn.topology import discoverable
@@ -111,7 +111,9 @@ def _service(s: StackBuilder, svc: Service, task: ecs.TaskDefinition, extra: dic
     )
 
 
-def _roles(s: StackBuilder, svc: Service) -> tuple[iam.Role, iam.Role]:
+def _roles(
+    s: StackBuilder, svc: Service, collector_config: ssm.Parameter | None
+) -> tuple[iam.Role, iam.Role]:
     """The execution role (starts tasks) and the task role (the application). No RoleName: IAM role
     names are global to the account, so CloudFormation generates a unique one and the same suffix
     deploys in two regions of one account
@@ -121,7 +123,9 @@ def _roles(s: StackBuilder, svc: Service) -> tuple[iam.Role, iam.Role]:
             "ExecutionRole",
             Description=f"Starts {svc.name} tasks: pulls its image, writes its logs, reads its secrets",
             AssumeRolePolicyDocument=service_trust("ecs-tasks.amazonaws.com"),
-            Policies=[iam.Policy(PolicyName="execution", PolicyDocument=_execution_policy(s, svc))],
+            Policies=[
+                iam.Policy(PolicyName="execution", PolicyDocument=_execution_policy(s, svc, collector_config))
+            ],
             Tags=s.tags(naming.EXEC_ROLE, svc.name),
         )
     )
@@ -147,14 +151,11 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
         # A hard limit at the task's size: the one container may use all of it, and no more
         # (Control Tower CT.ECS.PR.7; limits >= reservations:
         # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-size-best-practice.html).
-        Memory=svc.memory,
+        Memory=tracing.app_memory(s, svc),
         Privileged=False,
         ReadonlyRootFilesystem=svc.readonly_root_filesystem,
         LogConfiguration=_logs(s, svc, svc.name),
-        Environment=[
-            ecs.Environment(Name=key, Value=_environment_value(s, s.dep, value))
-            for key, value in sorted(svc.environment.items())
-        ],
+        Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(_variables(s, svc).items())],
         Secrets=[
             ecs.Secret(Name=key, ValueFrom=s.param(SECRET_ARN, secret))
             for key, secret in sorted(svc.secrets.items())
@@ -168,12 +169,18 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
         container.PortMappings = [ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")]
     _process(container, svc)
     _health_check(container, svc.health_check)
-    _depends_on(container, svc.depends_on)
+    _depends_on(container, [*tracing.app_depends_on(s), *svc.depends_on])
     if svc.readonly_root_filesystem:
         container.MountPoints = [_scratch_mount()]
     if svc.exec:  # the exec agent runs beside the application; an init process reaps its children
         container.LinuxParameters = ecs.LinuxParameters(InitProcessEnabled=True)
     return container
+
+
+def _variables(s: StackBuilder, svc: Service) -> dict[str, str | Sub]:
+    """The main container's environment: the service's own variables over what tracing sets."""
+    own = {key: _environment_value(s, s.dep, value) for key, value in svc.environment.items()}
+    return {**tracing.app_environment(s, svc), **own}
 
 
 def _logs(s: StackBuilder, svc: Service, prefix: str) -> ecs.LogConfiguration:
@@ -253,7 +260,8 @@ def _process(container: ecs.ContainerDefinition, svc: Service) -> None:
 
 
 def _task_definition(s: StackBuilder, svc: Service) -> ecs.TaskDefinition:
-    execution_role, task_role = _roles(s, svc)
+    collector_config = tracing.config_parameter(s, svc)
+    execution_role, task_role = _roles(s, svc, collector_config)
     scratch = svc.readonly_root_filesystem or any(car.readonly_root_filesystem for car in svc.sidecars)
     extra: dict[str, Any] = {"Volumes": [ecs.Volume(Name=SCRATCH_VOLUME)]} if scratch else {}
     if svc.ephemeral_storage is not None:
@@ -274,7 +282,15 @@ def _task_definition(s: StackBuilder, svc: Service) -> ecs.TaskDefinition:
             ),
             ExecutionRoleArn=GetAtt(execution_role, "Arn"),
             TaskRoleArn=GetAtt(task_role, "Arn"),
-            ContainerDefinitions=[_container(s, svc), *(_sidecar(s, svc, car) for car in svc.sidecars)],
+            ContainerDefinitions=[
+                _container(s, svc),
+                *(_sidecar(s, svc, car) for car in svc.sidecars),
+                *(
+                    [tracing.collector(s, collector_config, _logs(s, svc, cfg.COLLECTOR_NAME))]
+                    if collector_config is not None
+                    else []
+                ),
+            ],
             Tags=s.tags("task", svc.name),
             **extra,
         )
@@ -311,8 +327,9 @@ def _deployment(guards: ecs.DeploymentAlarms | None = None) -> ecs.DeploymentCon
     )
 
 
-def _execution_policy(s: StackBuilder, svc: Service):  # noqa: ANN202 (awacs PolicyDocument)
-    """Pull this service's image, write to its log group, read its secrets: nothing else."""
+def _execution_policy(s: StackBuilder, svc: Service, collector_config: ssm.Parameter | None):  # noqa: ANN202
+    """Pull this service's image, write to its log group, read its secrets (and with tracing the
+    collector's configuration parameter): nothing else."""
     statements = _image_pull(s, svc) + [
         allow(
             [logs.CreateLogStream, logs.PutLogEvents],
@@ -337,6 +354,7 @@ def _execution_policy(s: StackBuilder, svc: Service):  # noqa: ANN202 (awacs Pol
                 _via_secrets_manager(),
             )
         )
+    statements += tracing.execution_statements(collector_config)
     return document(*statements)
 
 
@@ -399,6 +417,7 @@ def _task_policy(s: StackBuilder, dep: Deployment, svc: Service):  # noqa: ANN20
                 ],
             ),
         ]
+    statements += tracing.task_statements(s)
     statements += [
         allow([action(name) for name in p.actions], [_resource(s, r) for r in p.resources])
         for p in svc.permissions

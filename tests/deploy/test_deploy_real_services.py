@@ -43,7 +43,8 @@ def test_the_real_services_deploy_with_sidecars_a_worker_and_an_external_image(
 
     ecs = _client(aws, "ecs")
     web = ecs.describe_task_definition(taskDefinition="real-task-web-demo")["taskDefinition"]
-    assert [c["name"] for c in web["containerDefinitions"]] == ["web", "envoy", "migrate"]
+    # dev traces: the collector joins every task, its configuration read from an SSM parameter
+    assert [c["name"] for c in web["containerDefinitions"]] == ["web", "envoy", "migrate", "otel-collector"]
     assert web["memory"] == "512"  # the dev override (1024 without it); the endpoint keeps no cpu
     main = web["containerDefinitions"][0]
     assert main["user"] == "1000:1000" and main["stopTimeout"] == 60
@@ -51,6 +52,13 @@ def test_the_real_services_deploy_with_sidecars_a_worker_and_an_external_image(
     assert reports["containerDefinitions"][0]["image"] == "ghcr.io/example/reports:2.3.1"
     jobs = ecs.describe_task_definition(taskDefinition="real-task-jobs-demo")["taskDefinition"]
     assert not jobs["containerDefinitions"][0].get("portMappings")
+
+    collector = web["containerDefinitions"][-1]
+    assert collector["image"] == "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+    (config,) = collector["secrets"]
+    parameter = config["valueFrom"].split(":parameter/", 1)[1]
+    value = _client(aws, "ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
+    assert "exporters: [awsxray]" in value
 
     scaling = _client(aws, "application-autoscaling")
     policies = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]

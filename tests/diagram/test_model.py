@@ -182,3 +182,24 @@ def test_the_services_view_keeps_the_services_and_how_they_are_reached(dev: mode
     labels = {g.label for g in view.groups}
     assert "network stack" not in labels and "data stack" not in labels
     assert {"loadbalancer stack", "service-processing stack"} <= labels
+
+
+def test_traced_services_send_traces_to_the_deployment_s_x_ray_group(tmp_path: Path) -> None:
+    """GIVEN dev traced, WHEN drawn, THEN every service says so and points at the X-Ray group; the
+    collector does not turn a one-container service into a multi-container one."""
+    from tests.conftest import _raw
+
+    raw = _raw()
+    raw["environments"]["dev"]["tracing"] = {}
+    graph = model.build(write_templates(cfg.parse(raw), tmp_path, "dev"))
+    assert graph.titles("trace-group") == ["tap-traces"]
+    assert graph.titles("service") == ["api-gateway", "frontend", "processing"]
+    traces = {(s, t) for s, t, label in graph.named_edges(USES) if label == "traces"}
+    assert traces == {(svc, "tap-traces") for svc in ("api-gateway", "frontend", "processing")}
+    processing = next(n for n in graph.nodes if n.title == "processing")
+    assert processing.detail == "ECS service, 2048 CPU / 4096 MiB, 2-10 tasks, traced"
+
+
+def test_an_untraced_profile_draws_no_trace_group(dev: model.Graph) -> None:
+    assert dev.titles("trace-group") == []
+    assert not any(n.detail.endswith("traced") for n in dev.nodes)

@@ -175,3 +175,20 @@ def test_the_comparison_shows_dev_and_prod_side_by_side() -> None:
     assert handle_cost(cli.build_parser().parse_args(["cost", "--json"]), out) == 0
     data = json.loads(out.getvalue())
     assert data["environments"]["dev"]["total"] == 261.20 and data["as_of"] == AS_OF
+
+
+def test_traced_profiles_show_x_ray_traces_recorded_and_the_others_a_zero_line() -> None:
+    config = cfg.parse(mutated(lambda raw: raw["environments"]["dev"].update(tracing={})), "t.yaml")
+    dev, prod = (cost.estimate(cfg.Deployment(config, env), PRICES) for env in ("dev", "prod"))
+    (traced,) = [i for i in dev.items if i.name.startswith("X-Ray")]
+    assert traced.name == "X-Ray traces recorded (5% sampled)"
+    assert traced.unit_price == 0.000005  # $5.00 per million (https://aws.amazon.com/xray/pricing/)
+    # 6 tasks (3 services x 2) x 10 requests/s x 730 h x 3600 s x 5 %
+    assert traced.quantity == pytest.approx(6 * 10 * H * 3600 * 0.05)
+    assert traced.monthly == pytest.approx(39.42)
+    (off,) = [i for i in prod.items if i.name.startswith("X-Ray")]
+    assert (off.name, off.quantity) == ("X-Ray traces recorded (off)", 0)
+    # the collector runs inside the task size: Fargate costs the same as without tracing
+    untraced = cost.estimate(cfg.Deployment(cfg.load(), "dev"), PRICES)
+    assert items(dev)["Fargate vCPU, on-demand"] == items(untraced)["Fargate vCPU, on-demand"]
+    assert not [i for i in untraced.items if i.name.startswith("X-Ray")]  # no line where none traces
