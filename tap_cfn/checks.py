@@ -25,13 +25,17 @@ from tap_cfn.config import (
     PLATFORM_RESOURCE,
     REFERENCE,
     SERVICE_REFERENCE,
+    STRATEGIES,
     Config,
     DependsOn,
     Environment,
     Service,
+    deployment_minutes,
     in_profile,
+    needs_alternate_target_group,
     refers_to_alb,
 )
+from tap_cfn.topology import discoverable
 
 Finding = tuple[str, str]
 Findings = Iterator[Finding]
@@ -278,6 +282,8 @@ def name_room(config: Config) -> Findings:
     for svc in config.services:
         for kind, limit in naming.SERVICE_NAME_LIMITS.items():
             if kind == naming.TARGET_GROUP and not svc.route.behind_alb:
+                continue
+            if kind == naming.ALTERNATE_TARGET_GROUP and not needs_alternate_target_group(svc):
                 continue
             text = naming.name_text(config.project, kind, svc.name)
             room = naming.suffix_room(text, limit)
@@ -711,3 +717,83 @@ def _cycle(edges: dict[str, list[str]]) -> list[str] | None:
             if found:
                 return found
     return None
+
+
+# --- releases (ECS deployment strategies) ----------------------------------------------------------
+
+# Which strategy takes which figure (the CanaryConfiguration and LinearConfiguration references:
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CanaryConfiguration.html,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinearConfiguration.html).
+STRATEGY_FIELDS = {
+    "bake_time_minutes": ("blue_green", "canary", "linear"),
+    "canary_percent": ("canary",),
+    "canary_bake_time_minutes": ("canary",),
+    "step_percent": ("linear",),
+    "step_bake_time_minutes": ("linear",),
+}
+# CloudFormation rejects a canary or linear service whose computed deployment time exceeds 33 hours
+# (AWS::ECS::Service CanaryConfiguration / LinearConfiguration references:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-canaryconfiguration.html).
+CLOUDFORMATION_DEPLOYMENT_MINUTES = 33 * 60
+
+
+@service_check
+def deployment_fields(config: Config, where: str, svc: Service) -> Findings:
+    """A deployment figure belongs to the strategies that read it; percents are steps of 0.1."""
+    release = svc.deployment
+    for field, strategies in STRATEGY_FIELDS.items():
+        if getattr(release, field) is not None and release.strategy not in strategies:
+            yield (
+                f"{where}.deployment.{field}",
+                f"only with strategy {' or '.join(strategies)} (strategy is {release.strategy})",
+            )
+    for field in ("canary_percent", "step_percent"):
+        value = getattr(release, field)
+        if value is not None and abs(value * 10 - round(value * 10)) > 1e-9:
+            yield f"{where}.deployment.{field}", f"{value}: ECS takes multiples of 0.1"
+
+
+def strategies_for(config: Config, svc: Service) -> tuple[tuple[str, ...], str]:
+    """The strategies ECS supports for `svc`'s route, and why the others are not.
+    Managed traffic shifting needs a load balancer, Service Connect or VPC Lattice; a service
+    without any of them (a worker) may still use blue/green, without traffic to shift
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-implementation.html,
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/canary-deployment-implementation.html).
+    ECS shifts ALB traffic by a listener rule (AdvancedConfiguration.ProductionListenerRule:
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AdvancedConfiguration.html)."""
+    if discoverable(svc):
+        return ("rolling",), (
+            "it is registered in Cloud Map (route internal or callers), whose records ECS does not "
+            "shift: blue/green, canary and linear need a load balancer or Service Connect"
+        )
+    if svc.route.behind_alb and svc.route.default:
+        return ("rolling",), (
+            "the listener's default action is no listener rule ECS could shift: give the service a "
+            "path or host rule"
+        )
+    if svc.route.unreached:
+        return ("rolling", "blue_green"), "a worker has no traffic to shift gradually"
+    return tuple(STRATEGIES), ""
+
+
+@service_check
+def deployment_strategy(config: Config, where: str, svc: Service) -> Findings:
+    """The strategy is one ECS supports for the service's route kind."""
+    allowed, why = strategies_for(config, svc)
+    if svc.deployment.strategy not in allowed:
+        yield (
+            f"{where}.deployment.strategy",
+            f"{svc.deployment.strategy} is not available here ({why}); allowed: {', '.join(allowed)}",
+        )
+
+
+@service_check
+def deployment_duration(config: Config, where: str, svc: Service) -> Findings:
+    """A canary or linear release fits CloudFormation's 33 hours (the stack operation times out at 36)."""
+    minutes = deployment_minutes(svc.deployment)
+    if minutes > CLOUDFORMATION_DEPLOYMENT_MINUTES:
+        yield (
+            f"{where}.deployment",
+            f"bake times add up to {minutes} minutes; CloudFormation rejects more than "
+            f"{CLOUDFORMATION_DEPLOYMENT_MINUTES} (33 hours)",
+        )

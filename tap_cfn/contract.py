@@ -150,6 +150,20 @@ TARGET_GROUP_FULL_NAME = _declare(
     "Full name of the {owner} target group (CloudWatch dimension).",
     PER_SERVICE,
 )
+ALTERNATE_TARGET_GROUP_ARN = _declare(
+    "TargetGroup2Arn",
+    STRING,
+    LOADBALANCER,
+    "Alternate (second) target group of the {owner} service (blue/green, canary, linear).",
+    PER_SERVICE,
+)
+LISTENER_RULE_ARN = _declare(
+    "ListenerRuleArn",
+    STRING,
+    LOADBALANCER,
+    "Production listener rule of the {owner} service, whose weights ECS shifts during a release.",
+    PER_SERVICE,
+)
 
 CLUSTER_NAME = _declare("ClusterName", STRING, CLUSTER, "Name of the ECS cluster.", public=True)
 CLUSTER_ARN = _declare("ClusterArn", STRING, CLUSTER, "ARN of the ECS cluster.", public=True)

@@ -534,6 +534,21 @@ def _task_count(s: Any, target: Any, props: dict[str, Any]) -> str:
     return "?"
 
 
+def _release(config: dict[str, Any]) -> str:
+    """How a blue/green-family release shifts traffic, e.g. ", canary 5% for 10 min, bake 10 min";
+    nothing for a rolling one (the default, drawn as before)."""
+    strategy = config.get("Strategy", "ROLLING")
+    if strategy == "ROLLING":
+        return ""
+    canary, linear = config.get("CanaryConfiguration", {}), config.get("LinearConfiguration", {})
+    shift = {
+        "BLUE_GREEN": "blue/green",
+        "CANARY": f"canary {canary.get('CanaryPercent')}% for {canary.get('CanaryBakeTimeInMinutes')} min",
+        "LINEAR": f"linear {linear.get('StepPercent')}% every {linear.get('StepBakeTimeInMinutes')} min",
+    }.get(str(strategy), str(strategy).lower())
+    return f", {shift}, bake {config.get('BakeTimeInMinutes')} min"
+
+
 def _services(b: _Builder) -> None:
     s = b.stacks
     for target, props in s.resources("AWS::ECS::Service"):
@@ -543,10 +558,14 @@ def _services(b: _Builder) -> None:
         title = containers[0].get("Name") if len(containers) == 1 else display(props.get("ServiceName", ""))
         size = f"{task.get('Cpu', '?')} CPU / {task.get('Memory', '?')} MiB"
         detail = f"ECS service, {size}, {_task_count(s, target, props)} tasks"
+        detail += _release(props.get("DeploymentConfiguration", {}))
         service = b.node(target, "service", str(title or target.resource), detail)
         for lb in props.get("LoadBalancers", []):
             for tg in b.ids(target.stack, lb.get("TargetGroupArn"), {"target-group"}):
                 b.edge(REQUEST, tg, service, f":{lb.get('ContainerPort', '')}")
+            alternate = lb.get("AdvancedConfiguration", {}).get("AlternateTargetGroupArn")
+            for tg in b.ids(target.stack, alternate, {"target-group"}):
+                b.edge(REQUEST, tg, service, f":{lb.get('ContainerPort', '')} (alternate)")
         for container in containers:
             for repo in b.ids(tasks[0].stack, container.get("Image"), {"repository"}):
                 b.edge(USES, service, repo, "image")
