@@ -65,7 +65,8 @@ def reference(schema: dict[str, Any] | None = None) -> str:
         ]
         required = set(struct.get("required", []))
         for key, prop in struct["properties"].items():
-            meaning = prop.get("description") or _ref_description(prop, defs)
+            # docstrings keep their line indentation: one line of single spaces in a table cell
+            meaning = " ".join((prop.get("description") or _ref_description(prop, defs)).split())
             rows.append(
                 "| "
                 + " | ".join(
@@ -81,7 +82,7 @@ def reference(schema: dict[str, Any] | None = None) -> str:
                 + " |"
             )
         found = "the top level of the file" if name == ROOT else f"`{path.lstrip('.')}`"
-        intro = _cell(f"{struct.get('description', '')} Found at {found}.")
+        intro = _cell(f"{' '.join(struct.get('description', '').split())} Found at {found}.")
         sections.append(f"### {name}\n\n{intro}\n\n" + "\n".join(rows))
     return "\n\n".join(sections) + "\n"
 
