@@ -182,3 +182,18 @@ def test_the_services_view_keeps_the_services_and_how_they_are_reached(dev: mode
     labels = {g.label for g in view.groups}
     assert "network stack" not in labels and "data stack" not in labels
     assert {"loadbalancer stack", "service-processing stack"} <= labels
+
+
+def test_a_canary_service_is_drawn_with_its_strategy_and_both_target_groups(tmp_path: Path) -> None:
+    config = cfg.load(REPO / "tests" / "fixtures" / "real-services.yaml")
+    graph = model.build(write_templates(config, tmp_path, "dev"))
+    details = {n.title: n.detail for n in graph.nodes if n.kind == "service"}
+    assert details["api"].endswith(", canary 10.0% for 15 min, bake 20 min")
+    assert details["jobs"].endswith(", blue/green, bake 10 min")
+    assert sorted(t for t, d in details.items() if "bake" in d) == ["api", "jobs"]  # rolling: as before
+    assert {e for e in graph.named_edges(REQUEST) if "api" in e[1]} == {
+        ("real-alb", "real-tg-api", "/api/*"),
+        ("real-alb", "real-tg2-api", "/api/*"),  # the weighted production rule names both
+        ("real-tg-api", "api", ":8000"),
+        ("real-tg2-api", "api", ":8000 (alternate)"),
+    }
