@@ -797,3 +797,16 @@ def deployment_duration(config: Config, where: str, svc: Service) -> Findings:
             f"bake times add up to {minutes} minutes; CloudFormation rejects more than "
             f"{CLOUDFORMATION_DEPLOYMENT_MINUTES} (33 hours)",
         )
+
+
+@service_check
+def deployment_request_scaling(config: Config, where: str, svc: Service) -> Findings:
+    """ALBRequestCountPerTarget follows the one target group its ResourceLabel names
+    (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html),
+    and a blue/green, canary or linear release moves production to the other group."""
+    if needs_alternate_target_group(svc) and svc.scaling.requests_per_target is not None:
+        yield (
+            f"{where}.scaling.requests_per_target",
+            f"not with strategy {svc.deployment.strategy}: releases move production traffic between two "
+            "target groups and the request count follows one; scale on cpu_target or memory_target",
+        )

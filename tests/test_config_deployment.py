@@ -153,6 +153,16 @@ def test_a_bad_deployment_is_one_line_naming_the_service_and_field(raw: dict[str
     assert re.search(message, line), line
 
 
+def test_request_count_scaling_cannot_follow_a_service_between_its_two_target_groups() -> None:
+    raw = _with(API, strategy="blue_green")
+    raw["services"][API]["scaling"] = {"requests_per_target": 100}
+    with pytest.raises(
+        cfg.ConfigError,
+        match=r"services\[api-gateway\]\.scaling\.requests_per_target: not with strategy blue_green: releases",
+    ):
+        cfg.parse(raw, "t.yaml")
+
+
 def test_a_caller_makes_an_alb_service_discoverable_and_so_rolling_only() -> None:
     raw = _with(API, strategy="canary")
     raw["services"][API]["callers"] = ["frontend"]

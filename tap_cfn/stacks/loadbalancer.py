@@ -26,6 +26,7 @@ from tap_cfn.contract import (
     LISTENER_ARN,
     LISTENER_RULE_ARN,
     PUBLIC_SUBNET_IDS,
+    TARGET_GROUP2_FULL_NAME,
     TARGET_GROUP_ARN,
     TARGET_GROUP_FULL_NAME,
     VPC_ID,
@@ -119,6 +120,7 @@ def _alternate_target_group(s: StackBuilder, svc: Service) -> elb.TargetGroup:
     # of a service named "<service>-alternate".
     tg = s.add(_group(s, svc, "TargetGroup2", naming.ALTERNATE_TARGET_GROUP))
     s.output(ALTERNATE_TARGET_GROUP_ARN, Ref(tg), svc.name)
+    s.output(TARGET_GROUP2_FULL_NAME, GetAtt(tg, "TargetGroupFullName"), svc.name)
     return tg
 
 
