@@ -158,7 +158,7 @@ def test_request_count_scaling_cannot_follow_a_service_between_its_two_target_gr
     raw["services"][API]["scaling"] = {"requests_per_target": 100}
     with pytest.raises(
         cfg.ConfigError,
-        match=r"services\[api-gateway\]\.scaling\.requests_per_target: not with strategy blue_green: releases",
+        match=r"services\[api-gateway\]\.scaling\.requests_per_target: not with strategy blue_green:",
     ):
         cfg.parse(raw, "t.yaml")
 
