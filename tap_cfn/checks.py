@@ -35,7 +35,7 @@ from tap_cfn.config import (
     needs_alternate_target_group,
     refers_to_alb,
 )
-from tap_cfn.topology import discoverable
+from tap_cfn.topology import discoverable, listener_rules_of, test_rule_priority
 
 Finding = tuple[str, str]
 Findings = Iterator[Finding]
@@ -809,4 +809,28 @@ def deployment_request_scaling(config: Config, where: str, svc: Service) -> Find
             f"{where}.scaling.requests_per_target",
             f"not with strategy {svc.deployment.strategy}: releases move production traffic between two "
             "target groups and the request count follows one; scale on cpu_target or memory_target",
+        )
+
+
+@service_check
+def deployment_test_rule(config: Config, where: str, svc: Service) -> Findings:
+    """A test listener rule belongs to an ALB service released by blue_green, canary or linear
+    (AdvancedConfiguration.TestListenerRule), one priority ahead of its production rule."""
+    if not svc.deployment.test_listener_rule:
+        return
+    if not needs_alternate_target_group(svc):
+        yield (
+            f"{where}.deployment.test_listener_rule",
+            "needs an ALB service (route.type: alb) with strategy blue_green, canary or linear",
+        )
+        return
+    rule = next(r for r in listener_rules_of(config) if r.service == svc.name)
+    taken = {r.priority: r.service for r in listener_rules_of(config)}
+    test = test_rule_priority(rule)
+    if test < 1 or test in taken:
+        whose = f"taken by {taken[test]!r}" if test in taken else "below 1"
+        yield (
+            f"{where}.deployment.test_listener_rule",
+            f"its test rule takes the priority before the service's rule ({test}), which is {whose}; "
+            "choose another route.priority",
         )

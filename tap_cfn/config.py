@@ -432,6 +432,10 @@ STRATEGIES = {"rolling": "ROLLING", "blue_green": "BLUE_GREEN", "canary": "CANAR
 Minutes = Annotated[int, Meta(ge=0, le=1440)]
 # Ours: ECS requires a bake time with BLUE_GREEN and we give every native strategy the same.
 DEFAULT_BAKE_TIME_MINUTES = 10
+# The header that routes a request to the new revision through a test listener rule: the one ECS's
+# Service Connect recognises as test traffic by default, so that one header reaches a new revision
+# either way (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-blue-green.html).
+TEST_TRAFFIC_HEADER = "x-amzn-ecs-blue-green-test"
 # ECS's defaults: (canaryPercent, canaryBakeTimeInMinutes) and (stepPercent, stepBakeTimeInMinutes).
 ECS_CANARY_DEFAULTS, ECS_LINEAR_DEFAULTS = (5.0, 10), (10.0, 6)
 
@@ -475,6 +479,13 @@ class ServiceDeployment(_Model, frozen=True):
         Minutes | None,
         _f("linear: minutes between two steps (0-1440); ECS's default 6."),
     ] = None
+    test_listener_rule: Annotated[
+        bool,
+        _f(
+            "ALB services with blue_green, canary or linear: a test listener rule, so that requests with "
+            f"the header {TEST_TRAFFIC_HEADER} reach the new revision before production traffic does."
+        ),
+    ] = False
 
     @property
     def bake_minutes(self) -> int:

@@ -173,6 +173,14 @@ LISTENER_RULE_ARN = _declare(
     "Production listener rule of the {owner} service, whose weights ECS shifts during a release.",
     PER_SERVICE,
 )
+# "TestRuleArn", not "TestListenerRuleArn": that ends in ListenerRuleArn (see TargetGroup2Arn).
+TEST_LISTENER_RULE_ARN = _declare(
+    "TestRuleArn",
+    STRING,
+    LOADBALANCER,
+    "Test listener rule of the {owner} service: requests with the test header reach a new revision.",
+    PER_SERVICE,
+)
 
 CLUSTER_NAME = _declare("ClusterName", STRING, CLUSTER, "Name of the ECS cluster.", public=True)
 CLUSTER_ARN = _declare("ClusterArn", STRING, CLUSTER, "ARN of the ECS cluster.", public=True)

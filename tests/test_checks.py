@@ -56,7 +56,7 @@ def _probe_config(count: int) -> dict[str, Any]:
             "cpu": 256,
             "memory": 512,
             "route": {"type": "alb", "path": f"/{PROBE[count + 1]}/*"},
-            "deployment": {"strategy": "canary"},
+            "deployment": {"strategy": "canary", "test_listener_rule": True},
         }
     )
     raw["services"] = services

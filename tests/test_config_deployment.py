@@ -163,6 +163,36 @@ def test_request_count_scaling_cannot_follow_a_service_between_its_two_target_gr
         cfg.parse(raw, "t.yaml")
 
 
+def test_a_test_listener_rule_needs_a_shifting_alb_service_and_a_free_priority() -> None:
+    with pytest.raises(
+        cfg.ConfigError,
+        match=r"services\[api-gateway\]\.deployment\.test_listener_rule: needs an ALB service "
+        r"\(route\.type: alb\) with strategy blue_green, canary or linear$",
+    ):
+        cfg.parse(_with(API, test_listener_rule=True), "t.yaml")
+    raw = _with(API, strategy="canary", test_listener_rule=True)
+    raw["services"][API]["route"]["priority"] = 1
+    with pytest.raises(
+        cfg.ConfigError,
+        match=r"services\[api-gateway\]\.deployment\.test_listener_rule: its test rule takes the "
+        r"priority before the service's rule \(0\), which is below 1; choose another route\.priority",
+    ):
+        cfg.parse(raw, "t.yaml")
+    raw = _with(API, strategy="canary", test_listener_rule=True)
+    raw["services"].append(
+        {
+            "name": "admin",
+            "port": 80,
+            "cpu": 256,
+            "memory": 512,
+            "route": {"type": "alb", "path": "/admin/*", "priority": 99},
+        }
+    )
+    with pytest.raises(cfg.ConfigError, match=r"\(99\), which is taken by 'admin'"):
+        cfg.parse(raw, "t.yaml")
+    assert cfg.parse(_with(API, strategy="canary", test_listener_rule=True), "t.yaml")
+
+
 def test_a_caller_makes_an_alb_service_discoverable_and_so_rolling_only() -> None:
     raw = _with(API, strategy="canary")
     raw["services"][API]["callers"] = ["frontend"]

@@ -227,6 +227,18 @@ def test_the_canary_service_shifts_a_tenth_for_a_quarter_hour_then_bakes(real: d
     ]
     assert groups == ["ApiTargetGroup", "ApiTargetGroup2"]
     assert lb["ApiTargetGroup2"]["Properties"]["HealthCheckPath"] == "/api/health"
+    # the test listener rule: the service's path plus the test header, one priority ahead
+    test = lb["ApiTestRule"]["Properties"]
+    assert (test["Priority"], lb["ApiListenerRule"]["Properties"]["Priority"]) == (99, 100)
+    assert test["Conditions"] == [
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}},
+        {
+            "Field": "http-header",
+            "HttpHeaderConfig": {"HttpHeaderName": "x-amzn-ecs-blue-green-test", "Values": ["*"]},
+        },
+    ]
+    assert test["Actions"] == lb["ApiListenerRule"]["Properties"]["Actions"]
+    assert advanced["TestListenerRule"] == {"Ref": "ApiTestRuleArn"}
     # web stays rolling: the listener's default action has no rule ECS could shift
     assert "Strategy" not in prod.resource("service-web", "Service")["Properties"]["DeploymentConfiguration"]
 

@@ -514,6 +514,8 @@ def _forwards(b: _Builder, stack: str, action: dict[str, Any]) -> list[str]:
 
 
 def _condition(condition: dict[str, Any]) -> str:
+    if condition.get("Field") == "http-header":  # a test listener rule's
+        return f"header {condition.get('HttpHeaderConfig', {}).get('HttpHeaderName', '')}"
     values = (
         condition.get("PathPatternConfig", {}).get("Values")
         or condition.get("HostHeaderConfig", {}).get("Values")

@@ -12,7 +12,7 @@ from troposphere import And, Condition, Equals, GetAtt, If, Not, Ref, Sub, Templ
 from troposphere import elasticloadbalancingv2 as elb
 
 from tap_cfn import naming
-from tap_cfn.config import Deployment, Service, needs_alternate_target_group
+from tap_cfn.config import TEST_TRAFFIC_HEADER, Deployment, Service, needs_alternate_target_group
 from tap_cfn.contract import (
     ACCESS_LOG_BUCKET_NAME,
     ALB_DNS_NAME,
@@ -29,12 +29,20 @@ from tap_cfn.contract import (
     TARGET_GROUP2_FULL_NAME,
     TARGET_GROUP_ARN,
     TARGET_GROUP_FULL_NAME,
+    TEST_LISTENER_RULE_ARN,
     VPC_ID,
 )
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder, skip_check
 from tap_cfn.stacks.data import ACCESS_LOG_PREFIX
-from tap_cfn.topology import ListenerRule, Part, default_service, listener_rules, service_groups
+from tap_cfn.topology import (
+    ListenerRule,
+    Part,
+    default_service,
+    listener_rules,
+    service_groups,
+    test_rule_priority,
+)
 
 HAS_DOMAIN, HAS_ZONE = "HasDomainName", "HasHostedZone"
 DEFAULT_HEALTH_CHECK_PATH = "/"
@@ -94,8 +102,12 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
         for svc in _target_services(dep, part)
         if needs_alternate_target_group(svc)
     }
+    tested = {svc.name for svc in _target_services(dep, part) if svc.deployment.test_listener_rule}
     for rule in [r for r in listener_rules(dep) if r.service in target_groups]:
-        _listener_rule(s, rule, listener_arn, target_groups[rule.service], alternates.get(rule.service))
+        groups = (target_groups[rule.service], alternates.get(rule.service))
+        _listener_rule(s, rule, listener_arn, *groups)
+        if rule.service in tested:
+            _test_listener_rule(s, rule, listener_arn, *groups)
     if part.shared:
         s.output(ALB_DNS_NAME, GetAtt(alb, "DNSName"))
         s.output(ALB_FULL_NAME, GetAtt(alb, "LoadBalancerFullName"))
@@ -154,6 +166,49 @@ def _listener_rule(
     tg: elb.TargetGroup,
     alternate: elb.TargetGroup | None,
 ) -> None:
+    added = s.add(
+        elb.ListenerRule(
+            f"{logical_id(rule.service)}ListenerRule",
+            ListenerArn=listener_arn,
+            Priority=rule.priority,
+            Conditions=_conditions(rule),
+            Actions=[_forward(tg, alternate)],
+            Tags=s.tags("rule", rule.service),
+        )
+    )
+    if alternate is not None:
+        s.output(LISTENER_RULE_ARN, Ref(added), rule.service)
+
+
+def _test_listener_rule(
+    s: StackBuilder,
+    rule: ListenerRule,
+    listener_arn: object,
+    tg: elb.TargetGroup,
+    alternate: elb.TargetGroup | None,
+) -> None:
+    """The service's rule plus the test header, one priority ahead: during a release ECS points it
+    at the new revision before production traffic moves
+    (AdvancedConfiguration.TestListenerRule, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AdvancedConfiguration.html;
+    the http-header condition: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html)."""
+    header = elb.Condition(
+        Field="http-header",
+        HttpHeaderConfig=elb.HttpHeaderConfig(HttpHeaderName=TEST_TRAFFIC_HEADER, Values=["*"]),
+    )
+    added = s.add(
+        elb.ListenerRule(
+            f"{logical_id(rule.service)}TestRule",
+            ListenerArn=listener_arn,
+            Priority=test_rule_priority(rule),
+            Conditions=[*_conditions(rule), header],
+            Actions=[_forward(tg, alternate)],
+            Tags=s.tags("test-rule", rule.service),
+        )
+    )
+    s.output(TEST_LISTENER_RULE_ARN, Ref(added), rule.service)
+
+
+def _conditions(rule: ListenerRule) -> list[elb.Condition]:
     conditions = []
     if rule.path:
         conditions.append(
@@ -163,18 +218,7 @@ def _listener_rule(
         conditions.append(
             elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[rule.host]))
         )
-    added = s.add(
-        elb.ListenerRule(
-            f"{logical_id(rule.service)}ListenerRule",
-            ListenerArn=listener_arn,
-            Priority=rule.priority,
-            Conditions=conditions,
-            Actions=[_forward(tg, alternate)],
-            Tags=s.tags("rule", rule.service),
-        )
-    )
-    if alternate is not None:
-        s.output(LISTENER_RULE_ARN, Ref(added), rule.service)
+    return conditions
 
 
 def _forward(tg: elb.TargetGroup, alternate: elb.TargetGroup | None) -> elb.ListenerRuleAction:

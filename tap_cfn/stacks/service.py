@@ -38,6 +38,7 @@ from tap_cfn.contract import (
     SERVICE_SECURITY_GROUP_ID,
     TARGET_GROUP_ARN,
     TARGET_GROUP_FULL_NAME,
+    TEST_LISTENER_RULE_ARN,
 )
 from tap_cfn.iam import LOG_GROUPS_HERE, action, allow, document, service_trust
 from tap_cfn.stacks import alarms
@@ -350,6 +351,8 @@ def _load_balancer(s: StackBuilder, svc: Service) -> ecs.LoadBalancer:
             ProductionListenerRule=s.param(LISTENER_RULE_ARN, svc.name),
             RoleArn=GetAtt(_traffic_role(s, svc), "Arn"),
         )
+        if svc.deployment.test_listener_rule:
+            balancer.AdvancedConfiguration.TestListenerRule = s.param(TEST_LISTENER_RULE_ARN, svc.name)
     return balancer
 
 

@@ -72,14 +72,10 @@ def test_the_real_services_deploy_with_sidecars_a_worker_and_an_external_image(
         for lst in listeners["Listeners"]
         for r in elbv2.describe_rules(ListenerArn=lst["ListenerArn"])["Rules"]
     ]
-    (api_rule,) = [
-        r
-        for r in rules
-        if any(
-            c.get("Values") == ["/api/*"] or c.get("PathPatternConfig", {}).get("Values") == ["/api/*"]
-            for c in r["Conditions"]
-        )
-    ]
+    by_priority = {r["Priority"]: r for r in rules}
+    assert sorted(by_priority) == ["100", "99", "default"]  # the production rule, its test rule, web
+    api_rule, test_rule = by_priority["100"], by_priority["99"]
+    assert [c["Field"] for c in test_rule["Conditions"]] == ["path-pattern", "http-header"]
     weights = {
         t["TargetGroupArn"]: t["Weight"] for t in api_rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
     }

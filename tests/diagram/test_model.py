@@ -192,8 +192,9 @@ def test_a_canary_service_is_drawn_with_its_strategy_and_both_target_groups(tmp_
     assert details["jobs"].endswith(", blue/green, bake 10 min")
     assert sorted(t for t, d in details.items() if "bake" in d) == ["api", "jobs"]  # rolling: as before
     assert {e for e in graph.named_edges(REQUEST) if "api" in e[1]} == {
-        ("real-alb", "real-tg-api", "/api/*"),
-        ("real-alb", "real-tg2-api", "/api/*"),  # the weighted production rule names both
+        # the weighted production rule and the test rule each name both groups
+        ("real-alb", "real-tg-api", "/api/*, /api/* header x-amzn-ecs-blue-green-test"),
+        ("real-alb", "real-tg2-api", "/api/*, /api/* header x-amzn-ecs-blue-green-test"),
         ("real-tg-api", "api", ":8000"),
         ("real-tg2-api", "api", ":8000 (alternate)"),
     }
