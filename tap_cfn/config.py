@@ -896,15 +896,26 @@ def needs_alternate_target_group(svc: Service) -> bool:
 
 
 def deployment_minutes(release: ServiceDeployment) -> int:
-    """The deployment time CloudFormation computes for its 33-hour limit: canary, bake time + canary
-    bake time; linear, bake time + step bake time x steps, steps = 100 / percent - 1 when it divides
-    evenly, else its floor
-    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-linearconfiguration.html)."""
-    if release.strategy == "canary":
-        return release.bake_minutes + release.canary[1]
-    if release.strategy == "linear":
-        percent, minutes = release.linear
-        tenths = round(percent * 10)
+    """The deployment time CloudFormation counts against its 33-hour limit for `release`."""
+    if not release.native:
+        return 0
+    return cloudformation_deployment_minutes(
+        STRATEGIES[release.strategy], release.bake_minutes, release.canary[1], *release.linear
+    )
+
+
+def cloudformation_deployment_minutes(
+    strategy: str, bake: int, canary_bake: int, step_percent: float, step_bake: int
+) -> int:
+    """What CloudFormation computes for its 33-hour limit (DeploymentConfiguration.Strategy values):
+    CANARY, bake time + canary bake time; LINEAR, bake time + step bake time x steps, steps =
+    100 / percent - 1 when it divides evenly, else its floor; BLUE_GREEN, the bake time
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-canaryconfiguration.html,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-linearconfiguration.html)."""
+    if strategy == "CANARY":
+        return bake + canary_bake
+    if strategy == "LINEAR":
+        tenths = round(step_percent * 10)
         steps = 1000 // tenths - (1 if 1000 % tenths == 0 else 0)
-        return release.bake_minutes + minutes * steps
-    return release.bake_minutes if release.native else 0
+        return bake + step_bake * steps
+    return bake if strategy == "BLUE_GREEN" else 0
