@@ -19,6 +19,7 @@ from tap_cfn.config import (
     ALB_ALARMS,
     ALB_REFERENCES,
     ARN_PLACEHOLDERS,
+    CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES,
     FARGATE_SIZES,
     LOG_RETENTION_DAYS,
     ONE_DAY,
@@ -731,10 +732,6 @@ STRATEGY_FIELDS = {
     "step_percent": ("linear",),
     "step_bake_time_minutes": ("linear",),
 }
-# CloudFormation rejects a canary or linear service whose computed deployment time exceeds 33 hours
-# (AWS::ECS::Service CanaryConfiguration / LinearConfiguration references:
-# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-canaryconfiguration.html).
-CLOUDFORMATION_DEPLOYMENT_MINUTES = 33 * 60
 
 
 @service_check
@@ -753,7 +750,7 @@ def deployment_fields(config: Config, where: str, svc: Service) -> Findings:
             yield f"{where}.deployment.{field}", f"{value}: ECS takes multiples of 0.1"
 
 
-def strategies_for(config: Config, svc: Service) -> tuple[tuple[str, ...], str]:
+def strategies_for(svc: Service) -> tuple[tuple[str, ...], str]:
     """The strategies ECS supports for `svc`'s route, and why the others are not.
     Managed traffic shifting needs a load balancer, Service Connect or VPC Lattice; a service
     without any of them (a worker) may still use blue/green, without traffic to shift
@@ -763,8 +760,9 @@ def strategies_for(config: Config, svc: Service) -> tuple[tuple[str, ...], str]:
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AdvancedConfiguration.html)."""
     if discoverable(svc):
         return ("rolling",), (
-            "it is registered in Cloud Map (route internal or callers), whose records ECS does not "
-            "shift: blue/green, canary and linear need a load balancer or Service Connect"
+            "it is registered in Cloud Map (route internal or callers): ECS shifts traffic only through "
+            "a load balancer, Service Connect or VPC Lattice, and runs blue/green without shifting only "
+            "for services that use none of them and no service discovery"
         )
     if svc.route.behind_alb and svc.route.default:
         return ("rolling",), (
@@ -779,7 +777,7 @@ def strategies_for(config: Config, svc: Service) -> tuple[tuple[str, ...], str]:
 @service_check
 def deployment_strategy(config: Config, where: str, svc: Service) -> Findings:
     """The strategy is one ECS supports for the service's route kind."""
-    allowed, why = strategies_for(config, svc)
+    allowed, why = strategies_for(svc)
     if svc.deployment.strategy not in allowed:
         yield (
             f"{where}.deployment.strategy",
@@ -791,11 +789,11 @@ def deployment_strategy(config: Config, where: str, svc: Service) -> Findings:
 def deployment_duration(config: Config, where: str, svc: Service) -> Findings:
     """A canary or linear release fits CloudFormation's 33 hours (the stack operation times out at 36)."""
     minutes = deployment_minutes(svc.deployment)
-    if minutes > CLOUDFORMATION_DEPLOYMENT_MINUTES:
+    if minutes > CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES:
         yield (
             f"{where}.deployment",
             f"bake times add up to {minutes} minutes; CloudFormation rejects more than "
-            f"{CLOUDFORMATION_DEPLOYMENT_MINUTES} (33 hours)",
+            f"{CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES} (33 hours)",
         )
 
 

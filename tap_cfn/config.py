@@ -904,6 +904,12 @@ def deployment_minutes(release: ServiceDeployment) -> int:
     )
 
 
+# CloudFormation rejects a canary or linear service whose computed deployment time exceeds 33 hours
+# (its operations time out after 36; AWS::ECS::Service CanaryConfiguration reference:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-canaryconfiguration.html).
+CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES = 33 * 60
+
+
 def cloudformation_deployment_minutes(
     strategy: str, bake: int, canary_bake: int, step_percent: float, step_bake: int
 ) -> int:

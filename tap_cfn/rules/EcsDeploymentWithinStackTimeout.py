@@ -7,9 +7,12 @@ from typing import Any
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
-from tap_cfn.config import ECS_CANARY_DEFAULTS, ECS_LINEAR_DEFAULTS, cloudformation_deployment_minutes
-
-LIMIT_MINUTES = 33 * 60
+from tap_cfn.config import (
+    CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES,
+    ECS_CANARY_DEFAULTS,
+    ECS_LINEAR_DEFAULTS,
+    cloudformation_deployment_minutes,
+)
 
 
 class EcsDeploymentWithinStackTimeout(CloudFormationLintRule):
@@ -37,12 +40,12 @@ class EcsDeploymentWithinStackTimeout(CloudFormationLintRule):
         for name, service in cfn.get_resources(["AWS::ECS::Service"]).items():
             config = service.get("Properties", {}).get("DeploymentConfiguration", {})
             minutes = _minutes(config) if isinstance(config, dict) else None
-            if minutes is not None and minutes > LIMIT_MINUTES:
+            if minutes is not None and minutes > CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES:
                 matches.append(
                     RuleMatch(
                         ["Resources", name, "Properties", "DeploymentConfiguration"],
                         f"{name}: a {config['Strategy']} deployment of {minutes} minutes; CloudFormation "
-                        f"rejects more than {LIMIT_MINUTES} (33 hours)",
+                        f"rejects more than {CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES} (33 hours)",
                     )
                 )
         return matches
