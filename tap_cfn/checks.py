@@ -22,6 +22,7 @@ from tap_cfn.config import (
     ALB_ALARMS,
     ALB_REFERENCES,
     ARN_PLACEHOLDERS,
+    CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES,
     COLLECTOR_NAME,
     COLLECTOR_PORTS,
     FARGATE_SIZES,
@@ -31,14 +32,18 @@ from tap_cfn.config import (
     PLATFORM_RESOURCE,
     REFERENCE,
     SERVICE_REFERENCE,
+    STRATEGIES,
     Config,
     DependsOn,
     Environment,
     Service,
     Tracing,
+    deployment_minutes,
     in_profile,
+    needs_alternate_target_group,
     refers_to_alb,
 )
+from tap_cfn.topology import discoverable, listener_rules_of, test_rule_priority
 
 Finding = tuple[str, str]
 Findings = Iterator[Finding]
@@ -371,6 +376,8 @@ def name_room(config: Config) -> Findings:
     for svc in config.services:
         for kind, limit in naming.SERVICE_NAME_LIMITS.items():
             if kind == naming.TARGET_GROUP and not svc.route.behind_alb:
+                continue
+            if kind == naming.ALTERNATE_TARGET_GROUP and not needs_alternate_target_group(svc):
                 continue
             text = naming.name_text(config.project, kind, svc.name)
             room = naming.suffix_room(text, limit)
@@ -890,3 +897,117 @@ def _cycle(edges: dict[str, list[str]]) -> list[str] | None:
             if found:
                 return found
     return None
+
+
+# --- releases (ECS deployment strategies) ----------------------------------------------------------
+
+# Which strategy takes which figure (the CanaryConfiguration and LinearConfiguration references:
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CanaryConfiguration.html,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinearConfiguration.html).
+STRATEGY_FIELDS = {
+    "bake_time_minutes": ("blue_green", "canary", "linear"),
+    "canary_percent": ("canary",),
+    "canary_bake_time_minutes": ("canary",),
+    "step_percent": ("linear",),
+    "step_bake_time_minutes": ("linear",),
+}
+
+
+@service_check
+def deployment_fields(config: Config, where: str, svc: Service) -> Findings:
+    """A deployment figure belongs to the strategies that read it; percents are steps of 0.1."""
+    release = svc.deployment
+    for field, strategies in STRATEGY_FIELDS.items():
+        if getattr(release, field) is not None and release.strategy not in strategies:
+            yield (
+                f"{where}.deployment.{field}",
+                f"only with strategy {' or '.join(strategies)} (strategy is {release.strategy})",
+            )
+    for field in ("canary_percent", "step_percent"):
+        value = getattr(release, field)
+        if value is not None and abs(value * 10 - round(value * 10)) > 1e-9:
+            yield f"{where}.deployment.{field}", f"{value}: ECS takes multiples of 0.1"
+
+
+def strategies_for(svc: Service) -> tuple[tuple[str, ...], str]:
+    """The strategies ECS supports for `svc`'s route, and why the others are not.
+    Managed traffic shifting needs a load balancer, Service Connect or VPC Lattice; a service
+    without any of them (a worker) may still use blue/green, without traffic to shift
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-implementation.html,
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/canary-deployment-implementation.html).
+    ECS shifts ALB traffic by a listener rule (AdvancedConfiguration.ProductionListenerRule:
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AdvancedConfiguration.html)."""
+    if discoverable(svc):
+        return ("rolling",), (
+            "it is registered in Cloud Map (route internal or callers): ECS shifts traffic only through "
+            "a load balancer, Service Connect or VPC Lattice, and runs blue/green without shifting only "
+            "for services that use none of them and no service discovery"
+        )
+    if svc.route.behind_alb and svc.route.default:
+        return ("rolling",), (
+            "the listener's default action is no listener rule ECS could shift: give the service a "
+            "path or host rule"
+        )
+    if svc.route.unreached:
+        return ("rolling", "blue_green"), "a worker has no traffic to shift gradually"
+    return tuple(STRATEGIES), ""
+
+
+@service_check
+def deployment_strategy(config: Config, where: str, svc: Service) -> Findings:
+    """The strategy is one ECS supports for the service's route kind."""
+    allowed, why = strategies_for(svc)
+    if svc.deployment.strategy not in allowed:
+        yield (
+            f"{where}.deployment.strategy",
+            f"{svc.deployment.strategy} is not available here ({why}); allowed: {', '.join(allowed)}",
+        )
+
+
+@service_check
+def deployment_duration(config: Config, where: str, svc: Service) -> Findings:
+    """A canary or linear release fits CloudFormation's 33 hours (the stack operation times out at 36)."""
+    minutes = deployment_minutes(svc.deployment)
+    if minutes > CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES:
+        yield (
+            f"{where}.deployment",
+            f"bake times add up to {minutes} minutes; CloudFormation rejects more than "
+            f"{CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES} (33 hours)",
+        )
+
+
+@service_check
+def deployment_request_scaling(config: Config, where: str, svc: Service) -> Findings:
+    """ALBRequestCountPerTarget follows the one target group its ResourceLabel names
+    (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html),
+    and a blue/green, canary or linear release moves production to the other group."""
+    if needs_alternate_target_group(svc) and svc.scaling.requests_per_target is not None:
+        yield (
+            f"{where}.scaling.requests_per_target",
+            f"not with strategy {svc.deployment.strategy}: releases move production traffic between two "
+            "target groups and the request count follows one; scale on cpu_target or memory_target",
+        )
+
+
+@service_check
+def deployment_test_rule(config: Config, where: str, svc: Service) -> Findings:
+    """A test listener rule belongs to an ALB service released by blue_green, canary or linear
+    (AdvancedConfiguration.TestListenerRule), one priority ahead of its production rule."""
+    if not svc.deployment.test_listener_rule:
+        return
+    if not needs_alternate_target_group(svc):
+        yield (
+            f"{where}.deployment.test_listener_rule",
+            "needs an ALB service (route.type: alb) with strategy blue_green, canary or linear",
+        )
+        return
+    rule = next(r for r in listener_rules_of(config) if r.service == svc.name)
+    taken = {r.priority: r.service for r in listener_rules_of(config)}
+    test = test_rule_priority(rule)
+    if test < 1 or test in taken:
+        whose = f"taken by {taken[test]!r}" if test in taken else "below 1"
+        yield (
+            f"{where}.deployment.test_listener_rule",
+            f"its test rule takes the priority before the service's rule ({test}), which is {whose}; "
+            "choose another route.priority",
+        )

@@ -174,6 +174,8 @@ class RegionSettings(_Model, frozen=True):
         Annotated[str, Meta(pattern=f"^{ACM_CERTIFICATE}$", max_length=2048)] | None,
         _f("ACM certificate of the load balancer in this region (a certificate is regional). Default: none."),
     ] = None
+
+
 # The collector listens inside the task only (its containers share the task's network namespace):
 # OTLP over gRPC and HTTP, X-Ray SDK segments over UDP, and its own health check extension.
 COLLECTOR_NAME = "otel-collector"
@@ -507,6 +509,105 @@ class Sidecar(_Model, frozen=True):
     ] = True
 
 
+# ECS deployment strategies: config value -> DeploymentConfiguration.Strategy (AWS::ECS::Service
+# DeploymentConfiguration reference:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-deploymentconfiguration.html).
+STRATEGIES = {"rolling": "ROLLING", "blue_green": "BLUE_GREEN", "canary": "CANARY", "linear": "LINEAR"}
+# ECS's time limits on every bake time: 0 to 1440 minutes (24 hours)
+# (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CanaryConfiguration.html).
+Minutes = Annotated[int, Meta(ge=0, le=1440)]
+# Ours: ECS requires a bake time with BLUE_GREEN and we give every native strategy the same.
+DEFAULT_BAKE_TIME_MINUTES = 10
+# The header that routes a request to the new revision through a test listener rule: the one ECS's
+# Service Connect recognises as test traffic by default, so that one header reaches a new revision
+# either way (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-blue-green.html).
+TEST_TRAFFIC_HEADER = "x-amzn-ecs-blue-green-test"
+# ECS's defaults: (canaryPercent, canaryBakeTimeInMinutes) and (stepPercent, stepBakeTimeInMinutes).
+ECS_CANARY_DEFAULTS, ECS_LINEAR_DEFAULTS = (5.0, 10), (10.0, 6)
+
+
+class ServiceDeployment(_Model, frozen=True):
+    """How ECS replaces the tasks of a release. rolling: in place, guarded by the circuit breaker;
+    blue_green, canary, linear: a second (green) revision beside the running one, production traffic
+    shifted to it through the load balancer all at once, in two steps or in equal steps, rolled back
+    when a deployment alarm fires. An unset figure takes ECS's default, named on the field."""
+
+    strategy: Annotated[
+        Literal["rolling", "blue_green", "canary", "linear"],
+        _f(
+            "rolling (default) for every service; blue_green for ALB services and workers; canary and "
+            "linear for ALB services with a path or host rule (ECS shifts their traffic by that rule)."
+        ),
+    ] = "rolling"
+    bake_time_minutes: Annotated[
+        Minutes | None,
+        _f(
+            "blue_green, canary, linear: minutes both revisions keep running after production traffic "
+            "has shifted, the window in which an alarm still rolls back (0-1440); default 10."
+        ),
+    ] = None
+    canary_percent: Annotated[
+        Annotated[float, Meta(ge=0.1, le=100)] | None,
+        _f(
+            "canary: percent of production traffic the new revision takes first (0.1-100, steps of "
+            "0.1); ECS's default 5."
+        ),
+    ] = None
+    canary_bake_time_minutes: Annotated[
+        Minutes | None,
+        _f("canary: minutes before the rest of the traffic shifts (0-1440); ECS's default 10."),
+    ] = None
+    step_percent: Annotated[
+        Annotated[float, Meta(ge=3, le=100)] | None,
+        _f("linear: percent of production traffic shifted per step (3-100, steps of 0.1); ECS's default 10."),
+    ] = None
+    step_bake_time_minutes: Annotated[
+        Minutes | None,
+        _f("linear: minutes between two steps (0-1440); ECS's default 6."),
+    ] = None
+    test_listener_rule: Annotated[
+        bool,
+        _f(
+            "ALB services with blue_green, canary or linear: a test listener rule, so that requests with "
+            f"the header {TEST_TRAFFIC_HEADER} reach the new revision before production traffic does."
+        ),
+    ] = False
+
+    @property
+    def bake_minutes(self) -> int:
+        """BakeTimeInMinutes, which ECS requires with BLUE_GREEN
+        (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html)."""
+        return DEFAULT_BAKE_TIME_MINUTES if self.bake_time_minutes is None else self.bake_time_minutes
+
+    @property
+    def canary(self) -> tuple[float, int]:
+        """(percent, minutes) of the canary step, ECS's defaults where unset."""
+        percent, minutes = ECS_CANARY_DEFAULTS
+        return (
+            percent if self.canary_percent is None else self.canary_percent,
+            minutes if self.canary_bake_time_minutes is None else self.canary_bake_time_minutes,
+        )
+
+    @property
+    def linear(self) -> tuple[float, int]:
+        """(percent, minutes) of each linear step, ECS's defaults where unset."""
+        percent, minutes = ECS_LINEAR_DEFAULTS
+        return (
+            percent if self.step_percent is None else self.step_percent,
+            minutes if self.step_bake_time_minutes is None else self.step_bake_time_minutes,
+        )
+
+    @property
+    def native(self) -> bool:
+        """A blue/green-family strategy: a green revision beside the blue one, traffic shifted by ECS."""
+        return self.strategy != "rolling"
+
+    @property
+    def shifts_traffic_gradually(self) -> bool:
+        """canary or linear: ECS moves a share of the production listener rule's traffic at a time."""
+        return self.strategy in ("canary", "linear")
+
+
 # Linux user[:group] by name or ID, as the container definition's `user` takes it.
 CONTAINER_USER = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$"
 ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}  # config value -> RuntimePlatform.CpuArchitecture
@@ -634,6 +735,9 @@ class Service(_Model, frozen=True, kw_only=True):
         list[Annotated[str, Meta(pattern=MANAGED_POLICY_ARN)]],
         _f("Managed policy ARNs attached to the task role; none by default."),
     ] = msgspec.field(default_factory=list)
+    deployment: Annotated[ServiceDeployment, _f("How releases replace the tasks; rolling by default.")] = (
+        msgspec.field(default_factory=ServiceDeployment)
+    )
 
 
 class Config(_Model, frozen=True):
@@ -886,3 +990,41 @@ def environment_values(svc: Service) -> list[str]:
         *svc.environment.values(),
         *(v for env in svc.environment_overrides.values() for v in env.values()),
     ]
+
+
+def needs_alternate_target_group(svc: Service) -> bool:
+    """Behind the ALB with a blue/green-family strategy: ECS registers the green revision in a second
+    target group (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html)."""
+    return svc.route.behind_alb and svc.deployment.native
+
+
+def deployment_minutes(release: ServiceDeployment) -> int:
+    """The deployment time CloudFormation counts against its 33-hour limit for `release`."""
+    if not release.native:
+        return 0
+    return cloudformation_deployment_minutes(
+        STRATEGIES[release.strategy], release.bake_minutes, release.canary[1], *release.linear
+    )
+
+
+# CloudFormation rejects a canary or linear service whose computed deployment time exceeds 33 hours
+# (its operations time out after 36; AWS::ECS::Service CanaryConfiguration reference:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-canaryconfiguration.html).
+CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES = 33 * 60
+
+
+def cloudformation_deployment_minutes(
+    strategy: str, bake: int, canary_bake: int, step_percent: float, step_bake: int
+) -> int:
+    """What CloudFormation computes for its 33-hour limit (DeploymentConfiguration.Strategy values):
+    CANARY, bake time + canary bake time; LINEAR, bake time + step bake time x steps, steps =
+    100 / percent - 1 when it divides evenly, else its floor; BLUE_GREEN, the bake time
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-canaryconfiguration.html,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-linearconfiguration.html)."""
+    if strategy == "CANARY":
+        return bake + canary_bake
+    if strategy == "LINEAR":
+        tenths = round(step_percent * 10)
+        steps = 1000 // tenths - (1 if 1000 % tenths == 0 else 0)
+        return bake + step_bake * steps
+    return bake if strategy == "BLUE_GREEN" else 0

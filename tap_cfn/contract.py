@@ -161,6 +161,37 @@ TARGET_GROUP_FULL_NAME = _declare(
     "Full name of the {owner} target group (CloudWatch dimension).",
     PER_SERVICE,
 )
+# "TargetGroup2...", not "AlternateTargetGroup...": a key must not end in another key (value_of),
+# or <service>AlternateTargetGroupArn would read as the TargetGroupArn of "<service>-alternate".
+ALTERNATE_TARGET_GROUP_ARN = _declare(
+    "TargetGroup2Arn",
+    STRING,
+    LOADBALANCER,
+    "Alternate (second) target group of the {owner} service (blue/green, canary, linear).",
+    PER_SERVICE,
+)
+TARGET_GROUP2_FULL_NAME = _declare(
+    "TargetGroup2FullName",
+    STRING,
+    LOADBALANCER,
+    "Full name of the {owner} alternate target group (CloudWatch dimension).",
+    PER_SERVICE,
+)
+LISTENER_RULE_ARN = _declare(
+    "ListenerRuleArn",
+    STRING,
+    LOADBALANCER,
+    "Production listener rule of the {owner} service, whose weights ECS shifts during a release.",
+    PER_SERVICE,
+)
+# "TestRuleArn", not "TestListenerRuleArn": that ends in ListenerRuleArn (see TargetGroup2Arn).
+TEST_LISTENER_RULE_ARN = _declare(
+    "TestRuleArn",
+    STRING,
+    LOADBALANCER,
+    "Test listener rule of the {owner} service: requests with the test header reach a new revision.",
+    PER_SERVICE,
+)
 
 CLUSTER_NAME = _declare("ClusterName", STRING, CLUSTER, "Name of the ECS cluster.", public=True)
 CLUSTER_ARN = _declare("ClusterArn", STRING, CLUSTER, "ARN of the ECS cluster.", public=True)

@@ -65,6 +65,7 @@ def reference(schema: dict[str, Any] | None = None) -> str:
         ]
         required = set(struct.get("required", []))
         for key, prop in struct["properties"].items():
+            # docstrings keep their line indentation: one line of single spaces in a table cell
             meaning = " ".join((prop.get("description") or _ref_description(prop, defs)).split())
             rows.append(
                 "| "

@@ -35,7 +35,10 @@ MIN_SUFFIX_LENGTH = 8
 # name of ours: role names are global to the account, so CloudFormation generates them and the
 # same suffix deploys in two regions (EXEC_ROLE and TASK_ROLE name their tags only).
 TARGET_GROUP, EXEC_ROLE, TASK_ROLE = "tg", "exec-role", "task-role"
-SERVICE_NAME_LIMITS = {TARGET_GROUP: 32}
+TRAFFIC_ROLE = "traffic-role"
+# The second target group of a blue/green, canary or linear service (the green revision's at first).
+ALTERNATE_TARGET_GROUP = "tg2"
+SERVICE_NAME_LIMITS = {TARGET_GROUP: 32, ALTERNATE_TARGET_GROUP: 32}
 
 # (resource type, name property) -> the longest name AWS accepts there.
 NAME_LIMITS: dict[tuple[str, str], int] = {

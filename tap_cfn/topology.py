@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tap_cfn.config import Deployment, Service
+from tap_cfn.config import Config, Deployment, Service
 
 ALB = "alb"  # the source name of edges that start at the load balancer
 RULE_PRIORITY_STEP = 100
@@ -98,7 +98,19 @@ def default_service(dep: Deployment) -> Service:
 def listener_rules(dep: Deployment) -> list[ListenerRule]:
     """Path/host rules; an explicit priority wins, otherwise 100, 200, ... in declaration order
     skipping priorities already taken, so appending a service never renumbers existing rules."""
-    ruled = [s for s in dep.services if s.route.behind_alb and not s.route.default]
+    return listener_rules_of(dep.config)
+
+
+def test_rule_priority(rule: ListenerRule) -> int:
+    """A service's test listener rule comes right before its production rule (the lower number is
+    evaluated first), so that a request with the test header and the service's path or host reaches
+    it; 99, 199, ... with the default priorities, which are multiples of 100."""
+    return rule.priority - 1
+
+
+def listener_rules_of(config: Config) -> list[ListenerRule]:
+    """`listener_rules` of a config (the routes do not differ between profiles)."""
+    ruled = [s for s in config.services if s.route.behind_alb and not s.route.default]
     taken = {s.route.priority for s in ruled if s.route.priority is not None}
     rules = []
     next_priority = RULE_PRIORITY_STEP

@@ -19,7 +19,8 @@ SECRETS = ["zsa", "zsb"]
 
 def _probe_config(count: int) -> dict[str, Any]:
     """`count` services using every feature that adds a logical ID: the default, path and internal
-    routes, ECS Exec, secrets of both kinds, request and memory scaling, callers, a scaling window."""
+    routes, ECS Exec, secrets of both kinds, request and memory scaling, callers, a scaling window;
+    then a worker and a canary-released ALB service."""
     raw = copy.deepcopy(DEFAULT)
     services: list[dict[str, Any]] = []
     for i, name in enumerate(PROBE[:count]):
@@ -46,6 +47,16 @@ def _probe_config(count: int) -> dict[str, Any]:
             "memory": 512,
             "scaling": {"queue": {"queue": "q", "messages_per_task": 5}},
             "health_check": {"command": ["CMD", "/bin/probe"]},
+        }
+    )
+    services.append(  # released by canary: a second target group, its rule's and role's IDs
+        {
+            "name": PROBE[count + 1],
+            "port": 8000,
+            "cpu": 256,
+            "memory": 512,
+            "route": {"type": "alb", "path": f"/{PROBE[count + 1]}/*"},
+            "deployment": {"strategy": "canary", "test_listener_rule": True},
         }
     )
     raw["services"] = services

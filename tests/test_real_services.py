@@ -133,8 +133,8 @@ def test_graviton_tasks_are_priced_at_the_arm_rates(real: dict[str, Built]) -> N
     assert arm.quantity == pytest.approx((1 + 2 * 1 / 5) * 1 * 730)
     assert items["Fargate arm64 memory, on-demand"].quantity == pytest.approx((1 + 2 / 5) * 2 * 730)
     assert items["Fargate arm64 Spot vCPU"].unit_price == pytest.approx(0.03238 * 0.3)
-    # x86_64: reports 2 tasks of 0.25 vCPU (1 + 1/5 on-demand), jobs 1 task of 0.5 vCPU (the base)
-    assert items["Fargate vCPU, on-demand"].quantity == pytest.approx(((1 + 1 / 5) * 0.25 + 0.5) * 730)
+    # x86_64: reports and api 2 tasks of 0.25 vCPU each (1 + 1/5 on-demand), jobs 1 of 0.5 (the base)
+    assert items["Fargate vCPU, on-demand"].quantity == pytest.approx(((1 + 1 / 5) * 0.25 * 2 + 0.5) * 730)
 
 
 def test_a_worker_has_no_listener_ingress_or_record_and_scales_on_its_queue(real: dict[str, Built]) -> None:
@@ -207,6 +207,50 @@ def test_sidecars_run_beside_the_main_container_each_with_its_log_stream(real: d
         assert car["ReadonlyRootFilesystem"] is True and car["Privileged"] is False
         assert car["User"] == "1000:1000"
         assert car["MountPoints"] == [{"SourceVolume": "tmp", "ContainerPath": "/tmp", "ReadOnly": False}]
+
+
+def test_the_canary_service_shifts_a_tenth_for_a_quarter_hour_then_bakes(real: dict[str, Built]) -> None:
+    prod = real["prod"]
+    service = prod.resource("service-api", "Service")["Properties"]
+    config = service["DeploymentConfiguration"]
+    assert (config["Strategy"], config["BakeTimeInMinutes"]) == ("CANARY", 20)
+    assert config["CanaryConfiguration"] == {"CanaryPercent": 10.0, "CanaryBakeTimeInMinutes": 15}
+    assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert config["Alarms"]["Rollback"] is True
+    advanced = service["LoadBalancers"][0]["AdvancedConfiguration"]
+    assert advanced["ProductionListenerRule"] == {"Ref": "ApiListenerRuleArn"}
+    lb = prod.stack("loadbalancer")["Resources"]
+    groups = [
+        g["Ref"]
+        for g in lb["ApiListenerRule"]["Properties"]["Actions"][0]["ForwardConfig"]["TargetGroups"]
+        for g in [g["TargetGroupArn"]]
+    ]
+    assert groups == ["ApiTargetGroup", "ApiTargetGroup2"]
+    assert lb["ApiTargetGroup2"]["Properties"]["HealthCheckPath"] == "/api/health"
+    # the test listener rule: the service's path plus the test header, one priority ahead
+    test = lb["ApiTestRule"]["Properties"]
+    assert (test["Priority"], lb["ApiListenerRule"]["Properties"]["Priority"]) == (99, 100)
+    assert test["Conditions"] == [
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}},
+        {
+            "Field": "http-header",
+            "HttpHeaderConfig": {"HttpHeaderName": "x-amzn-ecs-blue-green-test", "Values": ["*"]},
+        },
+    ]
+    assert test["Actions"] == lb["ApiListenerRule"]["Properties"]["Actions"]
+    assert advanced["TestListenerRule"] == {"Ref": "ApiTestRuleArn"}
+    # web stays rolling: the listener's default action has no rule ECS could shift
+    assert "Strategy" not in prod.resource("service-web", "Service")["Properties"]["DeploymentConfiguration"]
+
+
+def test_the_blue_green_worker_has_no_traffic_to_shift(real: dict[str, Built]) -> None:
+    dev = real["dev"]
+    service = dev.resource("service-jobs", "Service")["Properties"]
+    config = service["DeploymentConfiguration"]
+    assert (config["Strategy"], config["BakeTimeInMinutes"]) == ("BLUE_GREEN", 10)
+    assert "LoadBalancers" not in service
+    assert "TrafficShiftRole" not in dev.stack("service-jobs")["Resources"]
+    assert not [k for k in dev.stack("loadbalancer")["Resources"] if k.startswith("Jobs")]
 
 
 def test_the_real_services_templates_are_lint_clean(real: dict[str, Built], tmp_path: Path) -> None:

@@ -542,6 +542,8 @@ def _forwards(b: _Builder, stack: str, action: dict[str, Any]) -> list[str]:
 
 
 def _condition(condition: dict[str, Any]) -> str:
+    if condition.get("Field") == "http-header":  # a test listener rule's
+        return f"header {condition.get('HttpHeaderConfig', {}).get('HttpHeaderName', '')}"
     values = (
         condition.get("PathPatternConfig", {}).get("Values")
         or condition.get("HostHeaderConfig", {}).get("Values")
@@ -562,6 +564,21 @@ def _task_count(s: Any, target: Any, props: dict[str, Any]) -> str:
     return "?"
 
 
+def _release(config: dict[str, Any]) -> str:
+    """How a blue/green-family release shifts traffic, e.g. ", canary 5% for 10 min, bake 10 min";
+    nothing for a rolling one (the default, drawn as before)."""
+    strategy = config.get("Strategy", "ROLLING")
+    if strategy == "ROLLING":
+        return ""
+    canary, linear = config.get("CanaryConfiguration", {}), config.get("LinearConfiguration", {})
+    shift = {
+        "BLUE_GREEN": "blue/green",
+        "CANARY": f"canary {canary.get('CanaryPercent')}% for {canary.get('CanaryBakeTimeInMinutes')} min",
+        "LINEAR": f"linear {linear.get('StepPercent')}% every {linear.get('StepBakeTimeInMinutes')} min",
+    }.get(str(strategy), str(strategy).lower())
+    return f", {shift}, bake {config.get('BakeTimeInMinutes')} min"
+
+
 def _services(b: _Builder) -> None:
     s = b.stacks
     for target, props in s.resources("AWS::ECS::Service"):
@@ -573,6 +590,7 @@ def _services(b: _Builder) -> None:
         size = f"{task.get('Cpu', '?')} CPU / {task.get('Memory', '?')} MiB"
         traced = len(own) < len(containers)
         detail = f"ECS service, {size}, {_task_count(s, target, props)} tasks{', traced' if traced else ''}"
+        detail += _release(props.get("DeploymentConfiguration", {}))
         service = b.node(target, "service", str(title or target.resource), detail)
         if traced:  # its collector sends spans to X-Ray, where the deployment's group holds them
             for group, _ in s.resources("AWS::XRay::Group"):
@@ -580,6 +598,9 @@ def _services(b: _Builder) -> None:
         for lb in props.get("LoadBalancers", []):
             for tg in b.ids(target.stack, lb.get("TargetGroupArn"), {"target-group"}):
                 b.edge(REQUEST, tg, service, f":{lb.get('ContainerPort', '')}")
+            alternate = lb.get("AdvancedConfiguration", {}).get("AlternateTargetGroupArn")
+            for tg in b.ids(target.stack, alternate, {"target-group"}):
+                b.edge(REQUEST, tg, service, f":{lb.get('ContainerPort', '')} (alternate)")
         for container in containers:
             for repo in b.ids(tasks[0].stack, container.get("Image"), {"repository"}):
                 b.edge(USES, service, repo, "image")

@@ -12,6 +12,7 @@ from cfnlint.rules import CloudFormationLintRule
 from tap_cfn.rules.AccountGlobalNameHasRegion import AccountGlobalNameHasRegion
 from tap_cfn.rules.AlbDeletionProtectionLiteral import AlbDeletionProtectionLiteral
 from tap_cfn.rules.EcrLifecycleCountOverAnyTag import EcrLifecycleCountOverAnyTag
+from tap_cfn.rules.EcsDeploymentWithinStackTimeout import EcsDeploymentWithinStackTimeout
 from tap_cfn.rules.EcsServiceDesiredCountWithScaling import EcsServiceDesiredCountWithScaling
 from tap_cfn.rules.EcsServiceHealthSignal import EcsServiceHealthSignal
 from tap_cfn.rules.PolicyStatementEmptyCondition import PolicyStatementEmptyCondition
@@ -31,6 +32,7 @@ RULES: tuple[type[CloudFormationLintRule], ...] = (
     AlbDeletionProtectionLiteral,
     SecurityGroupPathBothSides,
     EcsServiceHealthSignal,
+    EcsDeploymentWithinStackTimeout,
 )
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from troposphere import cloudwatch as cw
 
-from tap_cfn.config import Alarms, Deployment, Service
-from tap_cfn.contract import ALB_FULL_NAME, CLUSTER_NAME, TARGET_GROUP_FULL_NAME
+from tap_cfn.config import Alarms, Deployment, Service, needs_alternate_target_group
+from tap_cfn.contract import ALB_FULL_NAME, CLUSTER_NAME, TARGET_GROUP2_FULL_NAME, TARGET_GROUP_FULL_NAME
 from tap_cfn.stacks.base import StackBuilder
 
 SERVICE, PLATFORM = "service", "platform"
@@ -141,10 +141,49 @@ def _target(
             comparison,
             "notBreaching",
             guards=True,
-            metric=_target_metric(s, svc, metric, **stat),
+            metric=(
+                _both_groups(s, svc, metric, t.period, stat)
+                if needs_alternate_target_group(svc)
+                else _target_metric(s, svc, metric, **stat)
+            ),
         )
 
     return make
+
+
+def _both_groups(
+    s: StackBuilder, svc: Service, metric: str, period: int, stat: dict[str, str]
+) -> dict[str, Any]:
+    """A target-group metric over both groups of a blue/green, canary or linear service: ECS moves
+    production between them at every release, so after the first one it may be on the second
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html).
+    Counts add up; the p99 latency is the higher of the two."""
+
+    def query(metric_id: str, group: object) -> cw.MetricDataQuery:
+        dimensions = [
+            cw.MetricDimension(Name="LoadBalancer", Value=s.param(ALB_FULL_NAME)),
+            cw.MetricDimension(Name="TargetGroup", Value=group),
+        ]
+        return cw.MetricDataQuery(
+            Id=metric_id,
+            MetricStat=cw.MetricStat(
+                Metric=cw.Metric(Namespace="AWS/ApplicationELB", MetricName=metric, Dimensions=dimensions),
+                Period=period,
+                Stat=stat.get("Statistic") or stat["ExtendedStatistic"],
+            ),
+            ReturnData=False,
+        )
+
+    expression = "MAX([first, second])" if "ExtendedStatistic" in stat else "FILL(first, 0) + FILL(second, 0)"
+    return {
+        "Metrics": [
+            query("first", s.param(TARGET_GROUP_FULL_NAME, svc.name)),
+            query("second", s.param(TARGET_GROUP2_FULL_NAME, svc.name)),
+            cw.MetricDataQuery(
+                Id="both", Expression=expression, Label=f"{metric}, both target groups", ReturnData=True
+            ),
+        ]
+    }
 
 
 def _balancer(key: str, what: str, metric: str, field_name: str, meaning: str) -> Callable[..., AlarmRow]:

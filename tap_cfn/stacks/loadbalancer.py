@@ -12,26 +12,37 @@ from troposphere import And, Condition, Equals, GetAtt, If, Not, Ref, Sub, Templ
 from troposphere import elasticloadbalancingv2 as elb
 
 from tap_cfn import naming
-from tap_cfn.config import Deployment, Service
+from tap_cfn.config import TEST_TRAFFIC_HEADER, Deployment, Service, needs_alternate_target_group
 from tap_cfn.contract import (
     ACCESS_LOG_BUCKET_NAME,
     ALB_DNS_NAME,
     ALB_FULL_NAME,
     ALB_SECURITY_GROUP_ID,
     ALB_URL,
+    ALTERNATE_TARGET_GROUP_ARN,
     CERTIFICATE_ARN,
     DOMAIN_NAME,
     HOSTED_ZONE_ID,
     LISTENER_ARN,
+    LISTENER_RULE_ARN,
     PUBLIC_SUBNET_IDS,
+    TARGET_GROUP2_FULL_NAME,
     TARGET_GROUP_ARN,
     TARGET_GROUP_FULL_NAME,
+    TEST_LISTENER_RULE_ARN,
     VPC_ID,
 )
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder, skip_check
 from tap_cfn.stacks.data import ACCESS_LOG_PREFIX
-from tap_cfn.topology import ListenerRule, Part, default_service, listener_rules, service_groups
+from tap_cfn.topology import (
+    ListenerRule,
+    Part,
+    default_service,
+    listener_rules,
+    service_groups,
+    test_rule_priority,
+)
 
 HAS_DOMAIN, HAS_ZONE = "HasDomainName", "HasHostedZone"
 DEFAULT_HEALTH_CHECK_PATH = "/"
@@ -86,8 +97,17 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
         listener_arn: object = _listeners(s, alb, target_groups[default_service(dep).name])
     else:
         listener_arn = s.param(LISTENER_ARN)
+    alternates = {
+        svc.name: _alternate_target_group(s, svc)
+        for svc in _target_services(dep, part)
+        if needs_alternate_target_group(svc)
+    }
+    tested = {svc.name for svc in _target_services(dep, part) if svc.deployment.test_listener_rule}
     for rule in [r for r in listener_rules(dep) if r.service in target_groups]:
-        _listener_rule(s, rule, listener_arn, target_groups[rule.service])
+        groups = (target_groups[rule.service], alternates.get(rule.service))
+        _listener_rule(s, rule, listener_arn, *groups)
+        if rule.service in tested:
+            _test_listener_rule(s, rule, listener_arn, *groups)
     if part.shared:
         s.output(ALB_DNS_NAME, GetAtt(alb, "DNSName"))
         s.output(ALB_FULL_NAME, GetAtt(alb, "LoadBalancerFullName"))
@@ -98,34 +118,97 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
 
 
 def _target_group(s: StackBuilder, svc: Service) -> elb.TargetGroup:
-    tg = s.add(
-        elb.TargetGroup(
-            f"{logical_id(svc.name)}TargetGroup",
-            Name=s.name(naming.TARGET_GROUP, svc.name),
-            Port=svc.port,
-            Protocol="HTTP",
-            TargetType="ip",
-            VpcId=s.param(VPC_ID),
-            HealthCheckEnabled=True,
-            HealthCheckPath=svc.health_check_path or DEFAULT_HEALTH_CHECK_PATH,
-            HealthCheckProtocol="HTTP",
-            Matcher=elb.Matcher(HttpCode="200"),
-            TargetGroupAttributes=[
-                elb.TargetGroupAttribute(
-                    Key="deregistration_delay.timeout_seconds",
-                    Value=str(DEREGISTRATION_DELAY_SECONDS),
-                )
-            ],
-            Tags=s.tags(naming.TARGET_GROUP, svc.name),
-            **HEALTH,
-        )
-    )
+    tg = s.add(_group(s, svc, "TargetGroup", naming.TARGET_GROUP))
     s.output(TARGET_GROUP_ARN, Ref(tg), svc.name)
     s.output(TARGET_GROUP_FULL_NAME, GetAtt(tg, "TargetGroupFullName"), svc.name)
     return tg
 
 
-def _listener_rule(s: StackBuilder, rule: ListenerRule, listener_arn: object, tg: elb.TargetGroup) -> None:
+def _alternate_target_group(s: StackBuilder, svc: Service) -> elb.TargetGroup:
+    """The second target group of a blue/green, canary or linear service, alike in everything but
+    its name: ECS registers each new revision in the group that is not serving production
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html)."""
+    # "<Service>TargetGroup2", not "<Service>AlternateTargetGroup": that would be the target group
+    # of a service named "<service>-alternate".
+    tg = s.add(_group(s, svc, "TargetGroup2", naming.ALTERNATE_TARGET_GROUP))
+    s.output(ALTERNATE_TARGET_GROUP_ARN, Ref(tg), svc.name)
+    s.output(TARGET_GROUP2_FULL_NAME, GetAtt(tg, "TargetGroupFullName"), svc.name)
+    return tg
+
+
+def _group(s: StackBuilder, svc: Service, title: str, kind: str) -> elb.TargetGroup:
+    return elb.TargetGroup(
+        f"{logical_id(svc.name)}{title}",
+        Name=s.name(kind, svc.name),
+        Port=svc.port,
+        Protocol="HTTP",
+        TargetType="ip",
+        VpcId=s.param(VPC_ID),
+        HealthCheckEnabled=True,
+        HealthCheckPath=svc.health_check_path or DEFAULT_HEALTH_CHECK_PATH,
+        HealthCheckProtocol="HTTP",
+        Matcher=elb.Matcher(HttpCode="200"),
+        TargetGroupAttributes=[
+            elb.TargetGroupAttribute(
+                Key="deregistration_delay.timeout_seconds",
+                Value=str(DEREGISTRATION_DELAY_SECONDS),
+            )
+        ],
+        Tags=s.tags(kind, svc.name),
+        **HEALTH,
+    )
+
+
+def _listener_rule(
+    s: StackBuilder,
+    rule: ListenerRule,
+    listener_arn: object,
+    tg: elb.TargetGroup,
+    alternate: elb.TargetGroup | None,
+) -> None:
+    added = s.add(
+        elb.ListenerRule(
+            f"{logical_id(rule.service)}ListenerRule",
+            ListenerArn=listener_arn,
+            Priority=rule.priority,
+            Conditions=_conditions(rule),
+            Actions=[_forward(tg, alternate)],
+            Tags=s.tags("rule", rule.service),
+        )
+    )
+    if alternate is not None:
+        s.output(LISTENER_RULE_ARN, Ref(added), rule.service)
+
+
+def _test_listener_rule(
+    s: StackBuilder,
+    rule: ListenerRule,
+    listener_arn: object,
+    tg: elb.TargetGroup,
+    alternate: elb.TargetGroup | None,
+) -> None:
+    """The service's rule plus the test header, one priority ahead: during a release ECS points it
+    at the new revision before production traffic moves
+    (AdvancedConfiguration.TestListenerRule, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AdvancedConfiguration.html;
+    the http-header condition: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html)."""
+    header = elb.Condition(
+        Field="http-header",
+        HttpHeaderConfig=elb.HttpHeaderConfig(HttpHeaderName=TEST_TRAFFIC_HEADER, Values=["*"]),
+    )
+    added = s.add(
+        elb.ListenerRule(
+            f"{logical_id(rule.service)}TestRule",
+            ListenerArn=listener_arn,
+            Priority=test_rule_priority(rule),
+            Conditions=[*_conditions(rule), header],
+            Actions=[_forward(tg, alternate)],
+            Tags=s.tags("test-rule", rule.service),
+        )
+    )
+    s.output(TEST_LISTENER_RULE_ARN, Ref(added), rule.service)
+
+
+def _conditions(rule: ListenerRule) -> list[elb.Condition]:
     conditions = []
     if rule.path:
         conditions.append(
@@ -135,15 +218,26 @@ def _listener_rule(s: StackBuilder, rule: ListenerRule, listener_arn: object, tg
         conditions.append(
             elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[rule.host]))
         )
-    s.add(
-        elb.ListenerRule(
-            f"{logical_id(rule.service)}ListenerRule",
-            ListenerArn=listener_arn,
-            Priority=rule.priority,
-            Conditions=conditions,
-            Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(tg))],
-            Tags=s.tags("rule", rule.service),
-        )
+    return conditions
+
+
+def _forward(tg: elb.TargetGroup, alternate: elb.TargetGroup | None) -> elb.ListenerRuleAction:
+    """Forward to the service's target group; with an alternate one, to both, all production traffic
+    on the first: the production listener rule whose weights ECS moves during a blue/green, canary or
+    linear release (AdvancedConfiguration.ProductionListenerRule,
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AdvancedConfiguration.html).
+    ECS leaves the weights where the last release put them; CloudFormation rewrites them only when
+    this rule's own properties change."""
+    if alternate is None:
+        return elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(tg))
+    return elb.ListenerRuleAction(
+        Type="forward",
+        ForwardConfig=elb.ForwardConfig(
+            TargetGroups=[
+                elb.TargetGroupTuple(TargetGroupArn=Ref(tg), Weight=100),
+                elb.TargetGroupTuple(TargetGroupArn=Ref(alternate), Weight=0),
+            ]
+        ),
     )
 
 

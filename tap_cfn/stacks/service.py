@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from awacs import cloudwatch, ecr, kms, logs, secretsmanager, ssmmessages
-from awacs.aws import Condition, Statement, StringEquals
+from awacs import cloudwatch, ecr, kms, logs, secretsmanager, ssmmessages, sts
+from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
 from troposphere import AWS_REGION, GetAtt, Ref, Sub, Template, ecs, iam, ssm
 from troposphere import applicationautoscaling as aas
 from troposphere import servicediscovery as sd
@@ -21,10 +21,12 @@ from tap_cfn.contract import (
     ALB_DNS_NAME,
     ALB_FULL_NAME,
     ALB_URL,
+    ALTERNATE_TARGET_GROUP_ARN,
     CLUSTER_NAME,
     EXEC_LOG_GROUP_NAME,
     IMAGE_TAG,
     KMS_KEY_ARN,
+    LISTENER_RULE_ARN,
     LOG_GROUP_NAME,
     NAMESPACE_ID,
     NAMESPACE_NAME,
@@ -36,6 +38,7 @@ from tap_cfn.contract import (
     SERVICE_SECURITY_GROUP_ID,
     TARGET_GROUP_ARN,
     TARGET_GROUP_FULL_NAME,
+    TEST_LISTENER_RULE_ARN,
 )
 from tap_cfn.iam import LOG_GROUPS_HERE, action, allow, document, service_trust
 from tap_cfn.stacks import alarms, tracing
@@ -55,13 +58,7 @@ def build(dep: Deployment, svc: Service) -> Template:
     extra: dict[str, Any] = {}
     if svc.route.behind_alb:
         extra["HealthCheckGracePeriodSeconds"] = HEALTH_CHECK_GRACE_SECONDS
-        extra["LoadBalancers"] = [
-            ecs.LoadBalancer(
-                ContainerName=svc.name,
-                ContainerPort=svc.port,
-                TargetGroupArn=s.param(TARGET_GROUP_ARN, svc.name),
-            )
-        ]
+        extra["LoadBalancers"] = [_load_balancer(s, svc)]
     if discoverable(svc):
         extra["ServiceRegistries"] = [_discovery(s, svc)]
     guards = [
@@ -71,7 +68,8 @@ def build(dep: Deployment, svc: Service) -> Template:
     ]
     # A release that trips one of these during the deployment is rolled back.
     extra["DeploymentConfiguration"] = _deployment(
-        ecs.DeploymentAlarms(AlarmNames=guards, Enable=True, Rollback=True) if guards else None
+        svc.deployment,
+        ecs.DeploymentAlarms(AlarmNames=guards, Enable=True, Rollback=True) if guards else None,
     )
     service = _service(s, svc, task, extra)
     _scaling(s, svc, service)
@@ -316,14 +314,89 @@ def _discovery(s: StackBuilder, svc: Service) -> ecs.ServiceRegistry:
     return ecs.ServiceRegistry(RegistryArn=GetAtt(registry, "Arn"))
 
 
-def _deployment(guards: ecs.DeploymentAlarms | None = None) -> ecs.DeploymentConfiguration:
-    """Full capacity throughout a rollout (100 % healthy, up to 200 %), circuit breaker with rollback."""
-    extra = {"Alarms": guards} if guards is not None else {}
+def _deployment(
+    release: cfg.ServiceDeployment, guards: ecs.DeploymentAlarms | None = None
+) -> ecs.DeploymentConfiguration:
+    """Rolling: full capacity throughout a rollout (100 % healthy, up to 200 %). Every strategy: the
+    circuit breaker and the deployment alarms, both rolling back; ECS supports both with rolling and
+    blue/green deployments
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-failure-detection.html)."""
+    extra: dict[str, Any] = {"Alarms": guards} if guards is not None else {}
+    if release.native:
+        extra.update(_strategy(release))
+    else:  # the percentages bound a rolling update only (API_DeploymentConfiguration)
+        extra.update(MinimumHealthyPercent=100, MaximumPercent=200)
     return ecs.DeploymentConfiguration(
         DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
-        MinimumHealthyPercent=100,
-        MaximumPercent=200,
         **extra,
+    )
+
+
+def _strategy(release: cfg.ServiceDeployment) -> dict[str, Any]:
+    """Strategy, BakeTimeInMinutes (required with BLUE_GREEN) and the canary or linear steps
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-deploymentconfiguration.html)."""
+    fields: dict[str, Any] = {
+        "Strategy": cfg.STRATEGIES[release.strategy],
+        "BakeTimeInMinutes": release.bake_minutes,
+    }
+    if release.strategy == "canary":
+        percent, minutes = release.canary
+        fields["CanaryConfiguration"] = ecs.CanaryConfiguration(
+            CanaryPercent=percent, CanaryBakeTimeInMinutes=minutes
+        )
+    elif release.strategy == "linear":
+        percent, minutes = release.linear
+        fields["LinearConfiguration"] = ecs.LinearConfiguration(
+            StepPercent=percent, StepBakeTimeInMinutes=minutes
+        )
+    return fields
+
+
+def _load_balancer(s: StackBuilder, svc: Service) -> ecs.LoadBalancer:
+    """The service's target group; for blue/green, canary and linear releases also the alternate
+    group, the production listener rule whose weights ECS moves, and the role it moves them with
+    (AdvancedConfiguration: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AdvancedConfiguration.html)."""
+    balancer = ecs.LoadBalancer(
+        ContainerName=svc.name,
+        ContainerPort=svc.port,
+        TargetGroupArn=s.param(TARGET_GROUP_ARN, svc.name),
+    )
+    if cfg.needs_alternate_target_group(svc):
+        balancer.AdvancedConfiguration = ecs.AdvancedConfiguration(
+            AlternateTargetGroupArn=s.param(ALTERNATE_TARGET_GROUP_ARN, svc.name),
+            ProductionListenerRule=s.param(LISTENER_RULE_ARN, svc.name),
+            RoleArn=GetAtt(_traffic_role(s, svc), "Arn"),
+        )
+        if svc.deployment.test_listener_rule:
+            balancer.AdvancedConfiguration.TestListenerRule = s.param(TEST_LISTENER_RULE_ARN, svc.name)
+    return balancer
+
+
+# The policy AWS names for the ECS infrastructure role that shifts load balancer traffic
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html).
+LOAD_BALANCER_INFRASTRUCTURE_POLICY = (
+    "arn:${AWS::Partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+)
+
+
+def _traffic_role(s: StackBuilder, svc: Service) -> iam.Role:
+    """The ECS infrastructure role for load balancers: trusted by ecs.amazonaws.com with the trust
+    policy the ECS guide gives (no conditions: it documents none for this role), holding the AWS
+    managed policy it names, which AWS keeps current as ECS needs more ELB calls."""
+    return s.add(
+        iam.Role(
+            "TrafficShiftRole",
+            Description=f"Lets ECS move {svc.name} load balancer traffic between its target groups",
+            AssumeRolePolicyDocument=document(
+                Statement(
+                    Effect=Allow,
+                    Principal=Principal("Service", ["ecs.amazonaws.com"]),
+                    Action=[sts.AssumeRole],
+                )
+            ),
+            ManagedPolicyArns=[Sub(LOAD_BALANCER_INFRASTRUCTURE_POLICY)],
+            Tags=s.tags(naming.TRAFFIC_ROLE, svc.name),
+        )
     )
 
 

@@ -35,7 +35,7 @@ def test_the_real_services_deploy_with_sidecars_a_worker_and_an_external_image(
     aws: str, clients: Clients, real_templates: Path, terminal
 ) -> None:
     term: Terminal = terminal()
-    tags = ("--param", "WebImageTag=1.0.0", "--param", "JobsImageTag=1.0.0")
+    tags = ("--param", "WebImageTag=1.0.0", "--param", "ApiImageTag=1.0.0", "--param", "JobsImageTag=1.0.0")
     code = run(aws, real_templates, term, "deploy", *tags, "--yes")
     assert code == 0, term.stderr
     root = clients.cloudformation.describe_stacks(StackName="tap-demo")["Stacks"][0]
@@ -64,3 +64,27 @@ def test_the_real_services_deploy_with_sidecars_a_worker_and_an_external_image(
     policies = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
     names = {p["PolicyName"] for p in policies}
     assert "real-queue-scaling-jobs-demo" in names
+
+    # the canary service: its second target group, and a production rule forwarding to both
+    elbv2 = _client(aws, "elbv2")
+    groups = {
+        g["TargetGroupName"]: g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]
+    }
+    assert {"real-tg-api-demo", "real-tg2-api-demo"} <= set(groups)
+    assert "real-tg2-web-demo" not in groups  # web stays rolling
+    listeners = elbv2.describe_listeners(
+        LoadBalancerArn=elbv2.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"]
+    )
+    rules = [
+        r
+        for lst in listeners["Listeners"]
+        for r in elbv2.describe_rules(ListenerArn=lst["ListenerArn"])["Rules"]
+    ]
+    by_priority = {r["Priority"]: r for r in rules}
+    assert sorted(by_priority) == ["100", "99", "default"]  # the production rule, its test rule, web
+    api_rule, test_rule = by_priority["100"], by_priority["99"]
+    assert [c["Field"] for c in test_rule["Conditions"]] == ["path-pattern", "http-header"]
+    weights = {
+        t["TargetGroupArn"]: t["Weight"] for t in api_rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
+    }
+    assert weights == {groups["real-tg-api-demo"]: 100, groups["real-tg2-api-demo"]: 0}

@@ -203,3 +203,19 @@ def test_traced_services_send_traces_to_the_deployment_s_x_ray_group(tmp_path: P
 def test_an_untraced_profile_draws_no_trace_group(dev: model.Graph) -> None:
     assert dev.titles("trace-group") == []
     assert not any(n.detail.endswith("traced") for n in dev.nodes)
+
+
+def test_a_canary_service_is_drawn_with_its_strategy_and_both_target_groups(tmp_path: Path) -> None:
+    config = cfg.load(REPO / "tests" / "fixtures" / "real-services.yaml")
+    graph = model.build(write_templates(config, tmp_path, "dev"))
+    details = {n.title: n.detail for n in graph.nodes if n.kind == "service"}
+    assert details["api"].endswith(", canary 10.0% for 15 min, bake 20 min")
+    assert details["jobs"].endswith(", blue/green, bake 10 min")
+    assert sorted(t for t, d in details.items() if "bake" in d) == ["api", "jobs"]  # rolling: as before
+    assert {e for e in graph.named_edges(REQUEST) if "api" in e[1]} == {
+        # the weighted production rule and the test rule each name both groups
+        ("real-alb", "real-tg-api", "/api/*, /api/* header x-amzn-ecs-blue-green-test"),
+        ("real-alb", "real-tg2-api", "/api/*, /api/* header x-amzn-ecs-blue-green-test"),
+        ("real-tg-api", "api", ":8000"),
+        ("real-tg2-api", "api", ":8000 (alternate)"),
+    }

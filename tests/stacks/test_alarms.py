@@ -190,3 +190,24 @@ def test_a_service_without_a_minimum_has_no_running_tasks_alarm() -> None:
     # nothing left to guard its deployments with: the circuit breaker still does
     config = b.resource("service-processing", "Service")["Properties"]["DeploymentConfiguration"]
     assert "Alarms" not in config and config["DeploymentCircuitBreaker"]["Rollback"] is True
+
+
+def test_a_canary_service_s_target_alarms_watch_both_of_its_target_groups() -> None:
+    def canary(raw: dict[str, Any]) -> None:
+        raw["services"][1]["deployment"] = {"strategy": "canary"}
+
+    built = build(mutated(canary), "dev")
+    found = alarms(built, "service-api-gateway")
+    for key, stat, expression in (
+        ("Target5xxAlarm", "Sum", "FILL(first, 0) + FILL(second, 0)"),
+        ("UnhealthyHostsAlarm", "Maximum", "FILL(first, 0) + FILL(second, 0)"),
+        ("LatencyP99Alarm", "p99", "MAX([first, second])"),
+    ):
+        first, second, both = found[key]["Metrics"]
+        groups = [q["MetricStat"]["Metric"]["Dimensions"][1]["Value"] for q in (first, second)]
+        assert groups == [{"Ref": "ApiGatewayTargetGroupFullName"}, {"Ref": "ApiGatewayTargetGroup2FullName"}]
+        assert {first["MetricStat"]["Stat"], second["MetricStat"]["Stat"]} == {stat}
+        assert (both["Expression"], both["ReturnData"]) == (expression, True)
+        assert not {"MetricName", "Period", "Statistic", "ExtendedStatistic"} & set(found[key])
+    # a rolling service keeps its plain one-group alarms
+    assert alarms(built, "service-frontend")["Target5xxAlarm"]["MetricName"] == "HTTPCode_Target_5XX_Count"

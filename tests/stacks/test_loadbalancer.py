@@ -4,11 +4,13 @@ and target groups, ALB hardening, the access-log bucket and the DNS alias."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
 from tests.conftest import PROFILES, Built
-from tests.stacks.conftest import CAMEL, PORTS
+from tests.stacks.conftest import CAMEL, PORTS, build
+from tests.test_config import mutated
 
 TLS_POLICY = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-")  # TLS 1.2+ with TLS 1.3 (2021-06 or newer)
 
@@ -164,3 +166,38 @@ def test_load_balancer_listener_rules_and_target_groups(env_built: Built) -> Non
         assert (tg["HealthCheckIntervalSeconds"], tg["HealthCheckTimeoutSeconds"]) == (30, 5)
         assert (tg["HealthyThresholdCount"], tg["UnhealthyThresholdCount"]) == (2, 3)
         assert {"Key": "deregistration_delay.timeout_seconds", "Value": "30"} in tg["TargetGroupAttributes"]
+
+
+def test_a_blue_green_family_service_gets_a_second_group_and_a_weighted_production_rule() -> None:
+    def canary(raw: dict[str, Any]) -> None:
+        raw["services"][1]["deployment"] = {"strategy": "canary"}
+
+    built = build(mutated(canary), "dev")
+    resources = built.stack("loadbalancer")["Resources"]
+    first = resources["ApiGatewayTargetGroup"]["Properties"]
+    second = resources["ApiGatewayTargetGroup2"]["Properties"]
+    assert second["Name"] == {"Fn::Sub": "tap-tg2-api-gateway-${EnvironmentSuffix}"}
+    # alike in everything that decides health and routing
+    same = {k: v for k, v in first.items() if k not in ("Name", "Tags")}
+    assert {k: v for k, v in second.items() if k not in ("Name", "Tags")} == same
+    rule = resources["ApiGatewayListenerRule"]["Properties"]
+    assert rule["Actions"] == [
+        {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [
+                    {"TargetGroupArn": {"Ref": "ApiGatewayTargetGroup"}, "Weight": 100},
+                    {"TargetGroupArn": {"Ref": "ApiGatewayTargetGroup2"}, "Weight": 0},
+                ]
+            },
+        }
+    ]
+    outputs = built.stack("loadbalancer")["Outputs"]
+    assert outputs["ApiGatewayListenerRuleArn"]["Value"] == {"Ref": "ApiGatewayListenerRule"}
+    assert outputs["ApiGatewayTargetGroup2Arn"]["Value"] == {"Ref": "ApiGatewayTargetGroup2"}
+    # the rolling services keep one group and a plain forward
+    assert "FrontendTargetGroup2" not in resources
+    assert (
+        "ApiGatewayListenerRuleArn"
+        not in build(mutated(lambda raw: None), "dev").stack("loadbalancer")["Outputs"]
+    )

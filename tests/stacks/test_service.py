@@ -339,3 +339,87 @@ def test_an_internal_service_reports_its_health_through_a_container_check(env_bu
         "Retries": 3,
         "StartPeriod": 30,
     }
+
+
+# --- releases: ECS deployment strategies ---------------------------------------------------------
+
+
+def _released(strategy: str, **figures: Any) -> Built:
+    """The packaged platform with api-gateway (an ALB path-rule service) released by `strategy`."""
+
+    def change(raw: dict[str, Any]) -> None:
+        raw["services"][1]["deployment"] = {"strategy": strategy, **figures}
+
+    return build(mutated(change), "dev")
+
+
+def test_a_rolling_service_keeps_its_percentages_and_gets_no_strategy(env_built: Built) -> None:
+    for svc in SERVICES:
+        config = env_built.resource(f"service-{svc}", "Service")["Properties"]["DeploymentConfiguration"]
+        assert {k: v for k, v in config.items() if k != "Alarms"} == {
+            "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
+            "MinimumHealthyPercent": 100,
+            "MaximumPercent": 200,
+        }
+        assert "TrafficShiftRole" not in env_built.stack(f"service-{svc}")["Resources"]
+
+
+def test_a_canary_release_shifts_its_share_then_bakes_guarded_by_alarms_and_the_breaker() -> None:
+    built = _released("canary", canary_percent=10, canary_bake_time_minutes=15, bake_time_minutes=20)
+    service = built.resource("service-api-gateway", "Service")["Properties"]
+    config = service["DeploymentConfiguration"]
+    assert config["Strategy"] == "CANARY"
+    assert config["CanaryConfiguration"] == {"CanaryPercent": 10.0, "CanaryBakeTimeInMinutes": 15}
+    assert config["BakeTimeInMinutes"] == 20
+    assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert config["Alarms"]["Enable"] is True and config["Alarms"]["Rollback"] is True
+    assert config["Alarms"]["AlarmNames"]  # the same deployment alarms as a rolling release
+    assert not {"MinimumHealthyPercent", "MaximumPercent", "LinearConfiguration"} & set(config)
+    (balancer,) = service["LoadBalancers"]
+    assert balancer["TargetGroupArn"] == {"Ref": "ApiGatewayTargetGroupArn"}
+    assert balancer["AdvancedConfiguration"] == {
+        "AlternateTargetGroupArn": {"Ref": "ApiGatewayTargetGroup2Arn"},
+        "ProductionListenerRule": {"Ref": "ApiGatewayListenerRuleArn"},
+        "RoleArn": {"Fn::GetAtt": ["TrafficShiftRole", "Arn"]},
+    }
+    # the other services are released as before
+    assert (
+        "Strategy"
+        not in built.resource("service-frontend", "Service")["Properties"]["DeploymentConfiguration"]
+    )
+
+
+def test_linear_and_blue_green_releases_carry_their_own_figures_with_ecs_defaults() -> None:
+    linear = _released("linear", step_percent=20)
+    config = linear.resource("service-api-gateway", "Service")["Properties"]["DeploymentConfiguration"]
+    assert (config["Strategy"], config["BakeTimeInMinutes"]) == ("LINEAR", 10)
+    assert config["LinearConfiguration"] == {"StepPercent": 20.0, "StepBakeTimeInMinutes": 6}
+    blue_green = _released("blue_green")
+    config = blue_green.resource("service-api-gateway", "Service")["Properties"]["DeploymentConfiguration"]
+    assert (config["Strategy"], config["BakeTimeInMinutes"]) == ("BLUE_GREEN", 10)
+    assert not {"CanaryConfiguration", "LinearConfiguration"} & set(config)
+
+
+def test_ecs_shifts_load_balancer_traffic_with_an_infrastructure_role_of_the_managed_policy() -> None:
+    role = _released("blue_green").resource("service-api-gateway", "TrafficShiftRole")["Properties"]
+    assert role["AssumeRolePolicyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": ["ecs.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}
+        ],
+    }
+    assert role["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"}
+    ]
+    assert "Policies" not in role and "RoleName" not in role
+
+
+def test_the_alternate_group_and_the_rule_come_from_the_load_balancer_stack() -> None:
+    built = _released("canary")
+    lb = built.logical_ids["loadbalancer"]
+    assert built.fed_by("service-api-gateway", "ApiGatewayTargetGroup2Arn") == {
+        "Fn::GetAtt": [lb, "Outputs.ApiGatewayTargetGroup2Arn"]
+    }
+    assert built.fed_by("service-api-gateway", "ApiGatewayListenerRuleArn") == {
+        "Fn::GetAtt": [lb, "Outputs.ApiGatewayListenerRuleArn"]
+    }
