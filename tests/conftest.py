@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 
 from tap_cfn import config as cfg
 from tap_cfn import generator
+from tap_cfn.lint import JOBS_ENV
 
 # Bounded and reproducible: the same examples every run (so the lint cache serves them again),
 # no per-example deadline on a shared 2-core machine. HYPOTHESIS_PROFILE=ci in .ci/run.
@@ -23,6 +24,12 @@ settings.register_profile(
 )
 settings.register_profile("ci", settings.get_profile("default"), print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# Under pytest-xdist (`make test` runs a worker per core) the workers share the cores already:
+# each lints in as many processes as it has cores of its own, the last one in the worker itself.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    os.environ.setdefault(JOBS_ENV, str(max(1, (os.cpu_count() or 1) // _WORKERS)))
 
 PROFILES = ("dev", "staging", "prod")
 SERVICES = ("frontend", "api-gateway", "processing")
