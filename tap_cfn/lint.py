@@ -151,8 +151,7 @@ JOBS_ENV = "TAP_CFN_LINT_JOBS"
 
 
 def jobs() -> int:
-    """Lint processes: $TAP_CFN_LINT_JOBS (the tests set it when pytest-xdist runs them in
-    parallel already), else one per core."""
+    """Lint processes: $TAP_CFN_LINT_JOBS, else one per core."""
     return max(1, int(os.environ.get(JOBS_ENV) or os.cpu_count() or 1))
 
 

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, settings
 
 from tap_cfn import config as cfg
 from tap_cfn import generator
-from tap_cfn.lint import JOBS_ENV
 
 # Bounded and reproducible: the same examples every run (so the lint cache serves them again),
 # no per-example deadline on a shared 2-core machine. HYPOTHESIS_PROFILE=ci in .ci/run.
@@ -24,12 +23,6 @@ settings.register_profile(
 )
 settings.register_profile("ci", settings.get_profile("default"), print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-# Under pytest-xdist (`make test` runs a worker per core) the workers share the cores already:
-# each lints in as many processes as it has cores of its own, the last one in the worker itself.
-_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-if _WORKERS > 1:
-    os.environ.setdefault(JOBS_ENV, str(max(1, (os.cpu_count() or 1) // _WORKERS)))
 
 PROFILES = ("dev", "staging", "prod")
 SERVICES = ("frontend", "api-gateway", "processing")
@@ -65,6 +58,17 @@ class Built:
     def fed_by(self, stem: str, parameter: str) -> Any:
         """What the root passes to `parameter` of child `stem`."""
         return self.root["Resources"][self.logical_ids[stem]]["Properties"]["Parameters"][parameter]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest single tests first (the property tests, the lint of every profile): under
+    pytest-xdist a long test started last is a tail the other worker cannot share."""
+
+    def long(item: pytest.Item) -> bool:
+        hypothesis = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        return hypothesis or "profile_findings" in getattr(item, "fixturenames", ())
+
+    items.sort(key=lambda item: not long(item))
 
 
 @pytest.fixture(scope="session")
