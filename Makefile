@@ -78,9 +78,11 @@ guard: $(STAMP) $(GUARD_STAMP) ## cfn-guard with every AWS Control Tower control
 	$(PY) -m tap_cfn.guard $(OUT)
 
 # The suite and the two gates run side by side (each gate is mostly one process), every one's
-# output printed whole when it ends; make fails when any of them does.
+# output printed whole when it ends (GNU make 4; macOS's make 3.81 interleaves it); make fails
+# when any of them does.
+OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 test: $(STAMP) $(SCAN_STAMP) $(GUARD_STAMP) ## Run the test suite (behaviour, config errors, CLI, lint and diagram) beside the checkov and cfn-guard gates
-	$(MAKE) --no-print-directory --jobs=3 --output-sync=target pytest scan guard
+	$(MAKE) --no-print-directory --jobs=3 $(OUTPUT_SYNC) pytest scan guard
 
 # pytest-xdist: a test worker per core (TEST_JOBS=0 runs them in one process)
 TEST_JOBS ?= auto
