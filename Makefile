@@ -19,7 +19,7 @@ GUARD_DIR   := .guard
 GUARD_STAMP := $(GUARD_DIR)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup graphviz templates diagram docs lint-templates scan guard test lint bench clean
+.PHONY: help setup graphviz templates diagram docs lint-templates scan guard test pytest lint bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -77,10 +77,17 @@ scan: $(SCAN_STAMP) ## checkov (offline) on every committed template: fails on a
 guard: $(STAMP) $(GUARD_STAMP) ## cfn-guard with every AWS Control Tower control on every committed template; waivers in tap_cfn/guard.py
 	$(PY) -m tap_cfn.guard $(OUT)
 
-test: $(STAMP) $(SCAN_STAMP) $(GUARD_STAMP) ## Run the test suite (behaviour, config errors, CLI, lint and diagram), then the checkov and cfn-guard gates
-	$(PY) -m pytest
-	$(MAKE) --no-print-directory scan
-	$(MAKE) --no-print-directory guard
+# The suite and the two gates run side by side (each gate is mostly one process), every one's
+# output printed whole when it ends (GNU make 4; macOS's make 3.81 interleaves it); make fails
+# when any of them does.
+OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
+test: $(STAMP) $(SCAN_STAMP) $(GUARD_STAMP) ## Run the test suite (behaviour, config errors, CLI, lint and diagram) beside the checkov and cfn-guard gates
+	$(MAKE) --no-print-directory --jobs=3 $(OUTPUT_SYNC) pytest scan guard
+
+# pytest-xdist: a test worker per core (TEST_JOBS=0 runs them in one process)
+TEST_JOBS ?= auto
+pytest: $(STAMP) ## The test suite alone
+	$(PY) -m pytest -n $(TEST_JOBS)
 
 lint: $(STAMP) ## ruff and mypy on the code
 	$(VENV)/bin/ruff check tap_cfn tests generate.py

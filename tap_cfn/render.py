@@ -4,13 +4,27 @@ sorted keys, two-space JSON, short-form YAML, a trailing newline; regenerating c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import io
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
 import yaml
 from troposphere import AWSHelperFn, BaseAWSObject, Tags, Template
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.events import (
+    CollectionStartEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    Event,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+    StreamStartEvent,
+)
+from yaml.nodes import ScalarNode
 
 FORMATS = ("json", "yaml")
 NESTED_STACK = "AWS::CloudFormation::Stack"
@@ -103,68 +117,93 @@ def to_json(data: dict[str, Any]) -> str:
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    """libyaml's emitter where available. It asks `resolve` twice per scalar whether the scalar
-    would read back with its tag: plain (the answer depends on the text alone, and templates
-    repeat the same texts: resolved once each) and quoted (always a string)."""
-
-    _plain: dict[str, str] = {}
-    # libyaml calls these path-resolver hooks around every node; with no path resolvers registered
-    # they do nothing, and C callables that take their arguments (slice) or none (tuple) save two
-    # Python calls per node.
-    descend_resolver = slice
-    ascend_resolver = tuple
-
-    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is not ScalarNode:
-            return _SEQ if kind is SequenceNode else _MAP  # what the base resolver says for them
-        if not implicit[0]:
-            return _STR
-        tag = self._plain.get(value)
-        if tag is None:
-            tag = self._plain[value] = super().resolve(kind, value, implicit)
-        return tag
+_Emitter = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter where available
+_RESOLVER = yaml.SafeDumper(io.StringIO())
+_MAP_START = MappingStartEvent(None, _MAP, True, flow_style=False)
+_SEQ_START = SequenceStartEvent(None, _SEQ, True, flow_style=False)
+_MAP_END, _SEQ_END = MappingEndEvent(), SequenceEndEvent()
+_SCALARS: dict[tuple[str, str], ScalarEvent] = {}
 
 
 def to_yaml(data: dict[str, Any]) -> str:
     """Short-form intrinsic functions (!Ref, !Sub, !GetAtt, ...), block style, sorted keys.
-    The node tree is built here directly: PyYAML's generic representer costs twice as much."""
-    text: str = yaml.serialize(_node(data), Dumper=_Dumper, width=120, allow_unicode=True)
-    return text
+    The events of the document go to libyaml's emitter directly: what yaml.serialize would make
+    of the node tree, without a node per value, the anchor pass over them or two calls back
+    into Python per scalar to resolve its tag (a fifth of a 100-service run)."""
+    stream = io.StringIO()
+    emitter = _Emitter(stream, width=120, allow_unicode=True)
+    emit = emitter.emit
+    emit(StreamStartEvent())
+    emit(DocumentStartEvent(explicit=False))
+    _events(data, emit)
+    emit(DocumentEndEvent(explicit=False))
+    emit(StreamEndEvent())
+    emitter.dispose()
+    return stream.getvalue()
 
 
-def _node(value: Any) -> Node:
-    if isinstance(value, str):
-        return ScalarNode(_STR, value)
-    if isinstance(value, bool):
-        return ScalarNode(_BOOL, "true" if value else "false")
-    if isinstance(value, int):
-        return ScalarNode(_INT, str(value))
-    if isinstance(value, float):
-        return ScalarNode(_FLOAT, repr(value))
-    if isinstance(value, list):
-        return SequenceNode(_SEQ, [_node(item) for item in value], flow_style=False)
-    if len(value) == 1:
-        ((key, inner),) = value.items()
-        short = _short_form(key, inner)
-        if short is not None:
-            return short
-    return MappingNode(
-        _MAP, [(ScalarNode(_STR, k), _node(value[k])) for k in sorted(value)], flow_style=False
-    )
+def _scalar(value: str, tag: str = _STR) -> ScalarEvent:
+    """One event per distinct scalar (events carry no identity: no anchors are emitted). Its
+    implicit flags as the serializer sets them: plain when the text reads back with its tag,
+    quoted when the tag is the string one."""
+    event = _SCALARS.get((value, tag))
+    if event is None:
+        plain = _RESOLVER.resolve(ScalarNode, value, (True, False)) == tag
+        event = _SCALARS[value, tag] = ScalarEvent(None, tag, (plain, tag == _STR), value)
+    return event
 
 
-def _short_form(key: str, value: Any) -> Node | None:
-    """{'Fn::X': v} as !X v. Where v is itself a function, the outer one keeps its long form,
-    since a YAML node carries one tag (`!Base64 !Sub ...` is not valid)."""
-    if key == "Ref" and isinstance(value, str):
-        return ScalarNode("!Ref", value)
-    if key == "Fn::GetAtt" and isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return ScalarNode("!GetAtt", ".".join(value))
+def _events(value: Any, emit: Callable[[Event], None]) -> None:
+    kind = type(value)
+    if kind is str:
+        emit(_scalar(value))
+    elif kind is dict:
+        if len(value) == 1:
+            ((key, inner),) = value.items()
+            if _short_form(key, inner, emit):
+                return
+        emit(_MAP_START)
+        for key in sorted(value):
+            emit(_scalar(key))
+            _events(value[key], emit)
+        emit(_MAP_END)
+    elif kind is list:
+        emit(_SEQ_START)
+        for item in value:
+            _events(item, emit)
+        emit(_SEQ_END)
+    elif kind is bool:
+        emit(_scalar("true" if value else "false", _BOOL))
+    elif kind is int:
+        emit(_scalar(str(value), _INT))
+    elif kind is float:
+        emit(_scalar(repr(value), _FLOAT))
+    else:
+        raise TypeError(f"cannot render {kind.__name__} as YAML")
+
+
+def _short_form(key: str, value: Any, emit: Callable[[Event], None]) -> bool:
+    """{'Fn::X': v} as !X v (False when `key` is no function). Where v is itself a function,
+    the outer one keeps its long form, since a YAML node carries one tag (`!Base64 !Sub ...`
+    is not valid)."""
+    if key == "Ref" and type(value) is str:
+        emit(ScalarEvent(None, "!Ref", (False, False), value))
+        return True
+    if key == "Fn::GetAtt" and type(value) is list and all(type(v) is str for v in value):
+        emit(ScalarEvent(None, "!GetAtt", (False, False), ".".join(value)))
+        return True
     if not key.startswith("Fn::"):
-        return None
-    inner = _node(value)
-    if inner.tag.startswith("!"):
-        return MappingNode(_MAP, [(ScalarNode(_STR, key), inner)], flow_style=False)
-    inner.tag = "!" + key[4:]
-    return inner
+        return False
+    inner: list[Event] = []
+    _events(value, inner.append)
+    first = inner[0]
+    assert isinstance(first, ScalarEvent | CollectionStartEvent)
+    if first.tag is not None and first.tag.startswith("!"):
+        inner = [_MAP_START, _scalar(key), *inner, _MAP_END]
+    elif isinstance(first, ScalarEvent):
+        inner[0] = ScalarEvent(None, "!" + key[4:], (False, False), first.value)
+    else:
+        inner[0] = type(first)(None, "!" + key[4:], False, flow_style=False)
+    for event in inner:
+        emit(event)
+    return True

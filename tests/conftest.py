@@ -60,6 +60,17 @@ class Built:
         return self.root["Resources"][self.logical_ids[stem]]["Properties"]["Parameters"][parameter]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest single tests first (the property tests, the lint of every profile): under
+    pytest-xdist a long test started last is a tail the other worker cannot share."""
+
+    def long(item: pytest.Item) -> bool:
+        hypothesis = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        return hypothesis or "profile_findings" in getattr(item, "fixturenames", ())
+
+    items.sort(key=lambda item: not long(item))
+
+
 @pytest.fixture(scope="session")
 def config() -> cfg.Config:
     return cfg.load()
