@@ -243,7 +243,7 @@ def estimate(dep: Deployment, prices: Prices) -> Estimate:
 
 def interface_endpoints(dep: Deployment) -> int:
     """Interface endpoint-AZs billed per hour: one per endpoint and AZ, without NAT only."""
-    from tap_cfn.stacks.network import INTERFACE_ENDPOINTS
+    from tap_cfn.stacks.egress import INTERFACE_ENDPOINTS
 
     return len(INTERFACE_ENDPOINTS) * dep.env.az_count if dep.env.egress == "endpoints" else 0
 
