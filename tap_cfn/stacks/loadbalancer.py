@@ -72,8 +72,9 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
         alb = s.add(
             elb.LoadBalancer(
                 "LoadBalancer",
-                # ALB checks that it may write to the bucket when access logs are switched on
-                # (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html)
+                # The bucket needs its policy before access logs go on (the ALB checks that it may
+                # write: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html;
+                # the CDK orders them the same way: github.com/aws/aws-cdk/issues/1633)
                 DependsOn=[log_policy.title],
                 Name=s.name("alb"),
                 Type="application",
