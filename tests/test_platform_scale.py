@@ -133,7 +133,7 @@ def test_the_eight_service_example_generates_and_lints_clean(tmp_path: Path) -> 
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     assert lint(sorted(tmp_path.iterdir())) == []
-    security = json.loads(files["security.json"])["Resources"]
+    security = json.loads(files["network.json"])["Resources"]
     assert security["OrdersIngressFromWebhooks"]["Properties"]["FromPort"] == 9002
     assert security["PaymentsIngressFromOrders"]["Properties"]["FromPort"] == 9003
     rules = {r.service: r.priority for r in listener_rules(cfg.Deployment(config, "dev"))}
