@@ -26,14 +26,16 @@ class Scope(enum.Enum):
     SECRET = "secret"  # one per secret
 
 
-# The producing stacks; ROOT: a parameter the user gives at deploy time.
-ROOT, NETWORK, SECURITY, DATA, LOADBALANCER, CLUSTER, MONITORING, SERVICE = (
+# The producing stacks; ROOT: a parameter the user gives at deploy time. The egress and flow-log
+# stacks produce no value (the services wait for the egress stack by DependsOn, see
+# tap_cfn/generator.py), and no stack takes one from the monitoring stack.
+ROOT, NETWORK, DATA, LOADBALANCER, CLUSTER, NOTIFICATIONS, MONITORING, SERVICE = (
     "root",
     "network",
-    "security",
     "data",
     "loadbalancer",
     "cluster",
+    "notifications",
     "monitoring",
     "service",
 )
@@ -119,16 +121,22 @@ PUBLIC_SUBNET_IDS = _declare("PublicSubnetIds", SUBNETS, NETWORK, "Public subnet
 PRIVATE_SUBNET_IDS = _declare(
     "PrivateSubnetIds", SUBNETS, NETWORK, "Private subnets of the tasks, one per AZ.", public=True
 )
+PRIVATE_ROUTE_TABLE_IDS = _declare(
+    "PrivateRouteTableIds",
+    "CommaDelimitedList",
+    NETWORK,
+    "Route tables of the private subnets, one per AZ in subnet order: the egress stack adds their way out.",
+)
+VPC_CIDR_BLOCK = _declare("VpcCidrBlock", STRING, NETWORK, "IPv4 CIDR block of the VPC.")
 
-ALB_SECURITY_GROUP_ID = _declare("AlbSecurityGroupId", GROUP_ID, SECURITY, "Security group of the ALB.")
+# The security groups live in the network stack, where they add no level to the services' chain;
+# a group of services beyond the first ten has them in a security stack of its own.
+ALB_SECURITY_GROUP_ID = _declare("AlbSecurityGroupId", GROUP_ID, NETWORK, "Security group of the ALB.")
 SERVICE_SECURITY_GROUP_ID = _declare(
-    "SecurityGroupId", GROUP_ID, SECURITY, "Security group of the {owner} tasks.", PER_SERVICE
+    "SecurityGroupId", GROUP_ID, NETWORK, "Security group of the {owner} tasks.", PER_SERVICE
 )
 
 KMS_KEY_ARN = _declare("KmsKeyArn", STRING, DATA, "ARN of the deployment's customer-managed KMS key.")
-ACCESS_LOG_BUCKET_NAME = _declare(
-    "AccessLogBucketName", STRING, DATA, "S3 bucket of the load balancer's access logs."
-)
 EXEC_LOG_GROUP_NAME = _declare("ExecLogGroupName", STRING, DATA, "Log group of ECS Exec sessions.")
 REPOSITORY_URI = _declare(
     "RepositoryUri", STRING, DATA, "URI of the {owner} ECR repository.", PER_SERVICE, public=True
@@ -201,7 +209,7 @@ NAMESPACE_NAME = _declare(
 )
 
 ALARM_TOPIC_ARN = _declare(
-    "AlarmTopicArn", STRING, MONITORING, "SNS topic (KMS-encrypted) every alarm notifies.", public=True
+    "AlarmTopicArn", STRING, NOTIFICATIONS, "SNS topic (KMS-encrypted) every alarm notifies.", public=True
 )
 DASHBOARD_NAME = _declare(
     "DashboardName", STRING, MONITORING, "Name of the CloudWatch dashboard.", public=True

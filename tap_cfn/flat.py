@@ -77,6 +77,7 @@ class _Scope:
     params: dict[str, Any] | None  # None: the root, whose parameters stay parameters
     conditions: dict[str, str] = field(default_factory=dict)  # own name -> flat name
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # child stack id -> its outputs
+    after: tuple[str, ...] = ()  # flat names every resource here waits for (its stack's DependsOn)
 
 
 def flatten(templates: dict[str, dict[str, Any]], root: str = "root") -> dict[str, Any]:
@@ -150,9 +151,32 @@ class _Folder:
         if depends is not None:
             names = [depends] if isinstance(depends, str) else depends
             out["DependsOn"] = [self._ref_name(scope, n) for n in names]
-            if isinstance(depends, str):
+            if isinstance(depends, str) and not scope.after:
                 out["DependsOn"] = out["DependsOn"][0]
+        if scope.after:
+            out["DependsOn"] = list(dict.fromkeys([*out.get("DependsOn", []), *scope.after]))
         return out
+
+    def _waits(self, scope: _Scope, stack_id: str, resource: dict[str, Any]) -> tuple[str, ...]:
+        """What the DependsOn of nested stack `stack_id` means flat: every resource of the stacks
+        and each resource it names (a stack completes when all of its resources have)."""
+        depends = resource.get("DependsOn", [])
+        found = set(scope.after)
+        for name in [depends] if isinstance(depends, str) else depends:
+            where = (*scope.path, name)
+            for key, flat in self.renamed.items():
+                if key[: len(where)] == where:
+                    if "Condition" in self._resource_at(key):
+                        raise FlatError(f"nested stack {stack_id} waits for {flat}, which has a Condition")
+                    found.add(flat)
+        return (*scope.after, *sorted(found - set(scope.after)))
+
+    def _resource_at(self, key: tuple[str, ...]) -> dict[str, Any]:
+        """The resource at (stack ids..., logical id) from the root down."""
+        stem = "root"
+        for stack_id in key[:-1]:
+            stem = _stem(self.templates[stem]["Resources"][stack_id])
+        return dict(self.templates[stem]["Resources"][key[-1]])
 
     def _conditions(self, scope: _Scope) -> None:
         """Add the template's conditions: an identical body already present is reused."""
@@ -177,8 +201,8 @@ class _Folder:
         if stack_id in scope.outputs:
             return scope.outputs[stack_id]
         resource = scope.template["Resources"][stack_id]
-        if {"Condition", "DependsOn"} & set(resource):
-            raise FlatError(f"nested stack {stack_id} has a Condition or DependsOn, which cannot be folded")
+        if "Condition" in resource:
+            raise FlatError(f"nested stack {stack_id} has a Condition, which cannot be folded")
         child = self.templates[_stem(resource)]
         fed = resource.get("Properties", {}).get("Parameters", {})
         params = {}
@@ -189,7 +213,7 @@ class _Folder:
                 params[key] = spec["Default"]
             else:
                 raise FlatError(f"nested stack {stack_id}: parameter {key} is not fed")
-        inner = _Scope(child, (*scope.path, stack_id), params)
+        inner = _Scope(child, (*scope.path, stack_id), params, after=self._waits(scope, stack_id, resource))
         self._template(inner)
         outputs = {
             key: self._value(inner, output["Value"]) for key, output in child.get("Outputs", {}).items()

@@ -15,41 +15,57 @@ from tap_cfn.config import Deployment, Service
 from tap_cfn.conventions import ROOT_STEM
 from tap_cfn.naming import logical_id
 from tap_cfn.render import as_dict, files
-from tap_cfn.stacks import cluster, data, loadbalancer, monitoring, network, root, security, service
+from tap_cfn.stacks import (
+    cluster,
+    data,
+    egress,
+    flowlogs,
+    loadbalancer,
+    monitoring,
+    network,
+    notifications,
+    root,
+    security,
+    service,
+)
 from tap_cfn.stacks.nesting import Child, groups, leaves, templates_below
 from tap_cfn.topology import Part, service_groups
 
+# Tasks pull their images through the egress stack (NAT or VPC endpoints), so a service must not
+# start before it; no value of it is needed, hence a DependsOn.
+EGRESS = "EgressStack"
+
 
 def children(dep: Deployment) -> list[Child]:
-    """The root's children. A platform of one group (up to topology.GROUP_SIZE services) has one
-    data, security and load balancer stack; a larger one keeps the platform-wide resources in
-    those and gives each group of services a `services-<k>` stack holding its own parts."""
-    fixed = [Child("network", "NetworkStack", network.build(dep))]
+    """The root's children. Only the network and load balancer stacks are on the services' chain
+    (plus data, cluster and notifications beside them); egress runs beside the load balancer, the
+    flow logs and monitoring beside the services, and nothing waits for those two.
+
+    A platform of one group (up to topology.GROUP_SIZE services) has one data and load balancer
+    stack, and its security groups in the network stack; a larger one keeps the platform-wide
+    resources in those and gives each group of services a `services-<k>` stack holding its own
+    parts (security groups included)."""
     grouped = service_groups(dep)
-    if len(grouped) == 1:
-        return [
-            *fixed,
-            Child("security", "SecurityStack", security.build(dep)),
-            Child("data", "DataStack", data.build(dep)),
-            Child("loadbalancer", "LoadBalancerStack", loadbalancer.build(dep)),
-            Child("cluster", "ClusterStack", cluster.build(dep)),
-            Child("monitoring", "MonitoringStack", monitoring.build(dep)),
-            *(_service(dep, svc) for svc in dep.services),
-        ]
-    shared = Part((), shared=True, group=0)
-    fixed += [
-        Child("security", "SecurityStack", security.build(dep, shared)),
+    single = len(grouped) == 1
+    shared = Part.whole(dep) if single else Part((), shared=True, group=0)
+    platform = [
+        Child("network", "NetworkStack", network.build(dep, shared)),
+        Child("egress", "EgressStack", egress.build(dep)),
+        Child("flowlogs", "FlowLogStack", flowlogs.build(dep)),
+        Child("data", "DataStack", data.build(dep, shared)),
         Child("loadbalancer", "LoadBalancerStack", loadbalancer.build(dep, shared)),
         Child("cluster", "ClusterStack", cluster.build(dep)),
+        Child("notifications", "NotificationsStack", notifications.build(dep)),
         Child("monitoring", "MonitoringStack", monitoring.build(dep)),
-        # the platform-wide data: the platform key, the secrets and the access-log bucket
-        Child("data", "DataStack", data.build(dep, shared)),
     ]
-    return fixed + [_group(dep, index, members) for index, members in enumerate(grouped, start=1)]
+    if single:
+        return [*platform, *(_service(dep, svc, after=(EGRESS,)) for svc in dep.services)]
+    return platform + [_group(dep, index, members) for index, members in enumerate(grouped, start=1)]
 
 
-def _service(dep: Deployment, svc: Service) -> Child:
-    return Child(f"service-{svc.name}", f"{logical_id(svc.name)}ServiceStack", service.build(dep, svc))
+def _service(dep: Deployment, svc: Service, after: tuple[str, ...] = ()) -> Child:
+    stem, logical = f"service-{svc.name}", f"{logical_id(svc.name)}ServiceStack"
+    return Child(stem, logical, service.build(dep, svc), after=after)
 
 
 def _group(dep: Deployment, index: int, members: list[Service]) -> Child:
@@ -62,7 +78,7 @@ def _group(dep: Deployment, index: int, members: list[Service]) -> Child:
     if rules.resources:  # a group may have no ALB services besides the default one
         parts.append(Child(f"loadbalancer-{index}", "LoadBalancerStack", rules))
     services = [_service(dep, svc) for svc in members]
-    return Child(f"services-{index}", f"Services{index}Stack", children=(*parts, *services))
+    return Child(f"services-{index}", f"Services{index}Stack", children=(*parts, *services), after=(EGRESS,))
 
 
 @contextmanager

@@ -67,12 +67,6 @@ WAIVERS: tuple[Waiver, ...] = (
         "literal true traps a failed first create in ROLLBACK_FAILED (rule E9907).",
     ),
     Waiver(
-        "CT.ELASTICLOADBALANCING.PR.6",
-        "LoadBalancer",
-        "Access logs go to the data stack's bucket, passed in as the AccessLogBucketName parameter: a Ref "
-        "the engine cannot resolve (it accepts only a bucket of the same template).",
-    ),
-    Waiver(
         "CT.S3.PR.10",
         "AccessLogBucket",
         "ALB access logs support only SSE-S3 on the destination bucket "

@@ -121,7 +121,16 @@ class Evaluator:
             if "Condition" in resource and not self.condition(resource["Condition"]):
                 continue
             if resource["Type"] == "AWS::CloudFormation::Stack":
-                found.update(self.child(name).resources())
+                # a stack's DependsOn: each of its resources waits for all of those it names
+                waits: set[str] = set()
+                depends = resource.get("DependsOn", [])
+                for other in [depends] if isinstance(depends, str) else depends:
+                    if self.template["Resources"][other]["Type"] == "AWS::CloudFormation::Stack":
+                        waits |= set(self.child(other).resources())
+                    else:
+                        waits.add(self.ident(other))
+                for ident, body in self.child(name).resources().items():
+                    found[ident] = {**body, "DependsOn": sorted({*body["DependsOn"], *waits})}
                 continue
             body = {k: self.value(v) for k, v in resource.items() if k not in {"Condition", "DependsOn"}}
             depends = resource.get("DependsOn", [])

@@ -49,9 +49,7 @@ def test_one_hundred_services_are_grouped_in_tens() -> None:
     # the platform-wide stacks hold no per-service resources
     assert {r["Type"] for r in templates["data"]["Resources"].values()} == {
         "AWS::SecretsManager::Secret",
-        "AWS::KMS::Key",  # the platform key, the ALB access-log bucket and its policy
-        "AWS::S3::Bucket",
-        "AWS::S3::BucketPolicy",
+        "AWS::KMS::Key",  # the platform key
     }
     lb_types = [r["Type"] for r in templates["loadbalancer"]["Resources"].values()]
     assert lb_types.count("AWS::ElasticLoadBalancingV2::TargetGroup") == 1  # the default action's
@@ -111,7 +109,9 @@ def test_a_large_platform_lints_clean(tmp_path: Path) -> None:
         "root",
         "services-1",
         "services-3",
-        "security",
+        "egress",
+        "flowlogs",
+        "notifications",
         "loadbalancer",
         "data",
         "cluster",
@@ -133,7 +133,7 @@ def test_the_eight_service_example_generates_and_lints_clean(tmp_path: Path) -> 
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     assert lint(sorted(tmp_path.iterdir())) == []
-    security = json.loads(files["security.json"])["Resources"]
+    security = json.loads(files["network.json"])["Resources"]
     assert security["OrdersIngressFromWebhooks"]["Properties"]["FromPort"] == 9002
     assert security["PaymentsIngressFromOrders"]["Properties"]["FromPort"] == 9003
     rules = {r.service: r.priority for r in listener_rules(cfg.Deployment(config, "dev"))}

@@ -143,7 +143,7 @@ def test_a_worker_has_no_listener_ingress_or_record_and_scales_on_its_queue(real
     assert not {"LoadBalancers", "ServiceRegistries", "HealthCheckGracePeriodSeconds"} & set(service)
     assert "PortMappings" not in _container(dev, "jobs")
     assert not [k for k in dev.stack("loadbalancer")["Resources"] if k.startswith("Jobs")]
-    security = dev.stack("security")["Resources"]
+    security = dev.stack("network")["Resources"]
     assert not [k for k in security if k.startswith("JobsIngress")]
     assert "JobsEgressToReports" in security  # it still calls the services that list it
     policies = dev.resources("service-jobs", "AWS::ApplicationAutoScaling::ScalingPolicy")

@@ -194,6 +194,13 @@ class Stacks:
                 getatt = value["Fn::GetAtt"]
                 name, attr = getatt if isinstance(getatt, list) else str(getatt).split(".", 1)
                 self._getatt(stack, str(name), str(attr), found, depth)
+            elif "Fn::Select" in value:
+                index, items = value["Fn::Select"]
+                picked = self._pick(stack, int(index), items, depth + 1)
+                if picked is None:  # not a list we can see into: all of it
+                    self._resolve(stack, items, found, depth)
+                else:
+                    self._resolve(picked[0], picked[1], found, depth + 1)
             elif "Fn::Sub" in value:
                 text, variables = value["Fn::Sub"], {}
                 if isinstance(text, list):
@@ -221,6 +228,31 @@ class Stacks:
             parent, logical = self.parents[stack]
             fed = self.templates[parent]["Resources"][logical].get("Properties", {}).get("Parameters", {})
             self._resolve(parent, fed.get(name), found, depth + 1)
+
+    def _pick(self, stack: str, index: int, items: Any, depth: int) -> tuple[str, Any] | None:
+        """(stack, value) of item `index` of the list `items`, followed through parameters and
+        outputs to where it is written: a literal list, or comma-joined `${Name}`s in an Fn::Sub."""
+        if depth > 50:
+            raise TemplateError(f"{self.stems.get(stack, stack)}: reference chain too deep")
+        if isinstance(items, list):
+            return (stack, items[index]) if index < len(items) else None
+        if not isinstance(items, dict):
+            return None
+        if isinstance(items.get("Fn::Sub"), str):
+            parts = items["Fn::Sub"].split(",")
+            return (stack, {"Fn::Sub": parts[index]}) if index < len(parts) else None
+        template = self.templates[stack]
+        name = items.get("Ref")
+        if isinstance(name, str) and name in template.get("Parameters", {}) and stack:
+            parent, logical = self.parents[stack]
+            fed = self.templates[parent]["Resources"][logical].get("Properties", {}).get("Parameters", {})
+            return self._pick(parent, index, fed.get(name), depth + 1)
+        getatt = items.get("Fn::GetAtt")
+        if isinstance(getatt, list) and str(getatt[1]).startswith("Outputs."):
+            child = _key(stack, str(getatt[0]))
+            output = self.templates[child].get("Outputs", {}).get(str(getatt[1]).removeprefix("Outputs."), {})
+            return self._pick(child, index, output.get("Value"), depth + 1)
+        return None
 
     def _getatt(self, stack: str, name: str, attr: str, found: set[Target], depth: int) -> None:
         resource = self.templates[stack].get("Resources", {}).get(name)
@@ -396,7 +428,9 @@ def _network(b: _Builder) -> None:
         homes = [t for t in s.resolve(target.stack, props.get("SubnetId")) if t in subnet_az]
         index = _AZ_INDEX.search(target.resource)
         title = f"NAT gateway {index.group(1)}" if index else "NAT gateway"
-        b.node(target, "nat", title, "NAT gateway", subnet_az[homes[0]] if homes else None)
+        b.node(
+            target, "nat", title, "NAT gateway", _own_az(b, target, subnet_az[homes[0]]) if homes else None
+        )
     # Default routes: subnet -> route table (association) -> NAT or internet gateway (route).
     table_targets: dict[Target, set[tuple[str, str]]] = defaultdict(set)
     for target, props in s.resources("AWS::EC2::Route"):
@@ -417,6 +451,15 @@ def _network(b: _Builder) -> None:
         for subnet in s.resolve(target.stack, props.get("SubnetId")):
             for nid, cidr in subnet_routes[subnet]:
                 b.edge(ROUTE, node_id(target), nid, cidr)
+
+
+def _own_az(b: _Builder, target: Target, az: str) -> str:
+    """The AZ group `az` (of the subnet a resource sits in) as drawn in the resource's own stack:
+    a NAT gateway of the egress stack is drawn there, in its subnet's AZ."""
+    label = b.groups[az].label
+    gid = f"{target.stack}_{label.replace(' ', '')}"
+    b.groups.setdefault(gid, Group(gid, label, target.stack))
+    return gid
 
 
 def _az_group(b: _Builder, target: Target, az: Any) -> str:

@@ -264,7 +264,7 @@ def _tracing_items(dep: Deployment, prices: Prices, tasks: int) -> list[LineItem
 
 def interface_endpoints(dep: Deployment) -> int:
     """Interface endpoint-AZs billed per hour: one per endpoint and AZ, without NAT only."""
-    from tap_cfn.stacks.network import INTERFACE_ENDPOINTS
+    from tap_cfn.stacks.egress import INTERFACE_ENDPOINTS
 
     return len(INTERFACE_ENDPOINTS) * dep.env.az_count if dep.env.egress == "endpoints" else 0
 

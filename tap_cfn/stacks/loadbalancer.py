@@ -1,5 +1,6 @@
-"""Load balancer stack: an internet-facing ALB in the public subnets, one target group per ALB
-service, and the listeners whose default action and path/host rules come from the config.
+"""Load balancer stack: an internet-facing ALB in the public subnets with its access-log bucket,
+one target group per ALB service, and the listeners whose default action and path/host rules
+come from the config.
 
 Given a CertificateArn (condition HasCertificate): an HTTPS listener on 443 (TLS 1.2+, HTTP/2)
 carries the default action and the rules, and port 80 redirects to it. Without one: port 80
@@ -8,13 +9,12 @@ running stack changes its default action instead of replacing it."""
 
 from __future__ import annotations
 
-from troposphere import And, Condition, Equals, GetAtt, If, Not, Ref, Sub, Template, route53
+from troposphere import And, Condition, Equals, GetAtt, If, Not, Ref, Sub, Template, route53, s3
 from troposphere import elasticloadbalancingv2 as elb
 
-from tap_cfn import naming
+from tap_cfn import iam, naming
 from tap_cfn.config import TEST_TRAFFIC_HEADER, Deployment, Service, needs_alternate_target_group
 from tap_cfn.contract import (
-    ACCESS_LOG_BUCKET_NAME,
     ALB_DNS_NAME,
     ALB_FULL_NAME,
     ALB_SECURITY_GROUP_ID,
@@ -34,7 +34,6 @@ from tap_cfn.contract import (
 )
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.base import StackBuilder, skip_check
-from tap_cfn.stacks.data import ACCESS_LOG_PREFIX
 from tap_cfn.topology import (
     ListenerRule,
     Part,
@@ -45,6 +44,7 @@ from tap_cfn.topology import (
 )
 
 HAS_DOMAIN, HAS_ZONE = "HasDomainName", "HasHostedZone"
+ACCESS_LOG_PREFIX = "alb"
 DEFAULT_HEALTH_CHECK_PATH = "/"
 
 # Health check and draining figures shared by every target group.
@@ -79,9 +79,14 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
     s = StackBuilder(dep, "internet-facing application load balancer, listener, rules and target groups")
     target_groups = {svc.name: _target_group(s, svc) for svc in _target_services(dep, part)}
     if part.shared:
+        log_bucket, log_policy = _access_log_bucket(s, dep)
         alb = s.add(
             elb.LoadBalancer(
                 "LoadBalancer",
+                # The bucket needs its policy before access logs go on (the ALB checks that it may
+                # write: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html;
+                # the CDK orders them the same way: github.com/aws/aws-cdk/issues/1633)
+                DependsOn=[log_policy.title],
                 Name=s.name("alb"),
                 Type="application",
                 Scheme="internet-facing",
@@ -89,7 +94,8 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
                 Subnets=s.param(PUBLIC_SUBNET_IDS),
                 SecurityGroups=[s.param(ALB_SECURITY_GROUP_ID)],
                 LoadBalancerAttributes=[
-                    elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(_attributes(s).items())
+                    elb.LoadBalancerAttributes(Key=k, Value=v)
+                    for k, v in sorted(_attributes(Ref(log_bucket)).items())
                 ],
                 Tags=s.tags("alb"),
             )
@@ -327,8 +333,70 @@ def _listeners(s: StackBuilder, alb: elb.LoadBalancer, default: elb.TargetGroup)
     return If(has_certificate, Ref(https), Ref(http))
 
 
-def _attributes(s: StackBuilder) -> dict[str, object]:
+def _attributes(bucket: object) -> dict[str, object]:
     """Deletion protection is not set here: the deployer turns it on after the first successful
     create and lifts it on destroy (tap_cfn/deploy/protection.py), so that a rollback or a
     destroy is never refused by it."""
-    return {**ALB_ATTRIBUTES, "access_logs.s3.bucket": s.param(ACCESS_LOG_BUCKET_NAME)}
+    return {**ALB_ATTRIBUTES, "access_logs.s3.bucket": bucket}
+
+
+def _access_log_bucket(s: StackBuilder, dep: Deployment) -> tuple[s3.Bucket, s3.BucketPolicy]:
+    """ALB access logs: SSE-S3 (the only encryption ALB log delivery supports), no public access,
+    TLS only, ACLs off, versioned, and expired after the profile's log retention."""
+    days = dep.env.log_retention_days
+    bucket = s.stateful(
+        s3.Bucket(
+            "AccessLogBucket",
+            BucketName=s.sub(naming.bucket_text(dep, "alb-logs")),
+            BucketEncryption=s3.BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    s3.ServerSideEncryptionRule(
+                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
+                    )
+                ]
+            ),
+            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+                BlockPublicAcls=True,
+                BlockPublicPolicy=True,
+                IgnorePublicAcls=True,
+                RestrictPublicBuckets=True,
+            ),
+            OwnershipControls=s3.OwnershipControls(
+                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+            ),
+            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+            LifecycleConfiguration=s3.LifecycleConfiguration(
+                Rules=[
+                    s3.LifecycleRule(
+                        Id="expire-access-logs",
+                        Status="Enabled",
+                        ExpirationInDays=days,
+                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=days),
+                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+                            DaysAfterInitiation=1
+                        ),
+                    )
+                ]
+            ),
+            Tags=s.tags("alb-logs"),
+        )
+    )
+    skip_check(
+        bucket,
+        "CKV_AWS_18",
+        "This bucket is the log destination (ALB access logs); server access logs of it would need "
+        "another bucket, which would need one in turn. Audit reads with CloudTrail S3 data events.",
+    )
+    policy = s.add(
+        s3.BucketPolicy(
+            "AccessLogBucketPolicy",
+            Bucket=Ref(bucket),
+            PolicyDocument=iam.document(
+                iam.elb_log_delivery(
+                    Sub(f"${{{bucket.title}.Arn}}/{ACCESS_LOG_PREFIX}/AWSLogs/${{AWS::AccountId}}/*")
+                ),
+                iam.deny_insecure_transport([GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")]),
+            ),
+        )
+    )
+    return bucket, policy

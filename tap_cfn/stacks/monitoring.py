@@ -1,5 +1,5 @@
-"""Monitoring stack: the one SNS topic every alarm notifies (KMS-encrypted, optional e-mail
-subscription), the load balancer's alarms and the operations dashboard.
+"""Monitoring stack: the load balancer's alarms (notifying the topic of the notifications stack)
+and the operations dashboard. It waits for the load balancer; no stack waits for it.
 
 The per-service alarms live in each service stack, beside the service whose deployments they
 guard. The dashboard finds the services with CloudWatch SEARCH expressions scoped to this
@@ -12,49 +12,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from troposphere import Equals, Not, Ref, Template, cloudwatch, sns, xray
+from troposphere import Ref, Template, cloudwatch, xray
 
 from tap_cfn import naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import (
-    ALARM_EMAIL,
-    ALARM_TOPIC_ARN,
-    ALB_FULL_NAME,
-    CLUSTER_NAME,
-    DASHBOARD_NAME,
-    KMS_KEY_ARN,
-)
+from tap_cfn.contract import ALARM_TOPIC_ARN, ALB_FULL_NAME, CLUSTER_NAME, DASHBOARD_NAME
 from tap_cfn.stacks import alarms, tracing
 from tap_cfn.stacks.base import StackBuilder
 
-HAS_ALARM_EMAIL = "HasAlarmEmail"
 TRACE_GROUP = "traces"  # the X-Ray group's name: <project>-traces-<suffix>
 WIDGET_WIDTH, WIDGET_HEIGHT = 12, 6  # two widgets per row of the 24-unit grid
 
 
 def build(dep: Deployment) -> Template:
-    s = StackBuilder(dep, "alarm topic, load balancer alarms and the operations dashboard")
-    email = s.param(ALARM_EMAIL)
-    s.template.add_condition(HAS_ALARM_EMAIL, Not(Equals(email, "")))
-    topic = s.add(
-        sns.Topic(
-            "AlarmTopic",
-            TopicName=s.name("alarms"),
-            DisplayName=f"{dep.project} {dep.env_name} alarms",
-            KmsMasterKeyId=s.param(KMS_KEY_ARN),
-            Tags=s.tags("alarms"),
-        )
-    )
-    s.add(
-        sns.SubscriptionResource(
-            "AlarmEmailSubscription",
-            Condition=HAS_ALARM_EMAIL,
-            Protocol="email",
-            Endpoint=email,
-            TopicArn=Ref(topic),
-        )
-    )
-    alarms.add(s, None, Ref(topic))
+    s = StackBuilder(dep, "load balancer alarms, the operations dashboard and, with tracing, the X-Ray group")
+    alarms.add(s, None, s.param(ALARM_TOPIC_ARN))
     _trace_group(s)
     dashboard = s.add(
         cloudwatch.Dashboard(
@@ -63,7 +35,6 @@ def build(dep: Deployment) -> Template:
             DashboardBody=s.sub(dashboard_body(dep, s.var(CLUSTER_NAME), s.var(ALB_FULL_NAME))),
         )
     )
-    s.output(ALARM_TOPIC_ARN, Ref(topic))
     s.output(DASHBOARD_NAME, Ref(dashboard))
     return s.template
 

@@ -29,6 +29,8 @@ class Child:
     logical_id: str
     template: Template | None = None
     children: tuple[Child, ...] = field(default=())
+    # Siblings (logical IDs) to wait for without taking a value from them: a DependsOn.
+    after: tuple[str, ...] = field(default=())
 
 
 def leaves(children: list[Child] | tuple[Child, ...]) -> Iterator[Child]:
@@ -95,6 +97,9 @@ def nest(
     templates = {child.logical_id: built[child.stem] for child in children}
     made = producers(templates)
     for child in children:
+        unknown = set(child.after) - set(templates)
+        if unknown:
+            raise WiringError(f"{child.stem} waits for {sorted(unknown)}, which are not its siblings")
         params: dict[str, object] = {}
         for key, parameter in sorted(templates[child.logical_id].parameters.items()):
             if made.get(key, child.logical_id) != child.logical_id:
@@ -109,7 +114,7 @@ def nest(
                 if key not in t.parameters:
                     t.add_parameter(Parameter(key, Type=parameter.Type, Description=parameter.Description))
                 params[key] = Ref(key)
-        t.add_resource(
+        stack = t.add_resource(
             cloudformation.Stack(
                 child.logical_id,
                 TemplateURL=child.stem,  # the file extension is added per format by render.files
@@ -120,4 +125,6 @@ def nest(
                 UpdateReplacePolicy="Delete",
             )
         )
+        if child.after:
+            stack.DependsOn = sorted(child.after)
     return templates

@@ -1,6 +1,10 @@
-"""Security stack: one security group for the ALB and one per service. Groups reference each
-other, never CIDRs inside the VPC; every allowed path is one edge of `topology.edges`, written
-as an ingress rule on the target and the matching egress rule on the source."""
+"""Security groups: one for the ALB and one per service. Groups reference each other, never CIDRs
+inside the VPC; every allowed path is one edge of `topology.edges`, written as an ingress rule on
+the target and the matching egress rule on the source.
+
+`add` puts them in the network stack (all of them on a platform of one group, the ALB's on a
+larger one): there they cost the services' chain no nesting level. `build` is the security stack
+of a group of services beyond the first ten, with its services' groups and rules."""
 
 from __future__ import annotations
 
@@ -32,18 +36,24 @@ NO_EGRESS = ec2.SecurityGroupRule(
 )
 
 
-def build(dep: Deployment, part: Part | None = None) -> Template:
-    part = part or Part.whole(dep)
-    s = StackBuilder(dep, "security groups of the ALB and of each service, chained by reference")
+def build(dep: Deployment, part: Part) -> Template:
+    s = StackBuilder(dep, "security groups of a group of services, chained by reference")
+    add(s, part, s.param(VPC_ID))
+    return s.template
+
+
+def add(s: StackBuilder, part: Part, vpc_id: object) -> None:
+    """The groups of `part` in the VPC `vpc_id`, the rules of its edges, and their IDs as outputs."""
+    dep = s.dep
     groups = {}
     if part.shared:
-        groups[ALB] = _alb_group(s)
+        groups[ALB] = _alb_group(s, vpc_id)
     for svc in part.members(dep):
         groups[svc.name] = s.add(
             ec2.SecurityGroup(
                 f"{logical_id(svc.name)}SecurityGroup",
                 GroupDescription=f"Tasks of the {svc.name} service",
-                VpcId=s.param(VPC_ID),
+                VpcId=vpc_id,
                 Tags=s.tags("sg", svc.name),
                 SecurityGroupEgress=egress_rules(dep, svc),
             )
@@ -53,7 +63,6 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
         s.output(ALB_SECURITY_GROUP_ID, GetAtt(groups[ALB], "GroupId"))
     for svc in part.members(dep):
         s.output(SERVICE_SECURITY_GROUP_ID, GetAtt(groups[svc.name], "GroupId"), svc.name)
-    return s.template
 
 
 def egress_rules(dep: Deployment, svc: Service) -> list[ec2.SecurityGroupRule]:
@@ -65,12 +74,12 @@ def egress_rules(dep: Deployment, svc: Service) -> list[ec2.SecurityGroupRule]:
     return rules
 
 
-def _alb_group(s: StackBuilder) -> ec2.SecurityGroup:
+def _alb_group(s: StackBuilder, vpc_id: object) -> ec2.SecurityGroup:
     alb = s.add(
         ec2.SecurityGroup(
             "AlbSecurityGroup",
             GroupDescription="Load balancer: HTTP(S) from the internet",
-            VpcId=s.param(VPC_ID),
+            VpcId=vpc_id,
             Tags=s.tags("sg-alb"),
             SecurityGroupEgress=[NO_EGRESS],
             SecurityGroupIngress=[

@@ -39,10 +39,12 @@ def test_generates_every_profile_in_both_formats(generated: Path) -> None:
     expected_stems = {
         "root",
         "network",
-        "security",
+        "egress",
+        "flowlogs",
         "data",
         "loadbalancer",
         "cluster",
+        "notifications",
         "monitoring",
         "service-frontend",
         "service-api-gateway",

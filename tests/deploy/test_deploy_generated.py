@@ -118,7 +118,8 @@ def test_generated_templates_deploy_and_build_what_they_declare(
     assert tree.root["StackStatus"] == "CREATE_COMPLETE"
     ec2, elb, ecs = client(aws, "ec2"), client(aws, "elbv2"), client(aws, "ecs")
 
-    # network: the VPC, its subnets, NAT gateways, route tables and default routes
+    # network and egress: the VPC, its subnets, route tables, and the NAT gateways and default routes
+    # the egress stack adds to them (its route n through NAT gateway n picked by Fn::Select)
     network = child_logical_id(declared, "network.yaml")
     (vpc_props,) = declared.resources("network.yaml", "AWS::EC2::VPC").values()
     vpc_id = tree.outputs["VpcId"]
@@ -132,7 +133,7 @@ def test_generated_templates_deploy_and_build_what_they_declare(
         evaluate(p["CidrBlock"], default) for p in declared_subnets.values()
     )
     nats = ec2.describe_nat_gateways(Filters=in_vpc)["NatGateways"]
-    assert len(nats) == nat_count == len(declared.resources("network.yaml", "AWS::EC2::NatGateway"))
+    assert len(nats) == nat_count == len(declared.resources("egress.yaml", "AWS::EC2::NatGateway"))
     public_subnets = set(tree.outputs["PublicSubnetIds"].split(","))
     assert {n["SubnetId"] for n in nats} <= public_subnets  # NATs live in public subnets
     tables = [t for t in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"] if not _is_main(t)]
@@ -148,11 +149,11 @@ def test_generated_templates_deploy_and_build_what_they_declare(
     assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])[
         "InternetGateways"
     ]
-    assert network in tree.children
+    assert network in tree.children and child_logical_id(declared, "egress.yaml") in tree.children
 
-    # security: every declared ingress rule exists between the declared groups
-    security = child_logical_id(declared, "security.yaml")
-    for logical, rule in declared.resources("security.yaml", "AWS::EC2::SecurityGroupIngress").items():
+    # security groups (in the network stack): every declared ingress rule exists between the groups
+    security = network
+    for logical, rule in declared.resources("network.yaml", "AWS::EC2::SecurityGroupIngress").items():
         target = tree.physical(security, rule["GroupId"]["Fn::GetAtt"][0])
         source = tree.physical(security, rule["SourceSecurityGroupId"]["Fn::GetAtt"][0])
         (group,) = ec2.describe_security_groups(GroupIds=[target])["SecurityGroups"]

@@ -57,12 +57,16 @@ def test_services_use_their_images_secrets_cluster_and_cloud_map(dev: model.Grap
 @pytest.mark.parametrize(("env", "nats"), [("dev", 1), ("staging", 3), ("prod", 3)])
 def test_subnets_per_az_and_nat_egress(folders: dict[str, Path], env: str, nats: int) -> None:
     graph = model.build(folders[env])
-    azs = [g for g in graph.groups if g.label.startswith("AZ ")]
+    azs = [g for g in graph.groups if g.label.startswith("AZ ") and g.parent == "NetworkStack"]
     assert [g.label for g in azs] == ["AZ 1", "AZ 2", "AZ 3"]
     for index, group in enumerate(azs):
         titles = sorted(n.title for n in graph.nodes if n.group == group.id and n.kind == "subnet")
         assert titles == [f"private 10.0.{128 + index}.0/24", f"public 10.0.{index}.0/24"]
     assert len(graph.titles("nat")) == nats
+    # NAT gateway n is drawn in its own (egress) stack, in the AZ of the public subnet it sits in
+    for node in (n for n in graph.nodes if n.kind == "nat"):
+        group = next(g for g in graph.groups if g.id == node.group)
+        assert (group.parent, group.label) == ("EgressStack", f"AZ {node.title.rsplit(' ', 1)[-1]}")
     routes = graph.named_edges(ROUTE)
     private_to_nat = {(s, t) for s, t, _ in routes if s.startswith("private")}
     assert len(private_to_nat) == 3 and {t for _, t in private_to_nat} == set(graph.titles("nat"))

@@ -109,7 +109,7 @@ def test_log_groups_secrets_and_repositories_use_the_platform_key(env_built: Bui
             }
     assert groups == len(SERVICES) + 1  # + the flow-log group
     assert env_built.stack("data")["Outputs"]["KmsKeyArn"]["Value"] == {"Fn::GetAtt": ["Key", "Arn"]}
-    assert env_built.fed_by("network", "KmsKeyArn") == {"Fn::GetAtt": ["DataStack", "Outputs.KmsKeyArn"]}
+    assert env_built.fed_by("flowlogs", "KmsKeyArn") == {"Fn::GetAtt": ["DataStack", "Outputs.KmsKeyArn"]}
 
 
 def test_data_stack_repositories_logs_and_generated_secrets(built: dict[str, Built]) -> None:

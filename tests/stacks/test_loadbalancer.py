@@ -98,10 +98,9 @@ def test_alb_attributes_http2_header_hygiene_access_logs_and_prod_deletion_prote
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attributes["routing.http.desync_mitigation_mode"] == "strictest"
     assert attributes["access_logs.s3.enabled"] == "true"
-    assert attributes["access_logs.s3.bucket"] == {"Ref": "AccessLogBucketName"}
-    assert b.fed_by("loadbalancer", "AccessLogBucketName") == {
-        "Fn::GetAtt": ["DataStack", "Outputs.AccessLogBucketName"]
-    }
+    assert attributes["access_logs.s3.bucket"] == {"Ref": "AccessLogBucket"}
+    # the ALB checks on create that it may write there: the bucket policy comes first
+    assert b.resource("loadbalancer", "LoadBalancer")["DependsOn"] == ["AccessLogBucketPolicy"]
     # the deployer owns protection (deploy/protection.py): set here, it would trap a rollback
     assert "deletion_protection.enabled" not in attributes
     assert b.root["Metadata"]["tap-cfn"] == {"AlbDeletionProtection": env == "prod"}
@@ -109,7 +108,7 @@ def test_alb_attributes_http2_header_hygiene_access_logs_and_prod_deletion_prote
 
 def test_access_log_bucket_is_encrypted_private_tls_only_and_expires_logs(built: dict[str, Built]) -> None:
     for env, b in built.items():
-        bucket = b.resource("data", "AccessLogBucket")["Properties"]
+        bucket = b.resource("loadbalancer", "AccessLogBucket")["Properties"]
         # ALB log delivery supports SSE-S3 only
         (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
@@ -124,7 +123,7 @@ def test_access_log_bucket_is_encrypted_private_tls_only_and_expires_logs(built:
         assert lifecycle["Status"] == "Enabled"
         assert lifecycle["ExpirationInDays"] == {"dev": 7, "staging": 30, "prod": 30}[env]
 
-        policy = b.resource("data", "AccessLogBucketPolicy")["Properties"]
+        policy = b.resource("loadbalancer", "AccessLogBucketPolicy")["Properties"]
         assert policy["Bucket"] == {"Ref": "AccessLogBucket"}
         by_sid = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
         delivery = by_sid["ElbAccessLogDelivery"]

@@ -1,5 +1,5 @@
-"""The monitoring stack (tap_cfn/stacks/monitoring.py): the one encrypted topic every alarm notifies,
-the optional e-mail subscription and the dashboard, which does not grow with the services."""
+"""The monitoring stack (tap_cfn/stacks/monitoring.py): the load balancer's alarms and the dashboard,
+which does not grow with the services; no stack waits for it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from tap_cfn import config as cfg
 from tap_cfn import generator
-from tests.conftest import SERVICES, Built
+from tests.conftest import Built
 from tests.stacks.conftest import alarms
 from tests.test_config import mutated
 
@@ -43,55 +43,20 @@ def _stacks(raw: dict[str, Any], env: str) -> dict[str, dict[str, Any]]:
     return generator.build_environment(cfg.Deployment(cfg.parse(raw), env))
 
 
-def test_every_alarm_notifies_the_one_topic_of_the_monitoring_stack(env_built: Built) -> None:
-    topic = env_built.stack("monitoring")["Outputs"]["AlarmTopicArn"]["Value"]
-    assert topic == {"Ref": "AlarmTopic"}
-    for svc in SERVICES:
-        stem = f"service-{svc}"
-        assert env_built.fed_by(stem, "AlarmTopicArn") == {
-            "Fn::GetAtt": ["MonitoringStack", "Outputs.AlarmTopicArn"]
-        }
-        for props in alarms(env_built, stem).values():
-            assert props["AlarmActions"] == [TOPIC] and props["OKActions"] == [TOPIC]
-    for props in alarms(env_built, "monitoring").values():
-        assert props["AlarmActions"] == [topic] and props["OKActions"] == [topic]
-
-
-def test_the_topic_is_encrypted_with_the_deployment_key_that_cloudwatch_may_use(env_built: Built) -> None:
-    topic = env_built.resource("monitoring", "AlarmTopic")["Properties"]
-    assert topic["KmsMasterKeyId"] == {"Ref": "KmsKeyArn"}
-    assert env_built.fed_by("monitoring", "KmsKeyArn") == {"Fn::GetAtt": ["DataStack", "Outputs.KmsKeyArn"]}
-    assert env_built.stack("data")["Outputs"]["KmsKeyArn"]["Value"] == {"Fn::GetAtt": ["Key", "Arn"]}
-    key = env_built.resource("data", "Key")["Properties"]
-    assert key["EnableKeyRotation"] is True
-    cloudwatch = [
-        st
-        for st in key["KeyPolicy"]["Statement"]
-        if st["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}
-    ]
-    assert len(cloudwatch) == 1
-    assert {"kms:Decrypt", "kms:GenerateDataKey"} <= set(cloudwatch[0]["Action"])
-
-
-def test_the_email_subscription_exists_only_when_an_address_is_given(env_built: Built) -> None:
-    monitoring = env_built.stack("monitoring")
-    subscription = monitoring["Resources"]["AlarmEmailSubscription"]
-    assert subscription["Condition"] == "HasAlarmEmail"
-    assert monitoring["Conditions"]["HasAlarmEmail"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]
+def test_the_load_balancer_alarms_notify_the_topic_of_the_notifications_stack(env_built: Built) -> None:
+    assert env_built.fed_by("monitoring", "AlarmTopicArn") == {
+        "Fn::GetAtt": ["NotificationsStack", "Outputs.AlarmTopicArn"]
     }
-    assert subscription["Properties"] == {
-        "Protocol": "email",
-        "Endpoint": {"Ref": "AlarmEmail"},
-        "TopicArn": {"Ref": "AlarmTopic"},
-    }
-    parameter = env_built.root["Parameters"]["AlarmEmail"]
-    assert parameter["Default"] == ""
-    assert env_built.fed_by("monitoring", "AlarmEmail") == {"Ref": "AlarmEmail"}
-    for accepted in ("", "oncall@example.com", "team+alerts@ops.example.co.uk"):
-        assert re.fullmatch(parameter["AllowedPattern"], accepted), accepted
-    for refused in ("oncall", "oncall@example", "on call@example.com", "a@b@c.com"):
-        assert not re.fullmatch(parameter["AllowedPattern"], refused), refused
+    made = alarms(env_built, "monitoring")
+    assert made
+    for props in made.values():
+        assert props["AlarmActions"] == [TOPIC] and props["OKActions"] == [TOPIC]
+
+
+def test_no_stack_waits_for_the_monitoring_stack(env_built: Built) -> None:
+    for logical_id, stack in env_built.root["Resources"].items():
+        assert "MonitoringStack" not in str(stack.get("Properties", {}).get("Parameters", {})), logical_id
+        assert "MonitoringStack" not in stack.get("DependsOn", []), logical_id
 
 
 def test_the_dashboard_shows_this_deployments_services(env_built: Built) -> None:
@@ -143,11 +108,10 @@ def test_the_monitoring_stack_does_not_grow_with_the_services() -> None:
     assert "services-4" not in few and len(many) > len(few)  # 43 services: nested in groups
     assert few["monitoring"] == many["monitoring"]
     assert set(many["monitoring"]["Parameters"]) == {
-        "AlarmEmail",
+        "AlarmTopicArn",
         "AlbFullName",
         "ClusterName",
         "EnvironmentSuffix",
-        "KmsKeyArn",
     }
     last = many["service-svc39"]["Resources"]
     assert sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in last.values()) == 6

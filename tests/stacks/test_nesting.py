@@ -10,6 +10,7 @@ import pytest
 import yaml
 from cfn_tools import load_yaml  # reads the short-form tags, as CloudFormation does
 from troposphere import Parameter, Template
+from troposphere.cloudformation import WaitConditionHandle
 
 from tap_cfn import config as cfg
 from tap_cfn import generator
@@ -18,7 +19,16 @@ from tap_cfn.stacks.nesting import templates_below
 from tests.conftest import Built
 from tests.stacks.conftest import KEY_ARN_PARAM
 
-STEMS = ["network", "security", "data", "loadbalancer", "cluster", "monitoring"] + [
+STEMS = [
+    "network",
+    "egress",
+    "flowlogs",
+    "data",
+    "loadbalancer",
+    "cluster",
+    "notifications",
+    "monitoring",
+] + [
     "service-frontend",
     "service-api-gateway",
     "service-processing",
@@ -51,6 +61,16 @@ def test_in_a_grouped_platform_the_parts_take_the_key_and_the_rules_listener_fro
         r for r in templates["loadbalancer-2"]["Resources"].values() if r["Type"].endswith("ListenerRule")
     ):
         assert rule["Properties"]["ListenerArn"] == {"Ref": "ListenerArn"}
+
+    # the ALB's group in the network stack, each group's service groups in its own security stack
+    assert "security" not in templates and "AlbSecurityGroup" in templates["network"]["Resources"]
+    assert "Extra7SecurityGroup" in templates["security-2"]["Resources"]
+    assert {"FrontendSecurityGroup", "Extra0SecurityGroup"} <= set(templates["security-1"]["Resources"])
+    # a group's services pull images through the egress stack: the whole group waits for it
+    for group in ("Services1Stack", "Services2Stack"):
+        assert templates["root"]["Resources"][group]["DependsOn"] == ["EgressStack"]
+    services = [r for r in templates["services-2"]["Resources"].values() if "DependsOn" in r]
+    assert services == []  # the EgressStack is not their sibling: the group waits
 
     assert [k for k, r in templates["data"]["Resources"].items() if r["Type"] == "AWS::KMS::Key"] == ["Key"]
     part = templates["data-2"]["Resources"]
@@ -89,6 +109,15 @@ def test_root_references_children_by_relative_path_in_its_own_format(config: cfg
         assert sorted(files) == sorted(
             f"{stem}.{fmt}" for stem in [*STEMS, "root"] for fmt in ("json", "yaml")
         )
+
+
+def test_wiring_fails_when_a_stack_waits_for_one_that_is_not_its_sibling(config: cfg.Config) -> None:
+    dep = cfg.Deployment(config, "dev")
+    late = Template()
+    late.add_resource(WaitConditionHandle("Nothing"))
+    kids = [*generator.children(dep), root.Child("late", "LateStack", late, after=("NoSuchStack",))]
+    with pytest.raises(root.WiringError, match="late waits for \\['NoSuchStack'\\]"):
+        root.build(dep, kids, templates_below(dep, kids))
 
 
 def test_wiring_fails_when_a_parameter_has_no_producer(config: cfg.Config) -> None:

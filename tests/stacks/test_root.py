@@ -29,7 +29,7 @@ def test_certificate_arn_is_an_optional_root_parameter_fed_to_the_stacks_that_ne
     env_built: Built,
 ) -> None:
     assert env_built.root["Parameters"]["CertificateArn"]["Default"] == ""
-    for stem in ("loadbalancer", "security"):
+    for stem in ("loadbalancer", "network"):
         assert env_built.fed_by(stem, "CertificateArn") == {"Ref": "CertificateArn"}
         assert env_built.stack(stem)["Conditions"]["HasCertificate"] == {
             "Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]

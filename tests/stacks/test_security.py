@@ -1,5 +1,6 @@
-"""The security stack (tap_cfn/stacks/security.py): one group for the ALB and one per service,
-rules that reference groups, egress mirroring ingress, a path for every reference a service makes."""
+"""The security groups (tap_cfn/stacks/security.py, in the network stack): one group for the ALB and
+one per service, rules that reference groups, egress mirroring ingress, a path for every reference
+a service makes."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ CAMEL = {"frontend": "Frontend", "api-gateway": "ApiGateway", "processing": "Pro
 def _ingress(b: Built) -> dict[str, list[tuple[str, int]]]:
     """Target security group -> [(source group, port)] over every ingress the stack allows."""
     found: dict[str, list[tuple[str, int]]] = {}
-    security = b.stack("security")["Resources"]
-    for resource in security.values():
-        if resource["Type"] == "AWS::EC2::SecurityGroup":
+    rules = ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
+    for resource in b.stack("network")["Resources"].values():
+        if resource["Type"] not in rules:
             continue
         props = resource["Properties"]
         assert props["FromPort"] == props["ToPort"]
@@ -58,14 +59,14 @@ def _group_of(b: Built, service_stem: str) -> str:
 
 
 def _egress_to_anywhere(b: Built, group: str) -> set[int]:
-    rules = b.resource("security", group)["Properties"].get("SecurityGroupEgress", [])
+    rules = b.resource("network", group)["Properties"].get("SecurityGroupEgress", [])
     return {port for rule in rules if rule.get("CidrIp") == ANYWHERE for port in _ports(rule)}
 
 
 def _alb_open_from_anywhere(b: Built) -> set[int]:
-    group = b.resource("security", "AlbSecurityGroup")["Properties"]
+    group = b.resource("network", "AlbSecurityGroup")["Properties"]
     ports = {p for rule in group["SecurityGroupIngress"] if rule["CidrIp"] == ANYWHERE for p in _ports(rule)}
-    for resource in b.resources("security", "AWS::EC2::SecurityGroupIngress").values():
+    for resource in b.resources("network", "AWS::EC2::SecurityGroupIngress").values():
         props = resource["Properties"]
         if (
             props["GroupId"] == {"Fn::GetAtt": ["AlbSecurityGroup", "GroupId"]}
@@ -83,7 +84,7 @@ def _group_path(b: Built, source: str, target: str, port: int) -> bool:
             r["Properties"]["GroupId"] == {"Fn::GetAtt": [own, "GroupId"]}
             and r["Properties"].get(other_key) == {"Fn::GetAtt": [other, "GroupId"]}
             and port in _ports(r["Properties"])
-            for r in b.resources("security", kind).values()
+            for r in b.resources("network", kind).values()
         )
 
     return matches("AWS::EC2::SecurityGroupEgress", source, "DestinationSecurityGroupId", target) and matches(
@@ -92,7 +93,7 @@ def _group_path(b: Built, source: str, target: str, port: int) -> bool:
 
 
 def _nat_route_everywhere(b: Built) -> bool:
-    routes = b.resources("network", "AWS::EC2::Route").values()
+    routes = b.resources("egress", "AWS::EC2::Route").values()
     private = [r for r in routes if "NatGatewayId" in r["Properties"]]
     tables = b.resources("network", "AWS::EC2::RouteTable")
     return len(private) == len(tables) - 1 and all(
@@ -101,9 +102,9 @@ def _nat_route_everywhere(b: Built) -> bool:
 
 
 def test_alb_security_group_opens_443_only_with_a_certificate(env_built: Built) -> None:
-    group = env_built.resource("security", "AlbSecurityGroup")["Properties"]
+    group = env_built.resource("network", "AlbSecurityGroup")["Properties"]
     assert [r["FromPort"] for r in group["SecurityGroupIngress"]] == [80]
-    https = env_built.resource("security", "AlbIngressHttps")
+    https = env_built.resource("network", "AlbIngressHttps")
     assert https["Condition"] == "HasCertificate"
     assert https["Properties"]["FromPort"] == https["Properties"]["ToPort"] == 443
 
@@ -114,11 +115,11 @@ def test_security_groups_chain_alb_to_services_to_processing(env_built: Built) -
         "ApiGatewaySecurityGroup": [("AlbSecurityGroup", 8080)],
         "ProcessingSecurityGroup": [("ApiGatewaySecurityGroup", 9000)],
     }
-    groups = env_built.resources("security", "AWS::EC2::SecurityGroup")
+    groups = env_built.resources("network", "AWS::EC2::SecurityGroup")
     alb_rules = groups["AlbSecurityGroup"]["Properties"]["SecurityGroupIngress"]
     assert [(r["FromPort"], r["CidrIp"]) for r in alb_rules] == [(80, "0.0.0.0/0")]
     # 443 opens only with a certificate: a conditional rule of its own
-    https = env_built.resource("security", "AlbIngressHttps")
+    https = env_built.resource("network", "AlbIngressHttps")
     assert https["Condition"] == "HasCertificate"
     assert https["Properties"]["GroupId"] == {"Fn::GetAtt": ["AlbSecurityGroup", "GroupId"]}
     assert (https["Properties"]["FromPort"], https["Properties"]["CidrIp"]) == (443, "0.0.0.0/0")
@@ -130,11 +131,11 @@ def test_security_groups_chain_alb_to_services_to_processing(env_built: Built) -
 def test_every_security_group_rule_has_a_description_and_no_vpc_cidr(env_built: Built) -> None:
     vpc = ipaddress.ip_network("10.0.0.0/16")
     rules = []
-    for resource in env_built.stack("security")["Resources"].values():
+    for resource in env_built.stack("network")["Resources"].values():
         props = resource["Properties"]
         if resource["Type"] == "AWS::EC2::SecurityGroup":
             rules += props.get("SecurityGroupIngress", []) + props.get("SecurityGroupEgress", [])
-        else:
+        elif resource["Type"] in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
             rules.append(props)
     assert len(rules) >= 6
     for rule in rules:
@@ -145,7 +146,7 @@ def test_every_security_group_rule_has_a_description_and_no_vpc_cidr(env_built: 
 
 def test_egress_mirrors_ingress_so_sources_may_only_reach_their_targets(env_built: Built) -> None:
     egress = set()
-    for resource in env_built.resources("security", "AWS::EC2::SecurityGroupEgress").values():
+    for resource in env_built.resources("network", "AWS::EC2::SecurityGroupEgress").values():
         props = resource["Properties"]
         egress.add(
             (
@@ -156,7 +157,7 @@ def test_egress_mirrors_ingress_so_sources_may_only_reach_their_targets(env_buil
         )
     ingress = {(src, target, port) for target, pairs in _ingress(env_built).items() for src, port in pairs}
     assert egress == ingress
-    alb = env_built.resource("security", "AlbSecurityGroup")["Properties"]["SecurityGroupEgress"]
+    alb = env_built.resource("network", "AlbSecurityGroup")["Properties"]["SecurityGroupEgress"]
     assert alb == [
         {
             "CidrIp": "255.255.255.255/32",
