@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from tap_cfn import iam, naming
+from tap_cfn import conventions, iam, naming
 from tap_cfn.config import (
     ALB_ALARMS,
     ALB_REFERENCES,
@@ -269,6 +269,17 @@ def reserved_names(config: Config) -> Findings:
                     f"{section}[{name}].name",
                     f"{name!r} is reserved: {reserved[word]}; reserved names: {', '.join(reserved)}",
                 )
+
+
+@check
+def registry_profile_name(config: Config) -> Findings:
+    """'registry' names the project's registry: its stack <project>-registry, its templates folder."""
+    if conventions.REGISTRY in config.environments:
+        yield (
+            f"environments.{conventions.REGISTRY}",
+            f"{conventions.REGISTRY!r} is reserved for the project's image registry "
+            f"(stack <project>-{conventions.REGISTRY}, templates/{conventions.REGISTRY}/); rename the profile",
+        )
 
 
 @check

@@ -185,14 +185,6 @@ class Environment(_Model, frozen=True):
             "endpoints for ECR, CloudWatch Logs, Secrets Manager, KMS and S3; no other way out)."
         ),
     ] = "nat"
-    keep_images: Annotated[
-        int,
-        _f(
-            "Tagged images each ECR repository keeps (the newest); untagged ones expire after a day.",
-            ge=1,
-            le=10_000,
-        ),
-    ] = 20
     scheduled_scaling: Annotated[
         ScheduledScaling | None, _f("Optional recurring scaling window for every service; none by default.")
     ] = None
@@ -200,6 +192,31 @@ class Environment(_Model, frozen=True):
     @property
     def network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.vpc_cidr)
+
+
+ACCOUNT_ID = r"^[0-9]{12}$"
+
+
+class Registry(_Model, frozen=True):
+    """The project's image repositories (`python generate.py registry deploy`): one stack per account
+    and region, shared by every environment, so an image is built once and promoted by tag."""
+
+    keep_images: Annotated[
+        int,
+        _f(
+            "Tagged images each ECR repository keeps (the newest, counted over every environment: "
+            "more than the releases prod may roll back to); untagged ones expire after a day.",
+            ge=1,
+            le=10_000,
+        ),
+    ] = 50
+    pull_accounts: Annotated[
+        list[Annotated[str, Meta(pattern=ACCOUNT_ID)]],
+        _f(
+            "Other AWS accounts (12-digit IDs) whose environments may pull the images (a repository "
+            "policy); none by default. `registry deploy --pull-accounts` overrides it."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class Secret(_Model, frozen=True):
@@ -567,6 +584,7 @@ class Config(_Model, frozen=True):
         dict[str, Any], _f("Settings every environment starts from (see Environment).")
     ] = msgspec.field(default_factory=dict)
     secrets: list[Secret] = msgspec.field(default_factory=list)
+    registry: Registry = msgspec.field(default_factory=Registry)
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)

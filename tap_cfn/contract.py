@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from tap_cfn.conventions import SUFFIX_PARAMETER
+from tap_cfn.conventions import REGISTRY_ACCOUNT_PARAMETER, SUFFIX_PARAMETER
 from tap_cfn.naming import logical_id
 
 
@@ -22,9 +22,11 @@ class Scope(enum.Enum):
     SECRET = "secret"  # one per secret
 
 
-# The producing stacks; ROOT: a parameter the user gives at deploy time.
-ROOT, NETWORK, SECURITY, DATA, LOADBALANCER, CLUSTER, MONITORING, SERVICE = (
+# The producing stacks; ROOT: a parameter the user gives at deploy time; REGISTRY: the project's
+# registry stack (<project>-registry, no child of an environment: the CLI reads its outputs).
+ROOT, REGISTRY, NETWORK, SECURITY, DATA, LOADBALANCER, CLUSTER, MONITORING, SERVICE = (
     "root",
+    "registry",
     "network",
     "security",
     "data",
@@ -80,6 +82,12 @@ ENVIRONMENT_SUFFIX = _declare(
     SUFFIX_PARAMETER, STRING, ROOT, "Suffix of every physical name, e.g. dev or pr-42."
 )
 IMAGE_TAG = _declare("ImageTag", STRING, ROOT, "Image tag of {owner} in its ECR repository.", PER_SERVICE)
+REGISTRY_ACCOUNT_ID = _declare(
+    REGISTRY_ACCOUNT_PARAMETER,
+    STRING,
+    ROOT,
+    "Account of the project's image repositories (python generate.py registry deploy); empty: this account.",
+)
 ALARM_EMAIL = _declare(
     "AlarmEmail", STRING, ROOT, "E-mail address subscribed to the alarm topic; empty for none."
 )
@@ -119,12 +127,12 @@ ACCESS_LOG_BUCKET_NAME = _declare(
     "AccessLogBucketName", STRING, DATA, "S3 bucket of the load balancer's access logs."
 )
 EXEC_LOG_GROUP_NAME = _declare("ExecLogGroupName", STRING, DATA, "Log group of ECS Exec sessions.")
-REPOSITORY_URI = _declare(
-    "RepositoryUri", STRING, DATA, "URI of the {owner} ECR repository.", PER_SERVICE, public=True
-)
-REPOSITORY_ARN = _declare("RepositoryArn", STRING, DATA, "ARN of the {owner} ECR repository.", PER_SERVICE)
 LOG_GROUP_NAME = _declare("LogGroupName", STRING, DATA, "Log group of the {owner} containers.", PER_SERVICE)
 SECRET_ARN = _declare("SecretArn", STRING, DATA, "ARN of the {owner} secret.", PER_SECRET)
+
+REPOSITORY_URI = _declare(
+    "RepositoryUri", STRING, REGISTRY, "URI of the {owner} repository: push {owner}'s images here.", PER_SERVICE
+)
 
 ALB_DNS_NAME = _declare(
     "AlbDnsName", STRING, LOADBALANCER, "DNS name of the application load balancer.", public=True

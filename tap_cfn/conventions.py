@@ -32,6 +32,40 @@ SUFFIX_RULE = "lowercase letters, digits and inner hyphens"
 MAX_STACK_NAME = 128
 
 
+# The project's image registry: one stack per account and region, <project>-registry, shared by
+# every environment; its template is templates/registry/registry.{json,yaml}. "registry" is
+# therefore no environment suffix (its stack name) and no profile name (its folder).
+REGISTRY = "registry"
+# The root parameter naming the account that holds the repositories; empty: the deploying account.
+REGISTRY_ACCOUNT_PARAMETER = "RegistryAccountId"
+ACCOUNT_ID_PATTERN = "^[0-9]{12}$"
+# An image tag a root parameter (<Service>ImageTag) accepts: not `latest` (tags are immutable and
+# name one image everywhere). \w is [A-Za-z0-9_] in CloudFormation's (Java) patterns; kept short,
+# it is repeated per service.
+IMAGE_TAG_PATTERN = r"^(?!latest$)\w[\w.-]{0,127}$"
+
+
+# The root template's Metadata the deployer reads: {DEPLOYER_METADATA: {REPOSITORIES_METADATA:
+# {<Service>ImageTag: <repository name>}, ...}}.
+DEPLOYER_METADATA, REPOSITORIES_METADATA = TOOL, "Repositories"
+
+
+def registry_stack_name(project: str) -> str:
+    return stack_name(project, REGISTRY)
+
+
+def repository_name(project: str, service: str) -> str:
+    """The ECR repository of a service's image: <project>/<service>, the same in every environment."""
+    return f"{project}/{service}"
+
+
+def registry_host(account: str, region: str) -> str:
+    """The private registry's host name (docker login, image URIs); China regions end in .cn.
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/Registries.html"""
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"{account}.dkr.ecr.{region}.{suffix}"
+
+
 def root_file(fmt: str) -> str:
     """'json' -> 'root.json'."""
     return f"{ROOT_STEM}.{fmt}"

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tap_cfn.config import Deployment, Service
-from tap_cfn.conventions import ROOT_STEM
+from tap_cfn.config import Config, Deployment, Service
+from tap_cfn.conventions import REGISTRY, ROOT_STEM
 from tap_cfn.naming import logical_id
 from tap_cfn.render import as_dict, files
-from tap_cfn.stacks import cluster, data, loadbalancer, monitoring, network, root, security, service
+from tap_cfn.stacks import cluster, data, loadbalancer, monitoring, network, registry, root, security, service
 from tap_cfn.stacks.nesting import Child, groups, leaves, templates_below
 from tap_cfn.topology import Part, service_groups
 
@@ -99,6 +99,11 @@ def render_environment(dep: Deployment, formats: Iterable[str]) -> dict[str, str
     """File name -> content for one environment: root.<fmt>, and <stem>.<fmt> per nested stack."""
     with _no_cycle_collection():
         return files(_build(dep), formats)
+
+
+def render_registry(config: Config, formats: Iterable[str]) -> dict[str, str]:
+    """The project's registry stack: registry.<fmt>, written to <out>/registry/ beside the profiles."""
+    return files({REGISTRY: as_dict(registry.build(config))}, formats)
 
 
 def write(out_dir: Path, files: dict[str, dict[str, str]]) -> None:

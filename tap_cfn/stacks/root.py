@@ -7,7 +7,7 @@ from typing import Any
 
 from troposphere import Export, GetAtt, Output, Parameter, Sub, Template
 
-from tap_cfn import contract, naming
+from tap_cfn import contract, conventions, naming
 from tap_cfn.config import Deployment
 from tap_cfn.contract import (
     ALARM_EMAIL,
@@ -16,13 +16,18 @@ from tap_cfn.contract import (
     ENVIRONMENT_SUFFIX,
     HOSTED_ZONE_ID,
     IMAGE_TAG,
+    REGISTRY_ACCOUNT_ID,
 )
 from tap_cfn.naming import logical_id
 from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 
 __all__ = ["Child", "WiringError", "build", "suffix_max_length"]
 MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
-DEPLOYER_METADATA, ALB_DELETION_PROTECTION = "tap-cfn", "AlbDeletionProtection"
+DEPLOYER_METADATA, ALB_DELETION_PROTECTION = conventions.DEPLOYER_METADATA, "AlbDeletionProtection"
+# Read by preflight: the repository (in the project's registry) of each image tag parameter.
+REPOSITORIES = conventions.REPOSITORIES_METADATA
+ACCOUNT_PATTERN = r"^$|^[0-9]{12}$"
+ACCOUNT_CONSTRAINT = "empty for this account, or a 12-digit AWS account ID, e.g. 123456789012 or 210987654321"
 DOMAIN_PATTERN = r"^$|^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 DOMAIN_CONSTRAINT = (
     "empty, or a lowercase DNS name of up to 253 characters (the certificate's name), "
@@ -34,8 +39,7 @@ ZONE_CONSTRAINT = (
     "e.g. Z0123456789ABCDEFGHIJ or Z2FDTNDATAQYW2"
 )
 
-# \w is [A-Za-z0-9_] in CloudFormation's (Java) patterns; kept short, it is repeated per service.
-IMAGE_TAG_PATTERN = r"^(?!latest$)\w[\w.-]{0,127}$"
+IMAGE_TAG_PATTERN = conventions.IMAGE_TAG_PATTERN
 # Short: it is repeated once per service in the root, which must stay under the body quota.
 IMAGE_TAG_CONSTRAINT = "e.g. v1.4.2 or 3f9c2ab (not latest)"
 CERTIFICATE_PATTERN = r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$"
@@ -61,6 +65,7 @@ CONSOLE_GROUPS = ("Environment", "Container images", "Load balancer", "Notificat
 CONSOLE: dict[str, tuple[str, str | None]] = {
     ENVIRONMENT_SUFFIX.key: ("Environment", "Environment suffix"),
     IMAGE_TAG.key: ("Container images", None),
+    REGISTRY_ACCOUNT_ID.key: ("Container images", "Registry account (empty: this account)"),
     CERTIFICATE_ARN.key: ("Load balancer", "HTTPS certificate (ACM ARN, empty: HTTP only)"),
     DOMAIN_NAME.key: ("Load balancer", "Custom domain (optional)"),
     HOSTED_ZONE_ID.key: ("Load balancer", "Route 53 hosted zone of the domain (optional)"),
@@ -96,7 +101,14 @@ def build(dep: Deployment, children: list[Child], built: dict[str, Template]) ->
             "AWS::CloudFormation::Interface": console_interface(list(t.parameters), dep),
             # Read by the deployer (tap_cfn/deploy/protection.py), which turns protection on after
             # the first successful create: a template that set it would trap a failed create's rollback.
-            DEPLOYER_METADATA: {ALB_DELETION_PROTECTION: dep.env.alb_deletion_protection},
+            DEPLOYER_METADATA: {
+                ALB_DELETION_PROTECTION: dep.env.alb_deletion_protection,
+                REPOSITORIES: {
+                    IMAGE_TAG.name(svc.name): conventions.repository_name(dep.project, svc.name)
+                    for svc in dep.services
+                    if svc.image is None
+                },
+            },
         }
     )
     return t
@@ -139,6 +151,10 @@ def _parameters(t: Template, dep: Deployment, children: list[Child]) -> dict[str
         (HOSTED_ZONE_ID, ZONE_PATTERN, ZONE_CONSTRAINT, 32),
     ):
         root_params[value.key] = _optional(t, value, pattern, constraint, length)
+    if any(svc.image is None for svc in dep.services):
+        root_params[REGISTRY_ACCOUNT_ID.key] = _optional(
+            t, REGISTRY_ACCOUNT_ID, ACCOUNT_PATTERN, ACCOUNT_CONSTRAINT, 12
+        )
     for svc in dep.services:
         if svc.image is not None:  # an image from elsewhere names its own tag or digest
             continue
