@@ -277,8 +277,8 @@ def registry_profile_name(config: Config) -> Findings:
     if conventions.REGISTRY in config.environments:
         yield (
             f"environments.{conventions.REGISTRY}",
-            f"{conventions.REGISTRY!r} is reserved for the project's image registry "
-            f"(stack <project>-{conventions.REGISTRY}, templates/{conventions.REGISTRY}/); rename the profile",
+            f"{conventions.REGISTRY!r} is reserved for the project's image registry (stack "
+            f"<project>-{conventions.REGISTRY}, templates/{conventions.REGISTRY}/); rename the profile",
         )
 
 

@@ -131,7 +131,11 @@ LOG_GROUP_NAME = _declare("LogGroupName", STRING, DATA, "Log group of the {owner
 SECRET_ARN = _declare("SecretArn", STRING, DATA, "ARN of the {owner} secret.", PER_SECRET)
 
 REPOSITORY_URI = _declare(
-    "RepositoryUri", STRING, REGISTRY, "URI of the {owner} repository: push {owner}'s images here.", PER_SERVICE
+    "RepositoryUri",
+    STRING,
+    REGISTRY,
+    "URI of the {owner} repository: push {owner}'s images here.",
+    PER_SERVICE,
 )
 
 ALB_DNS_NAME = _declare(

@@ -3,7 +3,19 @@ contract, names and tags from `naming`, and the data-retention policy of the pro
 
 from __future__ import annotations
 
-from troposphere import AWS_ACCOUNT_ID, AWSObject, Equals, If, Not, Output, Parameter, Ref, Sub, Tags, Template
+from troposphere import (
+    AWS_ACCOUNT_ID,
+    AWSObject,
+    Equals,
+    If,
+    Not,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Tags,
+    Template,
+)
 
 from tap_cfn import naming
 from tap_cfn.config import Deployment

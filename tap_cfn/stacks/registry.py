@@ -137,7 +137,9 @@ def _repository(t: Template, config: Config, service: str, key: kms.Key, account
             LifecyclePolicy=ecr.LifecyclePolicy(
                 LifecyclePolicyText=lifecycle_policy(config.registry.keep_images)
             ),
-            RepositoryPolicyText=If(HAS_PULL_ACCOUNTS, iam.repository_pull_policy(accounts), Ref(AWS_NO_VALUE)),
+            RepositoryPolicyText=If(
+                HAS_PULL_ACCOUNTS, iam.repository_pull_policy(accounts), Ref(AWS_NO_VALUE)
+            ),
             Tags=naming.registry_tags(config.project, name),
         ),
     )

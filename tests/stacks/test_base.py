@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import PROFILES, Built
 
-# An environment's stateful resources; the image repositories are the project's (tests/stacks/test_registry.py).
+# An environment's stateful resources; the image repositories are the project's (test_registry.py).
 STATEFUL = {
     "AWS::Logs::LogGroup",
     "AWS::SecretsManager::Secret",

@@ -60,8 +60,19 @@ def test_repositories_are_immutable_scanned_encrypted_and_expire_by_tag(packaged
     }
     rules = json.loads(props["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
     assert [(r["rulePriority"], r["selection"]) for r in rules] == [
-        (1, {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1}),
-        (2, {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan", "countNumber": 50}),
+        (
+            1,
+            {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1},
+        ),
+        (
+            2,
+            {
+                "tagStatus": "tagged",
+                "tagPatternList": ["*"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 50,
+            },
+        ),
     ]
     assert props["Tags"] == [
         {"Key": "ManagedBy", "Value": "tap-cfn"},
@@ -76,7 +87,9 @@ def test_the_registry_key_is_used_by_ecr_only_and_rotates(packaged: dict[str, An
     sids = [s["Sid"] for s in key["KeyPolicy"]["Statement"]]
     assert sids == ["AccountAdministersTheKey", "Ecr", "GrantsOnlyForAwsResources"]
     ecr = key["KeyPolicy"]["Statement"][1]
-    assert ecr["Condition"]["StringEquals"]["kms:ViaService"] == {"Fn::Sub": "ecr.${AWS::Region}.amazonaws.com"}
+    assert ecr["Condition"]["StringEquals"]["kms:ViaService"] == {
+        "Fn::Sub": "ecr.${AWS::Region}.amazonaws.com"
+    }
 
 
 def test_other_accounts_pull_only_when_listed(packaged: dict[str, Any]) -> None:
@@ -124,10 +137,14 @@ def test_keep_images_is_the_projects_and_an_environment_may_not_set_it() -> None
         "project": "shop",
         "registry": {"keep_images": 7},
         "environments": {"dev": {}},
-        "services": [{"name": "web", "port": 80, "cpu": 256, "memory": 512, "route": {"type": "alb", "default": True}}],
+        "services": [
+            {"name": "web", "port": 80, "cpu": 256, "memory": 512, "route": {"type": "alb", "default": True}}
+        ],
     }
     rules = json.loads(
-        built(cfg.parse(raw))["Resources"]["WebRepository"]["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"]
+        built(cfg.parse(raw))["Resources"]["WebRepository"]["Properties"]["LifecyclePolicy"][
+            "LifecyclePolicyText"
+        ]
     )["rules"]
     assert rules[1]["selection"]["countNumber"] == 7
     raw["environments"]["dev"] = {"keep_images": 7}

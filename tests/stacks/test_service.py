@@ -157,7 +157,9 @@ def test_services_use_the_capacity_strategy_private_subnets_and_no_public_ip(env
             }
 
 
-REGISTRY_ACCOUNT = {"Fn::If": ["RegistryInThisAccount", {"Ref": "AWS::AccountId"}, {"Ref": "RegistryAccountId"}]}
+REGISTRY_ACCOUNT = {
+    "Fn::If": ["RegistryInThisAccount", {"Ref": "AWS::AccountId"}, {"Ref": "RegistryAccountId"}]
+}
 
 
 def test_task_definitions_sizes_images_and_logging(env_built: Built) -> None:
