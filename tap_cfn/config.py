@@ -198,8 +198,7 @@ ACCOUNT_ID = r"^[0-9]{12}$"
 
 
 class Registry(_Model, frozen=True):
-    """The project's image repositories (`python generate.py registry deploy`): one stack per account
-    and region, shared by every environment, so an image is built once and promoted by tag."""
+    """The project's image repositories (`registry deploy`), shared by every environment."""
 
     keep_images: Annotated[
         int,
@@ -446,7 +445,7 @@ ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}  # config value -> Runtim
 
 
 class Service(_Model, frozen=True, kw_only=True):
-    """One ECS service on Fargate, with its own task definition, roles, repository and log group."""
+    """One ECS service on Fargate: its task definition, roles and log group; its image in the registry."""
 
     name: Annotated[str, _f("DNS label; also the service's Cloud Map name.", pattern=DNS_LABEL)]
     port: Annotated[
@@ -548,7 +547,7 @@ class Service(_Model, frozen=True, kw_only=True):
         Annotated[str, Meta(pattern=IMAGE, max_length=255)] | None,
         _f(
             "An image from any registry, e.g. public.ecr.aws/nginx/nginx:1.27 or ghcr.io/org/app@sha256:...; "
-            "default: the platform's ECR repository at the deployed ImageTag."
+            "default: <project>/<name> in the project's registry at the deployed ImageTag."
         ),
     ] = None
     repository_credentials: Annotated[

@@ -139,3 +139,17 @@ def test_images_reads_the_account_from_the_caller_when_none_is_given(aws: str, c
         main(["images", "--env", "dev", "--tag", "v1", "--endpoint-url", aws, "--region", "us-east-1"]) == 0
     )
     assert f"  docker push {REGISTRY}/tap/frontend:v1" in capsys.readouterr().out.splitlines()
+
+
+def test_an_environment_cannot_take_the_registrys_stack_name(
+    aws: str, generated_templates: Path, capsys
+) -> None:
+    # GIVEN the suffix `registry`, which would make the environment's stack tap-registry
+    argv = ["deploy", "--env", "dev", "--suffix", "registry", "--endpoint-url", aws,
+            "--out", str(generated_templates), *TAGS, "--no-preflight", "--yes"]  # fmt: skip
+    # WHEN deployed THEN it is refused before any call, naming the registry
+    assert main(argv) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: --suffix registry: reserved for the project's image registry (tap-registry); "
+        "pick another suffix"
+    ]

@@ -132,7 +132,7 @@ def test_a_service_with_an_external_image_gets_no_repository() -> None:
     assert names == ["real/jobs", "real/web"]
 
 
-def test_keep_images_is_the_projects_and_an_environment_may_not_set_it() -> None:
+def test_keep_images_is_the_projects() -> None:
     raw: dict[str, Any] = {
         "project": "shop",
         "registry": {"keep_images": 7},
@@ -147,6 +147,3 @@ def test_keep_images_is_the_projects_and_an_environment_may_not_set_it() -> None
         ]
     )["rules"]
     assert rules[1]["selection"]["countNumber"] == 7
-    raw["environments"]["dev"] = {"keep_images": 7}
-    with pytest.raises(cfg.ConfigError, match="keep_images"):
-        cfg.parse(raw)
