@@ -45,9 +45,10 @@ ACCOUNT_ID_PATTERN = "^[0-9]{12}$"
 IMAGE_TAG_PATTERN = r"^(?!latest$)\w[\w.-]{0,127}$"
 
 
-# The root template's Metadata the deployer reads: {DEPLOYER_METADATA: {REPOSITORIES_METADATA:
-# {<Service>ImageTag: <repository name>}, ...}}.
-DEPLOYER_METADATA, REPOSITORIES_METADATA = TOOL, "Repositories"
+# The image of a service in the project's registry as the service stacks write it (Fn::Sub text):
+# <account>.dkr.ecr.<region>.<suffix>/<repository>:${<Service>ImageTag}. Readers of rendered
+# templates (preflight, the diagram) find the repository and its tag parameter with it.
+REGISTRY_IMAGE = r"\.dkr\.ecr\.[^/]+/(?P<repository>[^:]+):\$\{(?P<tag>\w+)\}"
 
 
 def registry_stack_name(project: str) -> str:

@@ -7,12 +7,13 @@ clients passed in, so the same code runs against AWS and against a local endpoin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tap_cfn.conventions import DEPLOYER_METADATA, REGISTRY_ACCOUNT_PARAMETER, REPOSITORIES_METADATA
+from tap_cfn.conventions import REGISTRY_ACCOUNT_PARAMETER, REGISTRY_IMAGE
 from tap_cfn.deploy.aws import Clients, error_code, error_message
 from tap_cfn.deploy.changeset import USE_PREVIOUS
 from tap_cfn.deploy.deployer import (
@@ -290,13 +291,22 @@ def check_quotas(ctx: Context) -> list[Check]:
     return checks
 
 
-def repositories(ctx: Context) -> list[tuple[str, str]]:
-    """(repository name, image tag parameter) of each service that runs the platform's image, as
-    the root's deployer metadata lists them (the repositories live in the registry stack)."""
-    metadata = (ctx.templates["root"].get("Metadata") or {}).get(DEPLOYER_METADATA) or {}
-    return sorted(
-        (name, parameter) for parameter, name in (metadata.get(REPOSITORIES_METADATA) or {}).items()
-    )
+def repositories(templates: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """(repository name, image tag parameter) of each container that runs an image of the
+    project's registry, read from the task definitions' images (conventions.REGISTRY_IMAGE)."""
+    found = set()
+    for template in templates.values():
+        for resource in (template.get("Resources") or {}).values():
+            if resource.get("Type") != "AWS::ECS::TaskDefinition":
+                continue
+            for container in (resource.get("Properties") or {}).get("ContainerDefinitions") or []:
+                image = container.get("Image")
+                sub = image.get("Fn::Sub") if isinstance(image, dict) else None
+                text = sub[0] if isinstance(sub, list) else sub
+                match = re.search(REGISTRY_IMAGE, text) if isinstance(text, str) else None
+                if match:
+                    found.add((match["repository"], match["tag"]))
+    return sorted(found)
 
 
 def registry_account(ctx: Context) -> str:
@@ -325,7 +335,7 @@ def check_images(ctx: Context) -> list[Check]:
 
     ecr, checks, account = ctx.clients.client("ecr"), [], registry_account(ctx)
     registry = {"registryId": account} if account else {}  # none: the caller's (identity unknown)
-    for repository, parameter in repositories(ctx):
+    for repository, parameter in repositories(ctx.templates):
         tag, name = ctx.value(parameter), f"image {parameter}"
         try:
             found = ecr.describe_repositories(**registry, repositoryNames=[repository])

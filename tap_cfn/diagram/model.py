@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tap_cfn.conventions import root_file
+from tap_cfn.conventions import REGISTRY_IMAGE, root_file
 
 ROOT_FILE = root_file("json")
 STACK_TYPE = "AWS::CloudFormation::Stack"
@@ -527,9 +527,8 @@ def _task_count(s: Any, target: Any, props: dict[str, Any]) -> str:
     return "?"
 
 
-# <account>.dkr.ecr.<region>.<suffix>/<repository>:<tag>, as the service stacks write the image
-# of the project's registry (the registry stack: outside the environment, drawn outside it).
-_REGISTRY_IMAGE = re.compile(r"\.dkr\.ecr\.[^/]+/([^:]+):")
+# An image of the project's registry (the registry stack: outside the environment, drawn outside it).
+_REGISTRY_IMAGE = re.compile(REGISTRY_IMAGE)
 
 
 def _registry_repository(image: Any) -> str | None:
@@ -537,7 +536,7 @@ def _registry_repository(image: Any) -> str | None:
     sub = image.get("Fn::Sub") if isinstance(image, dict) else None
     text = sub[0] if isinstance(sub, list) else sub
     found = _REGISTRY_IMAGE.search(text) if isinstance(text, str) else None
-    return found.group(1) if found else None
+    return found["repository"] if found else None
 
 
 def _registry_node(b: _Builder, repository: str) -> str:

@@ -23,9 +23,8 @@ from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 
 __all__ = ["Child", "WiringError", "build", "suffix_max_length"]
 MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
-DEPLOYER_METADATA, ALB_DELETION_PROTECTION = conventions.DEPLOYER_METADATA, "AlbDeletionProtection"
-# Read by preflight: the repository (in the project's registry) of each image tag parameter.
-REPOSITORIES = conventions.REPOSITORIES_METADATA
+MAX_OWNED_OUTPUTS = 60  # per-service root outputs kept at most, for the template body quota
+DEPLOYER_METADATA, ALB_DELETION_PROTECTION = "tap-cfn", "AlbDeletionProtection"
 ACCOUNT_PATTERN = r"^$|^[0-9]{12}$"
 ACCOUNT_CONSTRAINT = "empty for this account, or a 12-digit AWS account ID, e.g. 123456789012 or 210987654321"
 DOMAIN_PATTERN = r"^$|^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
@@ -101,14 +100,7 @@ def build(dep: Deployment, children: list[Child], built: dict[str, Template]) ->
             "AWS::CloudFormation::Interface": console_interface(list(t.parameters), dep),
             # Read by the deployer (tap_cfn/deploy/protection.py), which turns protection on after
             # the first successful create: a template that set it would trap a failed create's rollback.
-            DEPLOYER_METADATA: {
-                ALB_DELETION_PROTECTION: dep.env.alb_deletion_protection,
-                REPOSITORIES: {
-                    IMAGE_TAG.name(svc.name): conventions.repository_name(dep.project, svc.name)
-                    for svc in dep.services
-                    if svc.image is None
-                },
-            },
+            DEPLOYER_METADATA: {ALB_DELETION_PROTECTION: dep.env.alb_deletion_protection},
         }
     )
     return t
@@ -176,7 +168,10 @@ def _outputs(t: Template, templates: dict[str, Template]) -> None:
     """The children's public outputs, exported (AlbUrl among them: the load balancer makes it)."""
     made = producers(templates)
     public = sorted(key for key in made if contract.is_public(key))
-    if len(public) > MAX_OUTPUTS:  # many services: per-service values stay on the groups
+    owned = [key for key in public if contract.is_owned(key)]
+    # many services: per-service values stay on the groups (each costs the root ~200 bytes of its
+    # 51,200-byte body; tests/test_platform_scale.py measures the body at 100 services)
+    if len(public) > MAX_OUTPUTS or len(owned) > MAX_OWNED_OUTPUTS:
         public = [key for key in public if not contract.is_owned(key)]
     for key in public:
         t.add_output(

@@ -102,7 +102,7 @@ def test_alb_attributes_http2_header_hygiene_access_logs_and_prod_deletion_prote
     }
     # the deployer owns protection (deploy/protection.py): set here, it would trap a rollback
     assert "deletion_protection.enabled" not in attributes
-    assert b.root["Metadata"]["tap-cfn"]["AlbDeletionProtection"] is (env == "prod")
+    assert b.root["Metadata"]["tap-cfn"] == {"AlbDeletionProtection": env == "prod"}
 
 
 def test_access_log_bucket_is_encrypted_private_tls_only_and_expires_logs(built: dict[str, Built]) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tap_cfn.cli import build_parser
-from tap_cfn.conventions import DEPLOYER_METADATA, REPOSITORIES_METADATA, root_file
+from tap_cfn.conventions import root_file
 from tap_cfn.deploy.packaging import load_template
 from tests.support.moto_endpoint import dummy_credentials, moto_server
 
@@ -26,13 +26,15 @@ LOCAL_IMAGE_TAG = "local"
 MANIFEST = '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}'
 
 
-def push(endpoint: str, root: Path, values: dict[str, str]) -> None:
+def push(endpoint: str, templates: Path, env: str, values: dict[str, str]) -> None:
     """Put an image under each service's tag in its repository of the registry."""
     import boto3
 
+    from tap_cfn.deploy.deployer import Target
+    from tap_cfn.deploy.preflight import load_templates, repositories
+
     ecr = boto3.client("ecr", endpoint_url=endpoint)
-    metadata = (load_template(root).get("Metadata") or {}).get(DEPLOYER_METADATA) or {}
-    for parameter, repository in (metadata.get(REPOSITORIES_METADATA) or {}).items():
+    for repository, parameter in repositories(load_templates(Target(env, "local", templates))):
         ecr.put_image(repositoryName=repository, imageManifest=MANIFEST, imageTag=values[parameter])
         print(f"Pushed {repository}:{values[parameter]}")
 
@@ -82,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = run("registry", "deploy", *registry, "--yes")
         if code != 0:
             return code
-        push(endpoint, root, dict(p.partition("=")[::2] for p in [*options.param, *tags]))
+        push(endpoint, options.out, options.env, dict(p.partition("=")[::2] for p in [*options.param, *tags]))
         params = [arg for p in [*options.param, *tags] for arg in ("--param", p)]
         code = run("deploy", *targeting, *params, "--yes")  # prints the outputs when it succeeds
         if code == 0:
