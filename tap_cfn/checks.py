@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from tap_cfn import iam, naming
+from tap_cfn import conventions, iam, naming
 from tap_cfn.cidr import VPC_PREFIXES, is_rfc1918
 from tap_cfn.config import (
     ALB_ALARMS,
@@ -367,6 +367,17 @@ def reserved_names(config: Config) -> Findings:
                     f"{section}[{name}].name",
                     f"{name!r} is reserved: {reserved[word]}; reserved names: {', '.join(reserved)}",
                 )
+
+
+@check
+def registry_profile_name(config: Config) -> Findings:
+    """'registry' names the project's registry: its stack <project>-registry, its templates folder."""
+    if conventions.REGISTRY in config.environments:
+        yield (
+            f"environments.{conventions.REGISTRY}",
+            f"{conventions.REGISTRY!r} is reserved for the project's image registry (stack "
+            f"<project>-{conventions.REGISTRY}, templates/{conventions.REGISTRY}/); rename the profile",
+        )
 
 
 @check

@@ -252,14 +252,6 @@ class Environment(_Model, frozen=True):
             "endpoints for ECR, CloudWatch Logs, Secrets Manager, KMS and S3; no other way out)."
         ),
     ] = "nat"
-    keep_images: Annotated[
-        int,
-        _f(
-            "Tagged images each ECR repository keeps (the newest); untagged ones expire after a day.",
-            ge=1,
-            le=10_000,
-        ),
-    ] = 20
     scheduled_scaling: Annotated[
         ScheduledScaling | None, _f("Optional recurring scaling window for every service; none by default.")
     ] = None
@@ -286,6 +278,30 @@ class Environment(_Model, frozen=True):
         """The VPC range in `region`: its own, or the environment's."""
         settings = self.regions.get(region)
         return settings.vpc_cidr if settings and settings.vpc_cidr else self.vpc_cidr
+
+
+ACCOUNT_ID = r"^[0-9]{12}$"
+
+
+class Registry(_Model, frozen=True):
+    """The project's image repositories (`registry deploy`), shared by every environment."""
+
+    keep_images: Annotated[
+        int,
+        _f(
+            "Tagged images each ECR repository keeps (the newest, counted over every environment: "
+            "more than the releases prod may roll back to); untagged ones expire after a day.",
+            ge=1,
+            le=10_000,
+        ),
+    ] = 50
+    pull_accounts: Annotated[
+        list[Annotated[str, Meta(pattern=ACCOUNT_ID)]],
+        _f(
+            "Other AWS accounts (12-digit IDs) whose environments may pull the images (a repository "
+            "policy); none by default. `registry deploy --pull-accounts` overrides it."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class Secret(_Model, frozen=True):
@@ -614,7 +630,7 @@ ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}  # config value -> Runtim
 
 
 class Service(_Model, frozen=True, kw_only=True):
-    """One ECS service on Fargate, with its own task definition, roles, repository and log group."""
+    """One ECS service on Fargate: its task definition, roles and log group; its image in the registry."""
 
     name: Annotated[str, _f("DNS label; also the service's Cloud Map name.", pattern=DNS_LABEL)]
     port: Annotated[
@@ -716,7 +732,7 @@ class Service(_Model, frozen=True, kw_only=True):
         Annotated[str, Meta(pattern=IMAGE, max_length=255)] | None,
         _f(
             "An image from any registry, e.g. public.ecr.aws/nginx/nginx:1.27 or ghcr.io/org/app@sha256:...; "
-            "default: the platform's ECR repository at the deployed ImageTag."
+            "default: <project>/<name> in the project's registry at the deployed ImageTag."
         ),
     ] = None
     repository_credentials: Annotated[
@@ -755,6 +771,7 @@ class Config(_Model, frozen=True):
         dict[str, Any], _f("Settings every environment starts from (see Environment).")
     ] = msgspec.field(default_factory=dict)
     secrets: list[Secret] = msgspec.field(default_factory=list)
+    registry: Registry = msgspec.field(default_factory=Registry)
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)

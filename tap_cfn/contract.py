@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tap_cfn.conventions import SUFFIX_PARAMETER
+from tap_cfn.conventions import REGISTRY_ACCOUNT_PARAMETER, SUFFIX_PARAMETER
 from tap_cfn.naming import logical_id
 
 if TYPE_CHECKING:
@@ -26,11 +26,13 @@ class Scope(enum.Enum):
     SECRET = "secret"  # one per secret
 
 
-# The producing stacks; ROOT: a parameter the user gives at deploy time. The egress and flow-log
-# stacks produce no value (the services wait for the egress stack by DependsOn, see
-# tap_cfn/generator.py), and no stack takes one from the monitoring stack.
-ROOT, NETWORK, DATA, LOADBALANCER, CLUSTER, NOTIFICATIONS, MONITORING, SERVICE = (
+# The producing stacks; ROOT: a parameter the user gives at deploy time; REGISTRY: the project's
+# registry stack (<project>-registry, no child of an environment: the CLI reads its outputs). The
+# egress and flow-log stacks produce no value (the services wait for the egress stack by DependsOn,
+# see tap_cfn/generator.py), and no stack takes one from the monitoring stack.
+ROOT, REGISTRY, NETWORK, DATA, LOADBALANCER, CLUSTER, NOTIFICATIONS, MONITORING, SERVICE = (
     "root",
+    "registry",
     "network",
     "data",
     "loadbalancer",
@@ -86,6 +88,12 @@ ENVIRONMENT_SUFFIX = _declare(
     SUFFIX_PARAMETER, STRING, ROOT, "Suffix of every physical name, e.g. dev or pr-42."
 )
 IMAGE_TAG = _declare("ImageTag", STRING, ROOT, "Image tag of {owner} in its ECR repository.", PER_SERVICE)
+REGISTRY_ACCOUNT_ID = _declare(
+    REGISTRY_ACCOUNT_PARAMETER,
+    STRING,
+    ROOT,
+    "Account of the project's image repositories (python generate.py registry deploy); empty: this account.",
+)
 ALARM_EMAIL = _declare(
     "AlarmEmail", STRING, ROOT, "E-mail address subscribed to the alarm topic; empty for none."
 )
@@ -138,12 +146,16 @@ SERVICE_SECURITY_GROUP_ID = _declare(
 
 KMS_KEY_ARN = _declare("KmsKeyArn", STRING, DATA, "ARN of the deployment's customer-managed KMS key.")
 EXEC_LOG_GROUP_NAME = _declare("ExecLogGroupName", STRING, DATA, "Log group of ECS Exec sessions.")
-REPOSITORY_URI = _declare(
-    "RepositoryUri", STRING, DATA, "URI of the {owner} ECR repository.", PER_SERVICE, public=True
-)
-REPOSITORY_ARN = _declare("RepositoryArn", STRING, DATA, "ARN of the {owner} ECR repository.", PER_SERVICE)
 LOG_GROUP_NAME = _declare("LogGroupName", STRING, DATA, "Log group of the {owner} containers.", PER_SERVICE)
 SECRET_ARN = _declare("SecretArn", STRING, DATA, "ARN of the {owner} secret.", PER_SECRET)
+
+REPOSITORY_URI = _declare(
+    "RepositoryUri",
+    STRING,
+    REGISTRY,
+    "URI of the {owner} repository: push {owner}'s images here.",
+    PER_SERVICE,
+)
 
 ALB_DNS_NAME = _declare(
     "AlbDnsName", STRING, LOADBALANCER, "DNS name of the application load balancer.", public=True

@@ -34,6 +34,41 @@ MAX_STACK_NAME = 128
 REGION_PATTERN = r"^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$"
 
 
+# The project's image registry: one stack per account and region, <project>-registry, shared by
+# every environment; its template is templates/registry/registry.{json,yaml}. "registry" is
+# therefore no environment suffix (its stack name) and no profile name (its folder).
+REGISTRY = "registry"
+# The root parameter naming the account that holds the repositories; empty: the deploying account.
+REGISTRY_ACCOUNT_PARAMETER = "RegistryAccountId"
+ACCOUNT_ID_PATTERN = "^[0-9]{12}$"
+# An image tag a root parameter (<Service>ImageTag) accepts: not `latest` (tags are immutable and
+# name one image everywhere). \w is [A-Za-z0-9_] in CloudFormation's (Java) patterns; kept short,
+# it is repeated per service.
+IMAGE_TAG_PATTERN = r"^(?!latest$)\w[\w.-]{0,127}$"
+
+
+# The image of a service in the project's registry as the service stacks write it (Fn::Sub text):
+# <account>.dkr.ecr.<region>.<suffix>/<repository>:${<Service>ImageTag}. Readers of rendered
+# templates (preflight, the diagram) find the repository and its tag parameter with it.
+REGISTRY_IMAGE = r"\.dkr\.ecr\.[^/]+/(?P<repository>[^:]+):\$\{(?P<tag>\w+)\}"
+
+
+def registry_stack_name(project: str) -> str:
+    return stack_name(project, REGISTRY)
+
+
+def repository_name(project: str, service: str) -> str:
+    """The ECR repository of a service's image: <project>/<service>, the same in every environment."""
+    return f"{project}/{service}"
+
+
+def registry_host(account: str, region: str) -> str:
+    """The private registry's host name (docker login, image URIs); China regions end in .cn.
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/Registries.html"""
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"{account}.dkr.ecr.{region}.{suffix}"
+
+
 def root_file(fmt: str) -> str:
     """'json' -> 'root.json'."""
     return f"{ROOT_STEM}.{fmt}"

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tap_cfn.config import Deployment, Service
-from tap_cfn.conventions import ROOT_STEM
+from tap_cfn.config import Config, Deployment, Service
+from tap_cfn.conventions import REGISTRY, ROOT_STEM
 from tap_cfn.naming import logical_id
 from tap_cfn.render import as_dict, files
 from tap_cfn.stacks import (
@@ -24,6 +24,7 @@ from tap_cfn.stacks import (
     monitoring,
     network,
     notifications,
+    registry,
     root,
     security,
     service,
@@ -115,6 +116,11 @@ def render_environment(dep: Deployment, formats: Iterable[str]) -> dict[str, str
     """File name -> content for one environment: root.<fmt>, and <stem>.<fmt> per nested stack."""
     with _no_cycle_collection():
         return files(_build(dep), formats)
+
+
+def render_registry(config: Config, formats: Iterable[str]) -> dict[str, str]:
+    """The project's registry stack: registry.<fmt>, written to <out>/registry/ beside the profiles."""
+    return files({REGISTRY: as_dict(registry.build(config))}, formats)
 
 
 def write(out_dir: Path, files: dict[str, dict[str, str]]) -> None:

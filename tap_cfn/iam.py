@@ -273,12 +273,6 @@ KEY_USERS: tuple[KeyUser, ...] = (
     ),
     # Secrets Manager encrypts and decrypts on behalf of its caller (execution roles, CloudFormation).
     KeyUser("SecretsManager", actions=ENVELOPE, via="secretsmanager.${AWS::Region}.amazonaws.com"),
-    # ECR takes a grant when a repository is created and uses it to encrypt and decrypt layers.
-    KeyUser(
-        "Ecr",
-        actions=(*ENVELOPE, kms.CreateGrant, kms.RetireGrant),
-        via="ecr.${AWS::Region}.amazonaws.com",
-    ),
     # Alarms publish to the KMS-encrypted alarm topic; the aws/sns managed key cannot allow this,
     # which is why the topic uses the customer-managed key.
     KeyUser(
@@ -291,6 +285,34 @@ KEY_USERS: tuple[KeyUser, ...] = (
         "SnsPublishers", actions=(kms.Decrypt, kms.GenerateDataKey), via="sns.${AWS::Region}.amazonaws.com"
     ),
 )
+# The registry's key (tap_cfn/stacks/registry.py) has one user: ECR takes a grant when a repository
+# is created and uses it to encrypt and decrypt layers, also for pulls from other accounts, which
+# need no permission on the key (https://docs.aws.amazon.com/AmazonECR/latest/userguide/encryption-at-rest.html).
+ECR_KEY_USER = KeyUser(
+    "Ecr",
+    actions=(*ENVELOPE, kms.CreateGrant, kms.RetireGrant),
+    via="ecr.${AWS::Region}.amazonaws.com",
+)
+# What an execution role does to pull an image from a repository (the repository's side of a pull
+# from another account is the repository policy: `repository_pull_policy`).
+ECR_PULL_ACTIONS = (ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage)
+
+
+def repository_pull_policy(accounts: object) -> PolicyDocument:
+    """A repository policy letting `accounts` (IDs; their IAM policies decide which principals) pull
+    the images and read them (preflight checks a tag exists from the pulling account). A repository
+    policy names no Resource: it is the repository's own.
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html"""
+    return document(
+        Statement(
+            Sid="PullFromTheseAccounts",
+            Effect=Allow,
+            Principal=Principal("AWS", accounts),  # type: ignore[arg-type]
+            Action=[*ECR_PULL_ACTIONS, ecr.DescribeImages, ecr.DescribeRepositories],
+        )
+    )
+
+
 # ECS Exec, only when a service enables it: the agent in the task decrypts and the operator's client
 # makes the session data key, both calling KMS directly (Session Manager has no kms:ViaService).
 EXEC_KEY_USER = KeyUser("EcsExecSessions", actions=(kms.Decrypt, kms.GenerateDataKey))

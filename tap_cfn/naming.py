@@ -134,6 +134,11 @@ def tags(dep: Deployment, resource: str, service: str | None = None, **extra: st
     )
 
 
+def registry_tags(project: str, name: str) -> Tags:
+    """Tags of the project's registry: no Environment, every environment pulls from it."""
+    return Tags({TAG_PROJECT: project, TAG_MANAGED_BY: MANAGED_BY, TAG_NAME: name})
+
+
 def suffix_room(text: str, limit: int) -> int:
     """How many characters a suffix may have for `text` (a Fn::Sub name) to stay within `limit`."""
     fixed = len(text.replace(SUFFIX_VAR, ""))

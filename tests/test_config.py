@@ -223,6 +223,22 @@ BAD = [
         r"reserved names: alb, exec$",
     ),
     (
+        "a profile named after the project's registry",
+        lambda r: r["environments"].update(registry={}),
+        r"environments\.registry: 'registry' is reserved for the project's image registry \(stack "
+        r"<project>-registry, templates/registry/\); rename the profile$",
+    ),
+    (
+        "an account to pull from that is no account ID",
+        lambda r: r.update(registry={"pull_accounts": ["12345"]}),
+        r"registry\.pull_accounts\[0\]: Expected `str` matching regex",
+    ),
+    (
+        "keep_images in a profile: it is the registry's now",
+        lambda r: r["environments"]["dev"].update(keep_images=5),
+        r"environments\.dev\.keep_images: unknown key; allowed: vpc_cidr, ",
+    ),
+    (
         "a service named after the ECS Exec log group",
         lambda r: _rename(r, 2, "exec"),
         r"services\[exec\]\.name: 'exec' is reserved: the ECS Exec session log group's ExecLogGroup",

@@ -96,7 +96,7 @@ def test_appending_services_moves_nothing_and_renumbers_no_rule() -> None:
 def test_the_root_keeps_per_service_outputs_on_the_groups_when_they_would_overflow() -> None:
     small = parse(render(platform(20), formats=("json",)))["root"]["Outputs"]
     large = parse(render(platform(100), formats=("json",)))["root"]["Outputs"]
-    assert "Api1ServiceName" in small and "Api1RepositoryUri" in small
+    assert "Api1ServiceName" in small  # the repository URIs are the registry stack's outputs
     assert "Api1ServiceName" not in large and {"AlbDnsName", "ClusterName", "VpcId"} <= set(large)
 
 

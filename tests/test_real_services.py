@@ -181,7 +181,8 @@ def test_an_external_image_is_pulled_with_its_own_credentials_only(real: dict[st
     }
     # no image tag to pass for it; the platform-image services keep theirs
     assert "ReportsImageTag" not in dev.root["Parameters"] and "WebImageTag" in dev.root["Parameters"]
-    assert _container(dev, "web")["Image"] == {"Fn::Sub": "${WebRepositoryUri}:${WebImageTag}"}
+    image = "${RegistryAccount}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/real/web:${WebImageTag}"
+    assert _container(dev, "web")["Image"]["Fn::Sub"][0] == image
 
 
 def test_sidecars_run_beside_the_main_container_each_with_its_log_stream(real: dict[str, Built]) -> None:

@@ -12,7 +12,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
-from tap_cfn.cli import common, deploy, generate, ops, stackset
+from tap_cfn.cli import common, deploy, generate, ops, registry, stackset
 from tap_cfn.cli.common import EXIT_CODES, HELP_WIDTH, Parser
 
 
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for group in (generate, deploy, ops, stackset):
+    for group in (generate, deploy, registry, ops, stackset):
         group.register(sub)
     return parser
 

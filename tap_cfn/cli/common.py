@@ -98,6 +98,11 @@ def add_stack(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--suffix", required=True, type=_suffix, help="environment suffix; the stack is <project>-<suffix>"
     )
+    add_session(parser)
+
+
+def add_session(parser: argparse.ArgumentParser) -> None:
+    """--region, --profile, --endpoint-url and --config: a command that talks to AWS for a project."""
     parser.add_argument("--region", help="AWS region (default: the standard boto3 chain)")
     parser.add_argument("--profile", help="AWS profile (default: the standard boto3 chain)")
     parser.add_argument(

@@ -33,7 +33,8 @@ def _templates(sub: argparse._SubParsersAction) -> None:
         "templates",
         "write templates/<env>/root.{json,yaml} and one file per child stack",
         "Reads the platform config, builds every stack of each profile and writes them atomically: "
-        "a failed run leaves the output folder as it was.",
+        "a failed run leaves the output folder as it was. The project's image registry goes to "
+        "templates/registry/registry.{json,yaml}.",
         "  python generate.py templates --env prod --format yaml\n"
         "  python generate.py templates --config my-platform.yaml --out /tmp/t",
     )
@@ -125,6 +126,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
     }
     if args.flat:
         _add_flat(config, files, formats)
+    files[conventions.REGISTRY] = generator.render_registry(config, formats)
     generator.write(args.out, files)
     count = sum(len(f) for f in files.values())
     common.say(args, f"wrote {count} templates for {', '.join(files)} into {args.out}/")

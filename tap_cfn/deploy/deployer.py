@@ -107,6 +107,17 @@ class Target:
     templates_dir: Path = DEFAULT_OUT
     project: str = conventions.DEFAULT_PROJECT
     config: Path | None = None  # the config file the project came from, for the commands we suggest
+    stem: str = conventions.ROOT_STEM  # the template deployed: <templates_dir>/<env>/<stem>.yaml
+
+    @classmethod
+    def registry(cls, templates_dir: Path, project: str, config: Path | None = None) -> Target:
+        """The project's registry stack <project>-registry, from <templates_dir>/registry/registry.yaml."""
+        name = conventions.REGISTRY
+        return cls(name, name, templates_dir, project, config, stem=name)
+
+    @property
+    def is_registry(self) -> bool:
+        return self.stem == conventions.REGISTRY
 
     @property
     def stack_name(self) -> str:
@@ -114,7 +125,7 @@ class Target:
 
     @property
     def root_template(self) -> Path:
-        return self.templates_dir / self.env / conventions.root_file("yaml")
+        return self.templates_dir / self.env / f"{self.stem}.yaml"
 
     def command(self, verb: str) -> str:
         extra = f" --config {self.config}" if self.config else ""  # the templates come from it then
@@ -124,6 +135,11 @@ class Target:
         return f"python generate.py {verb} --env {self.env} --suffix {self.suffix}{extra}"
 
     def validate(self) -> None:
+        if self.suffix == conventions.REGISTRY and not self.is_registry:
+            raise UsageError(
+                f"--suffix {self.suffix}: reserved for the project's image registry "
+                f"({conventions.registry_stack_name(self.project)}); pick another suffix"
+            )
         if not conventions.is_suffix(self.suffix) or len(self.stack_name) > conventions.MAX_STACK_NAME:
             raise UsageError(
                 f"--suffix {self.suffix!r}: use {conventions.SUFFIX_RULE} "

@@ -7,11 +7,13 @@ clients passed in, so the same code runs against AWS and against a local endpoin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tap_cfn.conventions import REGISTRY_ACCOUNT_PARAMETER, REGISTRY_IMAGE
 from tap_cfn.deploy.aws import Clients, error_code, error_message
 from tap_cfn.deploy.changeset import USE_PREVIOUS
 from tap_cfn.deploy.deployer import (
@@ -289,51 +291,86 @@ def check_quotas(ctx: Context) -> list[Check]:
     return checks
 
 
-def repositories(ctx: Context) -> list[tuple[str, str]]:
-    """(repository name, image tag parameter) of each service: the stack's `<X>Repository` is the
-    repository of the image tagged by the root's `<X>ImageTag`."""
+def repositories(templates: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """(repository name, image tag parameter) of each container that runs an image of the
+    project's registry, read from the task definitions' images (conventions.REGISTRY_IMAGE)."""
+    found = set()
+    for template in templates.values():
+        for resource in (template.get("Resources") or {}).values():
+            if resource.get("Type") != "AWS::ECS::TaskDefinition":
+                continue
+            for container in (resource.get("Properties") or {}).get("ContainerDefinitions") or []:
+                image = container.get("Image")
+                sub = image.get("Fn::Sub") if isinstance(image, dict) else None
+                text = sub[0] if isinstance(sub, list) else sub
+                match = re.search(REGISTRY_IMAGE, text) if isinstance(text, str) else None
+                if match:
+                    found.add((match["repository"], match["tag"]))
+    return sorted(found)
+
+
+def registry_account(ctx: Context) -> str:
+    """The account holding the repositories: RegistryAccountId when given, else the caller's."""
     declared = ctx.templates["root"].get("Parameters") or {}
-    found = []
-    for _stem, logical, resource in ctx.resources("AWS::ECR::Repository"):
-        parameter = logical.removesuffix("Repository") + "ImageTag"
-        name = (resource.get("Properties") or {}).get("RepositoryName")
-        if parameter in declared and name is not None:
-            found.append((ctx.physical(name), parameter))
-    return found
+    given = ctx.value(REGISTRY_ACCOUNT_PARAMETER) if REGISTRY_ACCOUNT_PARAMETER in declared else ""
+    return given or ctx.account
+
+
+def _registry_deploy(ctx: Context, account: str) -> str:
+    """The command that creates the repositories (in `account`, allowing this one to pull)."""
+    command = "python generate.py registry deploy" + (f" --config {ctx.config}" if ctx.config else "")
+    command += f" --region {ctx.clients.region}"
+    if account and account != ctx.account:
+        command += f" --pull-accounts {ctx.account}  (with credentials of account {account})"
+    return command
 
 
 def check_images(ctx: Context) -> list[Check]:
-    """Each service's tag exists. A missing one otherwise costs a 10+ minute failed rollout.
+    """Each service's repository exists in the registry and holds its tag: a missing one otherwise
+    costs a 10+ minute failed rollout (CannotPullContainerError).
     https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html
     https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeRepositories.html
     """
     from botocore.exceptions import ClientError
 
-    ecr, checks = ctx.clients.client("ecr"), []
-    for repository, parameter in repositories(ctx):
-        tag = ctx.value(parameter)
-        name = f"image {parameter}"
+    ecr, checks, account = ctx.clients.client("ecr"), [], registry_account(ctx)
+    registry = {"registryId": account} if account else {}  # none: the caller's (identity unknown)
+    for repository, parameter in repositories(ctx.templates):
+        tag, name = ctx.value(parameter), f"image {parameter}"
         try:
-            uri = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
+            found = ecr.describe_repositories(**registry, repositoryNames=[repository])
         except ClientError as exc:
-            if error_code(exc) != "RepositoryNotFoundException":
+            if error_code(exc) not in ("RepositoryNotFoundException", "AccessDeniedException"):
                 raise
+            why = (
+                "not found" if error_code(exc) == "RepositoryNotFoundException" else "not readable from here"
+            )
             checks.append(
-                Check(name, True, f"repository {repository} does not exist yet: the stack creates it")
+                Check(
+                    name,
+                    False,
+                    f"repository {repository} {why} in account {account or 'of the caller'}",
+                    _registry_deploy(ctx, account),
+                )
             )
             continue
+        uri = found["repositories"][0]["repositoryUri"]
         try:
-            ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+            ecr.describe_images(**registry, repositoryName=repository, imageIds=[{"imageTag": tag}])
             checks.append(Check(name, True, f"{uri}:{tag} exists"))
         except ClientError as exc:
             if error_code(exc) != "ImageNotFoundException":
                 raise
+            images = f"python generate.py images --env {ctx.target.env} --tag {tag}" + (
+                f" --config {ctx.config}" if ctx.config else ""
+            )
             checks.append(
                 Check(
                     name,
                     False,
                     f"no image tagged {tag!r} in {repository}",
-                    f"docker tag IMAGE {uri}:{tag} && docker push {uri}:{tag}  (or --param {parameter}=TAG)",
+                    f"docker push {uri}:{tag}  (the login, tag and push lines: {images};"
+                    f" or --param {parameter}=TAG of an image that exists)",
                 )
             )
     return checks

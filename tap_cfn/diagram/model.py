@@ -20,12 +20,13 @@ from typing import Any
 
 from tap_cfn.cidr import fn_cidr
 from tap_cfn.config import COLLECTOR_NAME
-from tap_cfn.conventions import root_file
+from tap_cfn.conventions import REGISTRY_IMAGE, root_file
 
 ROOT_FILE = root_file("json")
 STACK_TYPE = "AWS::CloudFormation::Stack"
 SUFFIX_VAR = "${EnvironmentSuffix}"
 INTERNET = "internet"
+REGISTRY_GROUP = "RegistryStack"  # the project's registry, outside the environment's stack tree
 ROOT_GROUP = "root"
 ANYWHERE = "0.0.0.0/0"
 
@@ -473,14 +474,6 @@ def _az_group(b: _Builder, target: Target, az: Any) -> str:
 
 def _data(b: _Builder) -> None:
     s = b.stacks
-    for target, props in s.resources("AWS::ECR::Repository"):
-        mutability = str(props.get("ImageTagMutability", "MUTABLE")).lower()
-        b.node(
-            target,
-            "repository",
-            display(props.get("RepositoryName", target.resource)),
-            f"ECR, {mutability} tags",
-        )
     for target, props in s.resources("AWS::SecretsManager::Secret"):
         how = "generated" if "GenerateSecretString" in props else "value given"
         b.node(target, "secret", display(props.get("Name", target.resource)), f"secret, {how}")
@@ -622,6 +615,26 @@ def _release(config: dict[str, Any]) -> str:
     return f", {shift}, bake {config.get('BakeTimeInMinutes')} min"
 
 
+# An image of the project's registry (the registry stack: outside the environment, drawn outside it).
+_REGISTRY_IMAGE = re.compile(REGISTRY_IMAGE)
+
+
+def _registry_repository(image: Any) -> str | None:
+    """The repository of an image in the project's registry; None for an external image."""
+    sub = image.get("Fn::Sub") if isinstance(image, dict) else None
+    text = sub[0] if isinstance(sub, list) else sub
+    found = _REGISTRY_IMAGE.search(text) if isinstance(text, str) else None
+    return found["repository"] if found else None
+
+
+def _registry_node(b: _Builder, repository: str) -> str:
+    """The repository's node, in the registry's group beside the root (not one of its stacks)."""
+    b.groups.setdefault(REGISTRY_GROUP, Group(REGISTRY_GROUP, "registry stack, shared by every environment"))
+    nid = f"{REGISTRY_GROUP}_{re.sub(r'[^A-Za-z0-9]', '_', repository)}"
+    b.nodes.setdefault(nid, Node(nid, "repository", repository, "ECR, immutable tags", REGISTRY_GROUP))
+    return nid
+
+
 def _services(b: _Builder) -> None:
     s = b.stacks
     for target, props in s.resources("AWS::ECS::Service"):
@@ -645,8 +658,9 @@ def _services(b: _Builder) -> None:
             for tg in b.ids(target.stack, alternate, {"target-group"}):
                 b.edge(REQUEST, tg, service, f":{lb.get('ContainerPort', '')} (alternate)")
         for container in containers:
-            for repo in b.ids(tasks[0].stack, container.get("Image"), {"repository"}):
-                b.edge(USES, service, repo, "image")
+            repository = _registry_repository(container.get("Image"))
+            if repository is not None:
+                b.edge(USES, service, _registry_node(b, repository), "image")
             for secret in container.get("Secrets", []):
                 for nid in b.ids(tasks[0].stack, secret.get("ValueFrom"), {"secret"}):
                     b.edge(USES, service, nid, "secret")

@@ -23,7 +23,7 @@ NOT_INCLUDED = (
     "data processed by NAT gateways (per GB)",
     "data transfer out to the internet and across AZs",
     "ALB LCUs above the assumed average",
-    "ECR image storage",
+    "ECR image storage and the registry key (the project's registry, shared by every environment)",
     "Container Insights metrics",
     "API requests (Secrets Manager, KMS, CloudWatch)",
     "free tiers",

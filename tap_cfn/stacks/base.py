@@ -3,13 +3,26 @@ contract, names and tags from `naming`, and the data-retention policy of the pro
 
 from __future__ import annotations
 
-from troposphere import AWSObject, Equals, Not, Output, Parameter, Ref, Sub, Tags, Template
+from troposphere import (
+    AWS_ACCOUNT_ID,
+    AWSObject,
+    Equals,
+    If,
+    Not,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Tags,
+    Template,
+)
 
 from tap_cfn import naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import CERTIFICATE_ARN, ENVIRONMENT_SUFFIX, Value
+from tap_cfn.contract import CERTIFICATE_ARN, ENVIRONMENT_SUFFIX, REGISTRY_ACCOUNT_ID, Value
 
 HAS_CERTIFICATE = "HasCertificate"
+REGISTRY_HERE = "RegistryInThisAccount"
 RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
 
 
@@ -61,6 +74,14 @@ class StackBuilder:
         if HAS_CERTIFICATE not in self.template.conditions:
             self.template.add_condition(HAS_CERTIFICATE, Not(Equals(self.param(CERTIFICATE_ARN), "")))
         return HAS_CERTIFICATE
+
+    def registry_account(self) -> If:
+        """The account of the project's repositories: RegistryAccountId, this account when empty
+        (the RegistryInThisAccount condition, declared on first use)."""
+        account = self.param(REGISTRY_ACCOUNT_ID)
+        if REGISTRY_HERE not in self.template.conditions:
+            self.template.add_condition(REGISTRY_HERE, Equals(account, ""))
+        return If(REGISTRY_HERE, Ref(AWS_ACCOUNT_ID), account)
 
     def stateful(self, resource: AWSObject) -> AWSObject:
         """Keep data on stack deletion or replacement where the profile says so (prod, staging).

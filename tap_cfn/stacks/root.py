@@ -7,7 +7,7 @@ from typing import Any
 
 from troposphere import Export, GetAtt, Output, Parameter, Sub, Template
 
-from tap_cfn import cidr, contract, naming
+from tap_cfn import cidr, contract, conventions, naming
 from tap_cfn.config import ACM_CERTIFICATE, Deployment
 from tap_cfn.contract import (
     ALARM_EMAIL,
@@ -16,6 +16,7 @@ from tap_cfn.contract import (
     ENVIRONMENT_SUFFIX,
     HOSTED_ZONE_ID,
     IMAGE_TAG,
+    REGISTRY_ACCOUNT_ID,
     VPC_CIDR,
 )
 from tap_cfn.naming import logical_id
@@ -23,7 +24,10 @@ from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 
 __all__ = ["Child", "WiringError", "build", "suffix_max_length"]
 MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
+MAX_OWNED_OUTPUTS = 60  # per-service root outputs kept at most, for the template body quota
 DEPLOYER_METADATA, ALB_DELETION_PROTECTION = "tap-cfn", "AlbDeletionProtection"
+ACCOUNT_PATTERN = r"^$|^[0-9]{12}$"
+ACCOUNT_CONSTRAINT = "empty for this account, or a 12-digit AWS account ID, e.g. 123456789012 or 210987654321"
 DOMAIN_PATTERN = r"^$|^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 DOMAIN_CONSTRAINT = (
     "empty, or a lowercase DNS name of up to 253 characters (the certificate's name), "
@@ -35,8 +39,7 @@ ZONE_CONSTRAINT = (
     "e.g. Z0123456789ABCDEFGHIJ or Z2FDTNDATAQYW2"
 )
 
-# \w is [A-Za-z0-9_] in CloudFormation's (Java) patterns; kept short, it is repeated per service.
-IMAGE_TAG_PATTERN = r"^(?!latest$)\w[\w.-]{0,127}$"
+IMAGE_TAG_PATTERN = conventions.IMAGE_TAG_PATTERN
 # Short: it is repeated once per service in the root, which must stay under the body quota.
 IMAGE_TAG_CONSTRAINT = "e.g. v1.4.2 or 3f9c2ab (not latest)"
 CERTIFICATE_PATTERN = f"^({ACM_CERTIFICATE})?$"
@@ -63,6 +66,7 @@ CONSOLE: dict[str, tuple[str, str | None]] = {
     ENVIRONMENT_SUFFIX.key: ("Environment", "Environment suffix"),
     VPC_CIDR.key: ("Network", "VPC CIDR (RFC 1918; one range per region to peer them later)"),
     IMAGE_TAG.key: ("Container images", None),
+    REGISTRY_ACCOUNT_ID.key: ("Container images", "Registry account (empty: this account)"),
     CERTIFICATE_ARN.key: ("Load balancer", "HTTPS certificate (ACM ARN, empty: HTTP only)"),
     DOMAIN_NAME.key: ("Load balancer", "Custom domain (optional)"),
     HOSTED_ZONE_ID.key: ("Load balancer", "Route 53 hosted zone of the domain (optional)"),
@@ -153,6 +157,10 @@ def _parameters(t: Template, dep: Deployment, children: list[Child]) -> dict[str
         (HOSTED_ZONE_ID, ZONE_PATTERN, ZONE_CONSTRAINT, 32),
     ):
         root_params[value.key] = _optional(t, value, pattern, constraint, length)
+    if any(svc.image is None for svc in dep.services):
+        root_params[REGISTRY_ACCOUNT_ID.key] = _optional(
+            t, REGISTRY_ACCOUNT_ID, ACCOUNT_PATTERN, ACCOUNT_CONSTRAINT, 12
+        )
     for svc in dep.services:
         if svc.image is not None:  # an image from elsewhere names its own tag or digest
             continue
@@ -174,7 +182,10 @@ def _outputs(t: Template, templates: dict[str, Template]) -> None:
     """The children's public outputs, exported (AlbUrl among them: the load balancer makes it)."""
     made = producers(templates)
     public = sorted(key for key in made if contract.is_public(key))
-    if len(public) > MAX_OUTPUTS:  # many services: per-service values stay on the groups
+    owned = [key for key in public if contract.is_owned(key)]
+    # many services: per-service values stay on the groups (each costs the root ~200 bytes of its
+    # 51,200-byte body; tests/test_platform_scale.py measures the body at 100 services)
+    if len(public) > MAX_OUTPUTS or len(owned) > MAX_OWNED_OUTPUTS:
         public = [key for key in public if not contract.is_owned(key)]
     for key in public:
         t.add_output(

@@ -14,7 +14,7 @@ from troposphere import applicationautoscaling as aas
 from troposphere import servicediscovery as sd
 
 from tap_cfn import config as cfg
-from tap_cfn import naming
+from tap_cfn import conventions, naming
 from tap_cfn.config import Deployment, Service
 from tap_cfn.contract import (
     ALARM_TOPIC_ARN,
@@ -31,8 +31,6 @@ from tap_cfn.contract import (
     NAMESPACE_ID,
     NAMESPACE_NAME,
     PRIVATE_SUBNET_IDS,
-    REPOSITORY_ARN,
-    REPOSITORY_URI,
     SECRET_ARN,
     SERVICE_NAME,
     SERVICE_SECURITY_GROUP_ID,
@@ -40,7 +38,7 @@ from tap_cfn.contract import (
     TARGET_GROUP_FULL_NAME,
     TEST_LISTENER_RULE_ARN,
 )
-from tap_cfn.iam import LOG_GROUPS_HERE, action, allow, document, service_trust
+from tap_cfn.iam import ECR_PULL_ACTIONS, LOG_GROUPS_HERE, action, allow, document, service_trust
 from tap_cfn.stacks import alarms, tracing
 from tap_cfn.stacks.base import StackBuilder
 from tap_cfn.stacks.cluster import capacity_strategy
@@ -144,7 +142,7 @@ def _roles(
 def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
     container = ecs.ContainerDefinition(
         Name=svc.name,
-        Image=svc.image or Sub(f"{s.var(REPOSITORY_URI, svc.name)}:{s.var(IMAGE_TAG, svc.name)}"),
+        Image=svc.image or _image(s, svc),
         Essential=True,
         # A hard limit at the task's size: the one container may use all of it, and no more
         # (Control Tower CT.ECS.PR.7; limits >= reservations:
@@ -439,10 +437,7 @@ def _image_pull(s: StackBuilder, svc: Service) -> list[Statement]:
     if svc.image is None:
         return [
             allow([ecr.GetAuthorizationToken], ["*"]),
-            allow(
-                [ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
-                [s.param(REPOSITORY_ARN, svc.name)],
-            ),
+            allow(list(ECR_PULL_ACTIONS), [_registry_sub(s, svc, REPOSITORY_ARN_TEXT)]),
         ]
     credentials = svc.repository_credentials
     if credentials is None:
@@ -451,6 +446,30 @@ def _image_pull(s: StackBuilder, svc: Service) -> list[Statement]:
     if credentials.kms_key is not None:
         statements.append(allow([kms.Decrypt], [credentials.kms_key], _via_secrets_manager()))
     return statements
+
+
+# The service's repository in the project's registry (tap_cfn/stacks/registry.py), in the account
+# RegistryAccountId names (this one when empty). From another account a pull needs both sides: the
+# repository policy names the pulling account (registry deploy --pull-accounts) and the execution
+# role allows the pull on the repository's ARN; ecr:GetAuthorizationToken has no resource-level
+# permission, so it stays on "*" (https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policies.html,
+# https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html,
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html).
+IMAGE_TEXT = "${RegistryAccount}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/{repository}:{tag}"
+REPOSITORY_ARN_TEXT = "arn:${AWS::Partition}:ecr:${AWS::Region}:${RegistryAccount}:repository/{repository}"
+
+
+def _registry_sub(s: StackBuilder, svc: Service, text: str) -> Sub:
+    repository = conventions.repository_name(s.dep.project, svc.name)
+    filled = text.replace("{repository}", repository)
+    if "{tag}" in filled:
+        filled = filled.replace("{tag}", s.var(IMAGE_TAG, svc.name))
+    return Sub(filled, RegistryAccount=s.registry_account())
+
+
+def _image(s: StackBuilder, svc: Service) -> Sub:
+    """<registry>/<project>/<service>:<tag>: the image the project's registry holds for the tag."""
+    return _registry_sub(s, svc, IMAGE_TEXT)
 
 
 def _via_secrets_manager() -> Condition:

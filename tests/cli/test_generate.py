@@ -21,7 +21,8 @@ def test_diagram_reads_what_templates_wrote_to_the_same_out_folder(
 ) -> None:
     out = tmp_path / "t"
     assert cli.main(["templates", "--env", "dev", "--format", "json", "--out", str(out), "-q"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["dev"]
+    # the profile asked for, and the project's registry, which every profile shares
+    assert sorted(p.name for p in out.iterdir()) == ["dev", "registry"]
     code = cli.main(["diagram", "--env", "dev", "--out", str(out)])
     err = capsys.readouterr().err
     if shutil.which("dot"):

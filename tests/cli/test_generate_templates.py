@@ -65,7 +65,7 @@ def test_committed_templates_are_up_to_date(generated: Path) -> None:
     committed = REPO / "templates"
     compare = filecmp.dircmp(committed, generated)
     stale = []
-    for env in ("dev", "staging", "prod"):
+    for env in ("dev", "staging", "prod", "registry"):
         sub = filecmp.dircmp(committed / env, generated / env)
         _, mismatch, errors = filecmp.cmpfiles(
             committed / env, generated / env, sub.right_list, shallow=False
@@ -78,8 +78,9 @@ def test_committed_templates_are_up_to_date(generated: Path) -> None:
 def test_one_format_one_env(tmp_path: Path) -> None:
     result = run("templates", "--env", "prod", "--format", "yaml", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert [p.name for p in tmp_path.iterdir()] == ["prod"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prod", "registry"]
     assert all(p.suffix == ".yaml" for p in (tmp_path / "prod").iterdir())
+    assert sorted(p.name for p in (tmp_path / "registry").iterdir()) == ["registry.yaml"]
 
 
 @pytest.mark.parametrize(

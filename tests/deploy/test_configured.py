@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import boto3
+
 from tap_cfn.deploy.aws import Clients
 
 from .test_cli_fixture import run
+from .test_registry import MANIFEST, registry
 
 OWN = """\
 project: acme
@@ -27,9 +30,13 @@ services:
 def test_deploy_with_config_generates_lints_checks_and_deploys_without_a_templates_folder(
     aws: str, clients: Clients, tmp_path: Path, terminal
 ) -> None:
-    # GIVEN a config of one's own and no templates folder at all
+    # GIVEN a config of one's own and no templates folder at all, its registry deployed and v1 pushed
     config = tmp_path / "acme.yaml"
     config.write_text(OWN)
+    assert registry(aws, terminal(), "deploy", "--config", str(config), "--yes") == 0
+    boto3.client("ecr", endpoint_url=aws, region_name="us-east-1").put_image(
+        repositoryName="acme/web", imageManifest=MANIFEST, imageTag="v1"
+    )
     term = terminal()
     # WHEN deploying it with --config (preflight included)
     code = run(aws, tmp_path / "none", term, "deploy", "--preflight", "--config", str(config),
@@ -39,6 +46,7 @@ def test_deploy_with_config_generates_lints_checks_and_deploys_without_a_templat
     out = term.stdout
     assert out.index("Generated dev from") < out.index("cfn-lint: no findings") < out.index("Preflight for")
     assert "templates: " in out and "is current for the config" in out
+    assert "ok    image WebImageTag: 123456789012.dkr.ecr.us-east-1.amazonaws.com/acme/web:v1 exists" in out
     # the stack takes its name from the config's project
     stack = clients.cloudformation.describe_stacks(StackName="acme-demo")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"

@@ -196,14 +196,9 @@ def test_generated_templates_deploy_and_build_what_they_declare(
     }
     assert groups["tap-tg-api-gateway-demo"]["TargetGroupArn"] == patterns["/api/*"]
 
-    # data: repositories, log groups (with the environment's retention) and secrets
+    # data: log groups (with the environment's retention) and secrets; no repository (the registry's)
     ecr, logs = client(aws, "ecr"), client(aws, "logs")
-    repositories = {r["repositoryName"]: r for r in ecr.describe_repositories()["repositories"]}
-    declared_repositories = declared.resources("data.yaml", "AWS::ECR::Repository")
-    assert set(repositories) == {declared.text(p["RepositoryName"]) for p in declared_repositories.values()}
-    for service in ("Frontend", "ApiGateway", "Processing"):
-        name = tree.outputs[f"{service}RepositoryUri"].split("/", 1)[1]
-        assert repositories[name]["repositoryUri"] == tree.outputs[f"{service}RepositoryUri"]
+    assert ecr.describe_repositories()["repositories"] == []
     log_groups = {g["logGroupName"]: g for g in logs.describe_log_groups()["logGroups"]}
     declared_logs = declared.resources("data.yaml", "AWS::Logs::LogGroup")
     assert {declared.text(p["LogGroupName"]) for p in declared_logs.values()} <= set(log_groups)
@@ -238,10 +233,10 @@ def test_generated_templates_deploy_and_build_what_they_declare(
     for service in described:
         task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
         images = [c["image"] for c in task["containerDefinitions"]]
-        assert len(images) == 1 and images[0].endswith(":1.0.0")
-        assert images[0].rsplit(":", 1)[0] in {
-            tree.outputs[f"{s}RepositoryUri"] for s in ("Frontend", "ApiGateway", "Processing")
-        }
+        # the project's registry in this account (RegistryAccountId empty), <project>/<service>
+        assert images == [
+            f"123456789012.dkr.ecr.us-east-1.amazonaws.com/tap/{service['serviceName'][12:-5]}:1.0.0"
+        ]
 
     # root outputs: every declared output is published
     assert set(tree.outputs) == set(declared.root["Outputs"])
@@ -303,20 +298,18 @@ def test_redeploy_is_a_no_op_and_a_new_image_tag_touches_one_service_stack(
 def test_a_resource_that_cannot_be_made_fails_the_deploy_until_it_can(
     aws: str, clients: Clients, generated_templates: Path, terminal
 ) -> None:
-    # GIVEN the frontend's repository name is already taken in the account
-    ecr = client(aws, "ecr")
-    ecr.create_repository(repositoryName="tap-repo-frontend-demo")
+    # GIVEN the frontend's log group name is already taken in the account
+    logs = client(aws, "logs")
+    logs.create_log_group(logGroupName="/ecs/tap-frontend-demo")
     # WHEN dev is deployed
     failed = terminal()
     assert run(aws, generated_templates, failed, "deploy", *params(), "--yes") == 1
-    # THEN the first line of the failure names the repository in the data stack
+    # THEN the first line of the failure names the log group in the data stack
     first = failed.stderr.splitlines()[0]
-    assert first.startswith(
-        "Root cause: FrontendRepository (AWS::ECR::Repository) in stack tap-demo/DataStack"
-    )
+    assert first.startswith("Root cause: FrontendLogGroup (AWS::Logs::LogGroup) in stack tap-demo/DataStack")
     assert "already exists" in first
     # WHEN the name is freed and the deploy rerun (--yes replaces the ROLLBACK_COMPLETE stack)
-    ecr.delete_repository(repositoryName="tap-repo-frontend-demo")
+    logs.delete_log_group(logGroupName="/ecs/tap-frontend-demo")
     fixed = terminal()
     assert run(aws, generated_templates, fixed, "deploy", *params(), "--yes") == 0, fixed.stderr
     assert (
@@ -340,10 +333,9 @@ def test_destroy_removes_the_platform_and_keeps_prod_data(
     live = [s["StackName"] for s in clients.cloudformation.describe_stacks()["Stacks"]]
     assert not [name for name in live if name == "tap-demo"]
     assert not client(aws, "ec2").describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]
-    # and the data (repositories, logs) survives in prod only (DeletionPolicy: RetainExceptOnCreate)
-    repositories = client(aws, "ecr").describe_repositories()["repositories"]
+    # and the data (the service logs) survives in prod only (DeletionPolicy: RetainExceptOnCreate)
     log_groups = client(aws, "logs").describe_log_groups(logGroupNamePrefix="/ecs/tap-")["logGroups"]
-    assert (len(repositories), len(log_groups)) == ((3, 3) if kept else (0, 0))
+    assert len(log_groups) == (3 if kept else 0)
 
 
 def test_a_platform_large_enough_for_group_stacks_deploys_three_levels_deep(

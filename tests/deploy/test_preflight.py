@@ -247,32 +247,68 @@ def repository(name: str) -> dict[str, Any]:
     }
 
 
-def test_a_missing_image_tag_is_a_problem_and_a_missing_repository_is_only_said(generated_templates):
-    # GIVEN api-gateway's repository does not exist yet, frontend's lacks the tag, processing has it
+def test_a_missing_repository_names_registry_deploy_and_a_missing_tag_the_push_lines(generated_templates):
+    # GIVEN the registry holds no api-gateway repository, frontend's lacks the tag, processing has it
     recorded = Recorded()
     ecr = recorded.stub["ecr"]
-    ecr.add_client_error("describe_repositories", "RepositoryNotFoundException",
-                         "The repository with name 'tap-repo-api-gateway-demo' does not exist", 400,
-                         expected_params={"repositoryNames": ["tap-repo-api-gateway-demo"]})  # fmt: skip
-    ecr.add_response("describe_repositories", repository("tap-repo-frontend-demo"))
+    missing = f"The repository with name 'tap/api-gateway' does not exist in the registry with id '{ACCOUNT}'"
+    api, front = ["tap/api-gateway"], ["tap/frontend"]
+    ecr.add_client_error("describe_repositories", "RepositoryNotFoundException", missing, 400,
+                         expected_params={"registryId": ACCOUNT, "repositoryNames": api})  # fmt: skip
+    ecr.add_response("describe_repositories", repository("tap/frontend"),
+                     expected_params={"registryId": ACCOUNT, "repositoryNames": front})  # fmt: skip
     ecr.add_client_error("describe_images", "ImageNotFoundException",
                          "The image with imageId {imageTag:'v2'} does not exist", 400,
-                         expected_params={"repositoryName": "tap-repo-frontend-demo",
+                         expected_params={"registryId": ACCOUNT, "repositoryName": "tap/frontend",
                                           "imageIds": [{"imageTag": "v2"}]})  # fmt: skip
-    ecr.add_response("describe_repositories", repository("tap-repo-processing-demo"))
-    found = {"imageDetails": [{"registryId": ACCOUNT, "repositoryName": "tap-repo-processing-demo",
+    ecr.add_response("describe_repositories", repository("tap/processing"))
+    found = {"imageDetails": [{"registryId": ACCOUNT, "repositoryName": "tap/processing",
                                "imageDigest": "sha256:" + "a" * 64, "imageTags": ["v1"]}]}  # fmt: skip
     ecr.add_response("describe_images", found)
-    ctx, _term = context(recorded, generated_templates, FrontendImageTag="v2")
+    ctx, _term = context(recorded, generated_templates, env="dev", FrontendImageTag="v2")
+    ctx.account = ACCOUNT  # as the identity check leaves it
     # WHEN the images are checked
     checks = {c.name: c for c in check_images(ctx)}
-    # THEN only the missing tag fails, with the push lines for its repository
-    assert checks["image ApiGatewayImageTag"].ok
-    assert "does not exist yet" in checks["image ApiGatewayImageTag"].text
+    # THEN the missing repository fails with the command that creates it
+    api = checks["image ApiGatewayImageTag"]
+    assert not api.ok and api.text == f"repository tap/api-gateway not found in account {ACCOUNT}"
+    assert api.fix == "python generate.py registry deploy --region us-east-1"
+    # and the missing tag with the push line and the command that prints the login and tag lines
     front = checks["image FrontendImageTag"]
-    assert not front.ok and "no image tagged 'v2' in tap-repo-frontend-demo" in front.text
-    assert f"docker push {ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/tap-repo-frontend-demo:v2" in front.fix
+    assert not front.ok and front.text == "no image tagged 'v2' in tap/frontend"
+    assert front.fix == (
+        f"docker push {ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/tap/frontend:v2  (the login, tag and push "
+        "lines: python generate.py images --env dev --tag v2; or --param FrontendImageTag=TAG of an image "
+        "that exists)"
+    )
     assert checks["image ProcessingImageTag"].ok
+    assert (
+        checks["image ProcessingImageTag"].text
+        == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/tap/processing:v1 exists"
+    )
+    recorded.done()
+
+
+def test_a_registry_in_another_account_is_read_there_and_its_fix_names_the_pull_accounts(generated_templates):
+    # GIVEN RegistryAccountId names another account whose policy does not let this one read
+    other = "210987654321"
+    recorded = Recorded()
+    recorded.stub["ecr"].add_client_error(
+        "describe_repositories", "AccessDeniedException",
+        f"User: arn:aws:iam::{ACCOUNT}:user/ci is not authorized to perform: ecr:DescribeRepositories", 400,
+        expected_params={"registryId": other, "repositoryNames": ["tap/api-gateway"]})  # fmt: skip
+    recorded.stub["ecr"].add_client_error("describe_repositories", "RepositoryNotFoundException", "gone", 400)
+    recorded.stub["ecr"].add_client_error("describe_repositories", "RepositoryNotFoundException", "gone", 400)
+    ctx, _term = context(recorded, generated_templates, env="dev", RegistryAccountId=other)
+    ctx.account = ACCOUNT
+    # WHEN the images are checked
+    api = check_images(ctx)[0]
+    # THEN the problem says where it looked, and the fix runs the registry deploy there for this account
+    assert api.text == f"repository tap/api-gateway not readable from here in account {other}"
+    assert api.fix == (
+        f"python generate.py registry deploy --region us-east-1 --pull-accounts {ACCOUNT}  "
+        f"(with credentials of account {other})"
+    )
     recorded.done()
 
 
@@ -379,30 +415,41 @@ def params(**override: str) -> list[str]:
     return [arg for k, v in {**TAGS, **override}.items() for arg in ("--param", f"{k}={v}")]
 
 
-def test_preflight_passes_on_an_empty_account_and_creates_the_service_linked_role(
+def test_preflight_on_an_empty_account_asks_for_the_registry_and_creates_the_service_linked_role(
     aws, clients, generated_templates, terminal
 ):
-    # GIVEN an empty account (no ECS service-linked role, no repositories)
+    # GIVEN an empty account (no ECS service-linked role, no registry)
     term = terminal()
     # WHEN preflight runs with --yes
     code = run(aws, generated_templates, term, "preflight", "--env", "prod", *params(), "--yes")
-    # THEN every line is ok and the role now exists
-    assert code == 0, term.stdout + term.stderr
+    # THEN the images are the only problem, each fixed by deploying the registry
+    assert code == 1
     lines = term.stdout.splitlines()[1:]
-    assert lines and all(line.startswith("  ok  ") for line in lines), term.stdout
+    failed = [line for line in lines if line.startswith("  FAIL")]
+    assert failed == [
+        f"  FAIL  image {p}: repository tap/{s} not found in account {ACCOUNT}"
+        for p, s in (("ApiGatewayImageTag", "api-gateway"), ("FrontendImageTag", "frontend"),
+                     ("ProcessingImageTag", "processing"))
+    ]  # fmt: skip
+    assert term.stdout.count("fix: python generate.py registry deploy --region us-east-1") == 3
     assert "quota Elastic IPs: needs 3; 0 of 5 in use" in term.stdout
+    assert "Preflight: 3 problem(s); nothing was changed" in term.stderr
+    # and the role now exists
     iam = boto3.client("iam", endpoint_url=aws, region_name="us-east-1")
     assert iam.get_role(RoleName="AWSServiceRoleForECS")["Role"]["RoleName"] == "AWSServiceRoleForECS"
+
+
+MANIFEST = '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}'
 
 
 def test_deploy_stops_before_any_change_set_when_an_image_tag_is_missing(
     aws, clients, generated_templates, terminal
 ):
-    # GIVEN frontend's repository holds v1 only, and the role exists
+    # GIVEN the registry's repositories hold v1 only, and the role exists
     ecr = boto3.client("ecr", endpoint_url=aws, region_name="us-east-1")
-    ecr.create_repository(repositoryName="tap-repo-frontend-demo")
-    manifest = '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}'
-    ecr.put_image(repositoryName="tap-repo-frontend-demo", imageManifest=manifest, imageTag="v1")
+    for service in ("frontend", "api-gateway", "processing"):
+        ecr.create_repository(repositoryName=f"tap/{service}")
+        ecr.put_image(repositoryName=f"tap/{service}", imageManifest=MANIFEST, imageTag="v1")
     boto3.client("iam", endpoint_url=aws, region_name="us-east-1").create_service_linked_role(
         AWSServiceName="ecs.amazonaws.com"
     )
@@ -413,6 +460,7 @@ def test_deploy_stops_before_any_change_set_when_an_image_tag_is_missing(
     )
     # THEN it exits 1 naming the tag, and no stack (so no change set) exists
     assert code == 1
-    assert "FAIL  image FrontendImageTag: no image tagged 'v2' in tap-repo-frontend-demo" in term.stdout
+    assert "FAIL  image FrontendImageTag: no image tagged 'v2' in tap/frontend" in term.stdout
+    assert "python generate.py images --env dev --tag v2" in term.stdout
     assert "Preflight: 1 problem(s); nothing was changed" in term.stderr
     assert clients.cloudformation.list_stacks()["StackSummaries"] == []

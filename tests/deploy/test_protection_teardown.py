@@ -26,19 +26,18 @@ def _status(clients: Clients) -> str:
 def test_a_prod_create_that_fails_late_leaves_nothing_behind_and_a_retry_with_the_same_suffix_succeeds(
     aws: str, clients: Clients, generated_templates: Path, terminal
 ) -> None:
-    # GIVEN prod keeps its data (RetainExceptOnCreate) and the last service's repository name is
-    # taken, so the data stack fails after the key, the other repositories and log groups exist
-    ecr, logs = client(aws, "ecr"), client(aws, "logs")
-    ecr.create_repository(repositoryName="tap-repo-processing-demo")
+    # GIVEN prod keeps its data (RetainExceptOnCreate) and the last service's log group name is
+    # taken, so the data stack fails after the key and the other log groups exist
+    logs = client(aws, "logs")
+    logs.create_log_group(logGroupName="/ecs/tap-processing-demo")
     failed = terminal()
     assert run(aws, generated_templates, failed, "deploy", "--env", "prod", *params(), "--yes") == 1
     assert "already exists" in failed.stderr
     # THEN the rollback removed what the failed create made, kept data included
-    repositories = [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
-    assert repositories == ["tap-repo-processing-demo"]
-    assert logs.describe_log_groups(logGroupNamePrefix="/ecs/tap-")["logGroups"] == []
+    groups = logs.describe_log_groups(logGroupNamePrefix="/ecs/tap-")["logGroups"]
+    assert [g["logGroupName"] for g in groups] == ["/ecs/tap-processing-demo"]
     # WHEN the name is freed and the deploy retried with the same suffix
-    ecr.delete_repository(repositoryName="tap-repo-processing-demo")
+    logs.delete_log_group(logGroupName="/ecs/tap-processing-demo")
     retry = terminal()
     assert run(aws, generated_templates, retry, "deploy", "--env", "prod", *params(), "--yes") == 0, (
         retry.stderr

@@ -32,7 +32,7 @@ def test_destroy_lists_every_retained_resource_with_the_command_that_removes_it(
     # GIVEN prod deployed (prod retains its data)
     assert run(aws, generated_templates, terminal(), "deploy", "--env", "prod", *params(), "--yes") == 0
     expected = retained_in(generated_templates, "prod")
-    assert expected  # prod keeps its logs, keys, secrets, repositories and bucket
+    assert expected  # prod keeps its logs, key, secrets and bucket (the repositories are the registry's)
     term = terminal(interactive=True, answers="tap-demo\n")  # prod's protection: the name typed back
     # WHEN it is destroyed
     assert run(aws, generated_templates, term, "destroy", "--env", "prod", "--yes") == 0, term.stderr
@@ -40,7 +40,6 @@ def test_destroy_lists_every_retained_resource_with_the_command_that_removes_it(
     out = term.stdout
     assert f"Retained, left behind on purpose ({len(expected)}); remove each with:" in out
     assert "aws logs delete-log-group --log-group-name /ecs/tap-frontend-demo" in out
-    assert "aws ecr delete-repository --repository-name tap-repo-frontend-demo --force" in out
     assert "aws kms schedule-key-deletion --key-id " in out
     logs = boto3.client("logs", endpoint_url=aws, region_name="us-east-1")
     assert logs.describe_log_groups(logGroupNamePrefix="/ecs/tap-frontend-demo")["logGroups"]
@@ -54,11 +53,9 @@ def test_destroy_purge_removes_the_retained_resources_and_says_what_it_kept(
     term = terminal(interactive=True, answers="tap-demo\n")  # prod's protection: the name typed back
     # WHEN it is destroyed with --purge
     code = run(aws, generated_templates, term, "destroy", "--env", "prod", "--yes", "--purge")
-    # THEN the log groups and repositories are gone
+    # THEN the log groups are gone
     logs = boto3.client("logs", endpoint_url=aws, region_name="us-east-1")
-    ecr = boto3.client("ecr", endpoint_url=aws, region_name="us-east-1")
     assert logs.describe_log_groups(logGroupNamePrefix="/ecs/tap-")["logGroups"] == []
-    assert ecr.describe_repositories()["repositories"] == []
     assert "removed AWS::Logs::LogGroup /ecs/tap-frontend-demo" in term.stdout
     # and the access-log bucket too, emptied of every version first (deploy/teardown.py)
     assert code == 0, term.stderr

@@ -38,7 +38,8 @@ def test_renderers_draw_every_node_group_and_edge(dev: model.Graph) -> None:
     assert text.count(" -> ") == len(dev.edges)
     flow = mermaid.render(dev)
     assert flow.startswith("flowchart LR\n")
-    assert flow.count("\n  subgraph ") == 1 and flow.count("subgraph ") == len(dev.groups)
+    # two top-level groups: the environment's root stack and the project's registry beside it
+    assert flow.count("\n  subgraph ") == 2 and flow.count("subgraph ") == len(dev.groups)
     assert sum(1 for line in flow.splitlines() if re.match(r"\s+\w+ (==>|-->|-\.->)", line)) == len(dev.edges)
 
 

@@ -42,7 +42,7 @@ def test_security_group_edges_say_who_may_call_whom_on_which_port(dev: model.Gra
 def test_services_use_their_images_secrets_cluster_and_cloud_map(dev: model.Graph) -> None:
     uses = dev.named_edges(USES)
     for svc in ("frontend", "api-gateway", "processing"):
-        assert (svc, f"tap-repo-{svc}", "image") in uses
+        assert (svc, f"tap/{svc}", "image") in uses
         assert (svc, "tap-cluster", "runs on") in uses
     secrets = {(s, t) for s, t, label in uses if label == "secret"}
     assert secrets == {
@@ -84,6 +84,9 @@ def test_every_node_sits_in_the_group_of_the_stack_that_declares_it(folders: dic
         if node.kind == "internet":
             assert node.group is None
             continue
+        if node.kind == "repository":  # the project's registry stack: no stack of the environment's
+            assert node.group == model.REGISTRY_GROUP and groups[node.group].parent is None
+            continue
         stack = node.group
         while stack not in stacks.templates:  # an AZ group inside the network stack
             stack = groups[stack].parent
@@ -115,7 +118,7 @@ def test_a_large_platform_is_drawn_through_its_nested_groups(tmp_path: Path) -> 
     assert groups[groups[worker.group].parent].label == "services-2 stack"
     assert ("api-gateway", "worker9", "tcp 7009") in graph.named_edges(ALLOWS)
     uses = graph.named_edges(USES)
-    assert ("worker9", "tap-repo-worker9", "image") in uses and ("worker9", "tap-cluster", "runs on") in uses
+    assert ("worker9", "tap/worker9", "image") in uses and ("worker9", "tap-cluster", "runs on") in uses
     assert len(graph.titles("service")) == 13
     assert len([e for e in graph.edges if e.kind == ALLOWS]) == 4 + 10
 
@@ -148,7 +151,7 @@ def test_a_new_service_appears_with_its_edges(audit_config: cfg.Config, tmp_path
     assert graph.titles("service") == ["api-gateway", "audit", "frontend", "processing"]
     assert ("processing", "audit", "tcp 9100") in graph.named_edges(ALLOWS)
     uses = graph.named_edges(USES)
-    assert {("audit", "tap-repo-audit", "image"), ("audit", "tap-secret-api-keys", "secret")} <= uses
+    assert {("audit", "tap/audit", "image"), ("audit", "tap-secret-api-keys", "secret")} <= uses
     assert ("audit", "tap-SUFFIX.local", "registers audit") in uses
     assert not any("audit" in (s, t) for s, t, _ in graph.named_edges(REQUEST))  # internal only
     audit = next(n for n in graph.nodes if n.title == "audit")

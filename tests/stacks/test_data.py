@@ -1,5 +1,5 @@
-"""The data stack (tap_cfn/stacks/data.py): the platform key and who may use it, repositories, log
-groups and generated secrets, all encrypted with that key."""
+"""The data stack (tap_cfn/stacks/data.py): the platform key and who may use it, log groups and
+generated secrets, all encrypted with that key (the image repositories are the registry's)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ def test_the_platform_key_rotates_and_only_named_users_may_use_it(env_built: Bui
         "AccountAdministersTheKey",
         "CloudWatchLogs",
         "SecretsManager",
-        "Ecr",
         "CloudWatchAlarms",
         "SnsPublishers",
         "GrantsOnlyForAwsResources",
@@ -58,14 +57,13 @@ def test_the_platform_key_rotates_and_only_named_users_may_use_it(env_built: Bui
             "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
         }
     }
-    for sid, service in (("SecretsManager", "secretsmanager"), ("Ecr", "ecr"), ("SnsPublishers", "sns")):
+    for sid, service in (("SecretsManager", "secretsmanager"), ("SnsPublishers", "sns")):
         statement = by_sid[sid]
         assert statement["Principal"] == account
         assert statement["Condition"]["StringEquals"] == {
             "kms:CallerAccount": {"Fn::Sub": "${AWS::AccountId}"},
             "kms:ViaService": {"Fn::Sub": f"{service}.${{AWS::Region}}.amazonaws.com"},
         }
-    assert "kms:CreateGrant" in by_sid["Ecr"]["Action"]
     assert "kms:CreateGrant" not in by_sid["SecretsManager"]["Action"]
 
 
@@ -81,7 +79,6 @@ def test_key_users_are_one_table_a_new_service_principal_lands_in_the_policy() -
         "AccountAdministersTheKey",
         "CloudWatchLogs",
         "SecretsManager",
-        "Ecr",
         "CloudWatchAlarms",
         "SnsPublishers",
         "Sns",
@@ -92,7 +89,7 @@ def test_key_users_are_one_table_a_new_service_principal_lands_in_the_policy() -
     assert "Condition" not in policy["Statement"][-2]
 
 
-def test_log_groups_secrets_and_repositories_use_the_platform_key(env_built: Built) -> None:
+def test_log_groups_and_secrets_use_the_platform_key(env_built: Built) -> None:
     groups = 0
     for stem, logical_id, resource in env_built.all_resources():
         props = resource["Properties"]
@@ -102,38 +99,15 @@ def test_log_groups_secrets_and_repositories_use_the_platform_key(env_built: Bui
             groups += 1
         elif resource["Type"] == "AWS::SecretsManager::Secret":
             assert props["KmsKeyId"] == {"Fn::GetAtt": ["Key", "Arn"]}, logical_id
-        elif resource["Type"] == "AWS::ECR::Repository":
-            assert props["EncryptionConfiguration"] == {
-                "EncryptionType": "KMS",
-                "KmsKey": {"Fn::GetAtt": ["Key", "Arn"]},
-            }
+        assert resource["Type"] != "AWS::ECR::Repository", (stem, logical_id)
     assert groups == len(SERVICES) + 1  # + the flow-log group
     assert env_built.stack("data")["Outputs"]["KmsKeyArn"]["Value"] == {"Fn::GetAtt": ["Key", "Arn"]}
     assert env_built.fed_by("flowlogs", "KmsKeyArn") == {"Fn::GetAtt": ["DataStack", "Outputs.KmsKeyArn"]}
 
 
-def test_data_stack_repositories_logs_and_generated_secrets(built: dict[str, Built]) -> None:
+def test_data_stack_logs_and_generated_secrets(built: dict[str, Built]) -> None:
     for env, b in built.items():
         for svc in SERVICES:
-            repo = b.resource("data", f"{CAMEL[svc]}Repository")["Properties"]
-            assert repo["ImageTagMutability"] == "IMMUTABLE"
-            assert repo["ImageScanningConfiguration"] == {"ScanOnPush": True}
-            policy = json.loads(repo["LifecyclePolicy"]["LifecyclePolicyText"])
-            untagged, tagged = sorted(policy["rules"], key=lambda r: r["rulePriority"])
-            # untagged by age, the newest 20 tagged kept; never a count over tagStatus any
-            assert untagged["selection"] == {
-                "tagStatus": "untagged",
-                "countType": "sinceImagePushed",
-                "countUnit": "days",
-                "countNumber": 1,
-            }
-            assert tagged["selection"] == {
-                "tagStatus": "tagged",
-                "tagPatternList": ["*"],
-                "countType": "imageCountMoreThan",
-                "countNumber": 20,
-            }
-            assert {r["action"]["type"] for r in policy["rules"]} == {"expire"}
             logs = b.resource("data", f"{CAMEL[svc]}LogGroup")["Properties"]
             assert logs["LogGroupName"] == {"Fn::Sub": f"/ecs/tap-{svc}-${{EnvironmentSuffix}}"}
             assert logs["RetentionInDays"] == RETENTION[env]

@@ -50,8 +50,7 @@ def test_root_outputs_what_an_operator_needs(env_built: Built) -> None:
         "AlarmTopicArn",
         "DashboardName",
         *(f"{CAMEL[s]}ServiceName" for s in SERVICES),
-        *(f"{CAMEL[s]}RepositoryUri" for s in SERVICES),
-    }
+    }  # the repository URIs are the registry stack's outputs
     assert set(outputs) == expected
     assert outputs["AlbUrl"]["Value"] == {"Fn::GetAtt": ["LoadBalancerStack", "Outputs.AlbUrl"]}
     assert outputs["FrontendServiceName"]["Value"] == {
@@ -67,6 +66,7 @@ def test_root_parameters_constrain_user_input(env_built: Built) -> None:
     assert set(params) == {
         "EnvironmentSuffix",
         "CertificateArn",
+        "RegistryAccountId",
         "FrontendImageTag",
         "ApiGatewayImageTag",
         "ProcessingImageTag",
@@ -85,6 +85,10 @@ def test_root_parameters_constrain_user_input(env_built: Built) -> None:
     assert re.fullmatch(tag["AllowedPattern"], "v1.2.3")
     assert not re.fullmatch(tag["AllowedPattern"], "latest")
     assert "Default" not in tag
+    registry = params["RegistryAccountId"]
+    assert registry["Default"] == ""  # the deploying account's registry
+    assert re.fullmatch(registry["AllowedPattern"], "210987654321")
+    assert not re.fullmatch(registry["AllowedPattern"], "21098765432")
     certificate = params["CertificateArn"]
     assert certificate["Default"] == ""  # optional: HTTP only
     assert re.fullmatch(certificate["AllowedPattern"], "")
@@ -103,7 +107,7 @@ def test_every_parameter_of_every_stack_has_a_description(env_built: Built) -> N
 
 def test_constrained_parameters_say_what_to_type(env_built: Built) -> None:
     constrained = [(s, k, p) for s, k, p in all_parameters(env_built) if any(c in p for c in CONSTRAINTS)]
-    assert {k for _, k, _ in constrained} >= {"EnvironmentSuffix", "FrontendImageTag"}
+    assert {k for _, k, _ in constrained} >= {"EnvironmentSuffix", "FrontendImageTag", "RegistryAccountId"}
     for stem, key, parameter in constrained:
         hint = parameter.get("ConstraintDescription", "")
         where = f"{stem}: {key}: {hint!r}"
@@ -136,7 +140,8 @@ def test_every_root_parameter_is_grouped_once_and_labelled(env_built: Built) -> 
         "Notifications",
     ]
     images = interface["ParameterGroups"][1]["Parameters"]
-    assert images == ["FrontendImageTag", "ApiGatewayImageTag", "ProcessingImageTag"]  # service order
+    # where the images come from, then the tags in service order
+    assert images == ["RegistryAccountId", "FrontendImageTag", "ApiGatewayImageTag", "ProcessingImageTag"]
     assert interface["ParameterLabels"]["EnvironmentSuffix"] == {"default": "Environment suffix"}
 
 

@@ -157,6 +157,11 @@ def test_services_use_the_capacity_strategy_private_subnets_and_no_public_ip(env
             }
 
 
+REGISTRY_ACCOUNT = {
+    "Fn::If": ["RegistryInThisAccount", {"Ref": "AWS::AccountId"}, {"Ref": "RegistryAccountId"}]
+}
+
+
 def test_task_definitions_sizes_images_and_logging(env_built: Built) -> None:
     for svc in SERVICES:
         task = env_built.resource(f"service-{svc}", "TaskDefinition")["Properties"]
@@ -164,7 +169,17 @@ def test_task_definitions_sizes_images_and_logging(env_built: Built) -> None:
         assert task["NetworkMode"] == "awsvpc" and task["RequiresCompatibilities"] == ["FARGATE"]
         (container,) = task["ContainerDefinitions"]
         camel = CAMEL[svc]
-        assert container["Image"] == {"Fn::Sub": f"${{{camel}RepositoryUri}}:${{{camel}ImageTag}}"}
+        # the project's registry (registry stack), in RegistryAccountId's account or this one
+        assert container["Image"] == {
+            "Fn::Sub": [
+                f"${{RegistryAccount}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/tap/{svc}:${{{camel}ImageTag}}",
+                {"RegistryAccount": REGISTRY_ACCOUNT},
+            ]
+        }
+        assert env_built.fed_by(f"service-{svc}", "RegistryAccountId") == {"Ref": "RegistryAccountId"}
+        assert env_built.stack(f"service-{svc}")["Conditions"]["RegistryInThisAccount"] == {
+            "Fn::Equals": [{"Ref": "RegistryAccountId"}, ""]
+        }
         assert env_built.fed_by(f"service-{svc}", f"{camel}ImageTag") == {"Ref": f"{camel}ImageTag"}
         assert container["PortMappings"] == [{"ContainerPort": PORTS[svc], "Protocol": "tcp"}]
         options = container["LogConfiguration"]["Options"]
@@ -322,7 +337,12 @@ def test_each_execution_role_reads_only_its_own_secrets_repository_and_logs(env_
         read = by_action.get("secretsmanager:GetSecretValue", [])
         assert {r["Ref"] for r in read} == secrets, svc
         camel = "".join(w.title() for w in svc.split("-"))
-        assert by_action["ecr:BatchGetImage"] == [{"Ref": f"{camel}RepositoryArn"}]
+        # exactly its repository, in the registry's account; the login token has no resource
+        repository = f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{RegistryAccount}}:repository/tap/{svc}"
+        pull = [{"Fn::Sub": [repository, {"RegistryAccount": REGISTRY_ACCOUNT}]}]
+        for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"):
+            assert by_action[action] == pull, (svc, action)
+        assert by_action["ecr:GetAuthorizationToken"] == ["*"]
         assert f"${{{camel}LogGroupName}}" in by_action["logs:PutLogEvents"][0]["Fn::Sub"]
         trust = role["AssumeRolePolicyDocument"]["Statement"][0]
         assert trust["Principal"] == {"Service": ["ecs-tasks.amazonaws.com"]}

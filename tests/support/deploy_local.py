@@ -1,8 +1,10 @@
 """`make deploy-local`: the whole deploy path against a local AWS, no account needed.
 
-Starts moto's server (with the fixes in moto_endpoint) in this process, deploys
-templates/<env>/root.yaml through the same CLI handlers users run (which print the stack's
-outputs), destroys the stack and stops the server. moto is a dev dependency: `pip install -e '.[dev]'`.
+Starts moto's server (with the fixes in moto_endpoint) in this process and follows the README's
+first deploy through the same CLI handlers users run: `registry deploy`, a push of every image
+(ECR PutImage, what `docker push` ends with), the deploy of templates/<env>/root.yaml with its
+preflight (which prints the stack's outputs), then destroys the stack and stops the server. moto is
+a dev dependency: `pip install -e '.[dev]'`.
 
     python -m tests.support.deploy_local [--env dev] [--suffix local] [--param KEY=VALUE ...]
 """
@@ -21,6 +23,20 @@ from tap_cfn.deploy.packaging import load_template
 from tests.support.moto_endpoint import dummy_credentials, moto_server
 
 LOCAL_IMAGE_TAG = "local"
+MANIFEST = '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}'
+
+
+def push(endpoint: str, templates: Path, env: str, values: dict[str, str]) -> None:
+    """Put an image under each service's tag in its repository of the registry."""
+    import boto3
+
+    from tap_cfn.deploy.deployer import Target
+    from tap_cfn.deploy.preflight import load_templates, repositories
+
+    ecr = boto3.client("ecr", endpoint_url=endpoint)
+    for repository, parameter in repositories(load_templates(Target(env, "local", templates))):
+        ecr.put_image(repositoryName=repository, imageManifest=MANIFEST, imageTag=values[parameter])
+        print(f"Pushed {repository}:{values[parameter]}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,6 +76,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = cli.parse_args(list(argv))
             return int(args.func(args))
 
+        registry = [
+            "--endpoint-url",
+            endpoint,
+            *(["--config", str(options.config)] if options.config else []),
+        ]
+        code = run("registry", "deploy", *registry, "--yes")
+        if code != 0:
+            return code
+        push(endpoint, options.out, options.env, dict(p.partition("=")[::2] for p in [*options.param, *tags]))
         params = [arg for p in [*options.param, *tags] for arg in ("--param", p)]
         code = run("deploy", *targeting, *params, "--yes")  # prints the outputs when it succeeds
         if code == 0:
