@@ -15,7 +15,7 @@ HOST = "210987654321.dkr.ecr.eu-west-1.amazonaws.com"
 def test_images_prints_the_login_once_and_per_service_its_tag_and_push_lines(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # GIVEN the real-services fixture: web and jobs run the platform's image, reports an external one
+    # GIVEN the real-services fixture: web, jobs and api run the platform's image, reports an external one
     argv = ["images", "--env", "dev", "--tag", "v2.0.1", "--config", str(FIXTURE)]
     # WHEN images is asked for a registry named in full (no AWS call)
     code = cli.main([*argv, "--account", "210987654321", "--region", "eu-west-1", "--profile", "ci"])
@@ -34,12 +34,16 @@ def test_images_prints_the_login_once_and_per_service_its_tag_and_push_lines(
         "",
         "reports: external image ghcr.io/example/reports:2.3.1, pulled from its registry (nothing to push)",
         "",
+        f"api: {HOST}/real/api",
+        f"  docker tag api:v2.0.1 {HOST}/real/api:v2.0.1",
+        f"  docker push {HOST}/real/api:v2.0.1",
+        "",
         f"jobs: {HOST}/real/jobs",
         f"  docker tag jobs:v2.0.1 {HOST}/real/jobs:v2.0.1",
         f"  docker push {HOST}/real/jobs:v2.0.1",
         "",
         "Then deploy with:",
-        "  --param WebImageTag=v2.0.1 --param JobsImageTag=v2.0.1",
+        "  --param WebImageTag=v2.0.1 --param ApiImageTag=v2.0.1 --param JobsImageTag=v2.0.1",
     ]
 
 

@@ -129,7 +129,7 @@ def test_a_service_with_an_external_image_gets_no_repository() -> None:
         for r in template["Resources"].values()
         if r["Type"] == "AWS::ECR::Repository"
     )
-    assert names == ["real/jobs", "real/web"]
+    assert names == ["real/api", "real/jobs", "real/web"]
 
 
 def test_keep_images_is_the_projects() -> None:
