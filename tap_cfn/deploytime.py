@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tap_cfn.diagram.model import STACK_TYPE, Stacks, Target
+from tap_cfn.flat import GATEWAY_ATTACHMENT, needs_gateway
 
 TABLE_DATE = "2026-11-30"
 # Resource type -> (typical seconds from CREATE_IN_PROGRESS to CREATE_COMPLETE, source).
@@ -230,10 +231,13 @@ def flat(stacks: Stacks, weigh: Weigh = typical) -> Estimate:
     """The same resources in one stack: each waits only for the resources its values come from."""
     graph: dict[str, tuple[float, set[str]]] = {}
     label: dict[str, tuple[Target, str]] = {}
+    attachments = [t for t, r in _all(stacks) if r["Type"] == GATEWAY_ATTACHMENT]
     for target, resource in _all(stacks):
         deps = set(stacks.resolve(target.stack, resource.get("Properties", {}))) | _stack_waits(
             stacks, target.stack
         )
+        if len(attachments) == 1 and needs_gateway(resource):  # as the flat template orders them
+            deps.add(attachments[0])
         siblings = stacks.templates[target.stack]["Resources"]
         for name in _depends_on(resource):
             if siblings[name]["Type"] == STACK_TYPE:

@@ -99,6 +99,7 @@ class _Folder:
                 raise FlatError(f"templates with {key} cannot be folded into one")
         scope = _Scope(top, (), None)
         self._template(scope)
+        _after_gateway_attachment(self.resources)
         out: dict[str, Any] = {
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": f"{top.get('Description', '')} (one template, no nested stacks)".strip(),
@@ -294,6 +295,33 @@ class _Folder:
         "Fn::If": _if,
         "Fn::Sub": _sub,
     }
+
+
+# Resources that need the VPC's internet gateway attached before they are created, which nothing in
+# their properties says: "Elastic IP addresses" and "Elastic Load Balancing load balancers" (with a
+# public address) in the DependsOn page's gateway-attachment list
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html);
+# an internet-facing ALB created first fails with "VPC ... has no internet gateway". Nested, the
+# stack order gives it (the network stack completes first); flat, a DependsOn must.
+GATEWAY_ATTACHMENT = "AWS::EC2::VPCGatewayAttachment"
+
+
+def needs_gateway(resource: dict[str, Any]) -> bool:
+    kind, props = resource["Type"], resource.get("Properties", {})
+    if kind == "AWS::EC2::EIP":
+        return True
+    return kind == "AWS::ElasticLoadBalancingV2::LoadBalancer" and props.get("Scheme") != "internal"
+
+
+def _after_gateway_attachment(resources: dict[str, Any]) -> None:
+    attachments = [name for name, r in resources.items() if r["Type"] == GATEWAY_ATTACHMENT]
+    if len(attachments) != 1:
+        return
+    for resource in resources.values():
+        if needs_gateway(resource):
+            depends = resource.get("DependsOn", [])
+            names = [depends] if isinstance(depends, str) else list(depends)
+            resource["DependsOn"] = list(dict.fromkeys([*names, attachments[0]]))
 
 
 def _stem(resource: dict[str, Any]) -> str:

@@ -105,6 +105,30 @@ def test_depends_on_a_nested_stack_waits_for_all_of_it_in_the_flat_form_too() ->
     assert deploytime.flat(tree, weigh).seconds == 330
 
 
+def test_flat_an_elastic_ip_and_a_public_load_balancer_wait_for_the_gateway_attachment() -> None:
+    # GIVEN one template with a gateway attachment (15 s), an Elastic IP, an internet-facing and an
+    # internal load balancer, none referring to the attachment
+    seconds = {
+        "AWS::EC2::VPCGatewayAttachment": 15,
+        "AWS::EC2::EIP": 5,
+        "AWS::ElasticLoadBalancingV2::LoadBalancer": 180,
+    }
+    resources = {
+        "Attachment": {"Type": "AWS::EC2::VPCGatewayAttachment", "Properties": {}},
+        "Eip": {"Type": "AWS::EC2::EIP", "Properties": {}},
+        "Public": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {}},
+        "Private": {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Scheme": "internal"},
+        },
+    }
+    tree = Stacks({"": {"Resources": resources}}, {}, {"": "root"})
+    # WHEN modelled flat THEN the public one starts after the attachment: 15 + 180
+    estimate = deploytime.flat(tree, seconds.__getitem__)
+    assert estimate.seconds == 195
+    assert [s.name for s in estimate.path] == ["root/Attachment", "root/Public"]
+
+
 def test_a_cycle_is_refused() -> None:
     with pytest.raises(ValueError, match="cycle"):
         deploytime.longest({"a": (1, {"b"}), "b": (1, {"a"})})
