@@ -988,7 +988,15 @@ def _unwrap(node: Any) -> Any:
     return node
 
 
+# Keys that live elsewhere now that the platform has one place for them: the new place is named.
+MOVED_KEYS = {
+    "keep_images": "registry.keep_images (one registry holds every environment's images)",
+}
+
+
 def _unknown_key(field: str, node: Any) -> str:
+    if field in MOVED_KEYS:
+        return f"unknown key here; it belongs at {MOVED_KEYS[field]}"
     known = [f.encode_name for f in getattr(node, "fields", ())]
     close = difflib.get_close_matches(field, known, n=1)
     if close:

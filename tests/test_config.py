@@ -236,7 +236,7 @@ BAD = [
     (
         "keep_images in a profile: it is the registry's now",
         lambda r: r["environments"]["dev"].update(keep_images=5),
-        r"environments\.dev\.keep_images: unknown key; allowed: vpc_cidr, ",
+        r"environments\.dev\.keep_images: unknown key here; it belongs at registry\.keep_images ",
     ),
     (
         "a service named after the ECS Exec log group",
