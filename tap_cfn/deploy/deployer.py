@@ -128,11 +128,21 @@ class Target:
         return self.templates_dir / self.env / f"{self.stem}.yaml"
 
     def command(self, verb: str) -> str:
+        if self.is_registry:
+            return self._registry_command(verb)
         extra = f" --config {self.config}" if self.config else ""  # the templates come from it then
         extra += (
             f" --out {self.templates_dir}" if not self.config and self.templates_dir != DEFAULT_OUT else ""
         )
         return f"python generate.py {verb} --env {self.env} --suffix {self.suffix}{extra}"
+
+    def _registry_command(self, verb: str) -> str:
+        """The registry has `registry deploy` only (it outlives every environment): a stack to delete
+        or a rollback to continue is CloudFormation's own command."""
+        if verb == "deploy":
+            return "python generate.py registry deploy" + (f" --config {self.config}" if self.config else "")
+        aws = {"destroy": "delete-stack", "recover": "continue-update-rollback"}[verb]
+        return f"aws cloudformation {aws} --stack-name {self.stack_name}"
 
     def validate(self) -> None:
         if self.suffix == conventions.REGISTRY and not self.is_registry:

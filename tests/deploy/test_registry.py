@@ -153,3 +153,18 @@ def test_an_environment_cannot_take_the_registrys_stack_name(
         "error: --suffix registry: reserved for the project's image registry (tap-registry); "
         "pick another suffix"
     ]
+
+
+def test_what_the_registry_stack_suggests_are_commands_that_exist(tmp_path: Path) -> None:
+    # GIVEN the registry's target (it has `registry deploy`, no destroy or recover of its own)
+    from tap_cfn.deploy.deployer import Target
+
+    target = Target.registry(tmp_path, "shop")
+    # THEN a retry is `registry deploy`, a stack to delete or a rollback to continue CloudFormation's
+    assert target.command("deploy") == "python generate.py registry deploy"
+    assert target.command("destroy") == "aws cloudformation delete-stack --stack-name shop-registry"
+    assert target.command("recover") == (
+        "aws cloudformation continue-update-rollback --stack-name shop-registry"
+    )
+    config = Target.registry(tmp_path, "shop", Path("shop.yaml"))
+    assert config.command("deploy") == "python generate.py registry deploy --config shop.yaml"
