@@ -38,6 +38,7 @@ from tap_cfn.config import (
     Environment,
     Service,
     Tracing,
+    app_memory,
     deployment_minutes,
     in_profile,
     needs_alternate_target_group,
@@ -845,6 +846,30 @@ def collector_room(config: Config) -> Findings:
                     f"{where}.collector_cpu",
                     f"{tracing.collector_cpu} units leave service {svc.name!r} ({svc.cpu} CPU in {env}) none",
                 )
+
+
+@service_check
+def sidecar_room(config: Config, where: str, svc: Service) -> Findings:
+    """The sidecars' hard memory limits (and the collector's where tracing is on) leave the main
+    container at least the minimum in every profile: the containers' limits share the task's memory
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-size-best-practice.html)."""
+    if not svc.sidecars:
+        return
+    for env, environment in config.environments.items():
+        sized = in_profile(svc, env)
+        left = app_memory(sized, environment.tracing)
+        car = max(svc.sidecars, key=lambda c: c.memory)  # the one most worth shrinking
+        if left >= MIN_CONTAINER_MEMORY or left + sum(c.memory for c in svc.sidecars) < MIN_CONTAINER_MEMORY:
+            continue  # fits, or the collector alone leaves too little (collector_room says so)
+        most = car.memory + left - MIN_CONTAINER_MEMORY
+        allowed = f"at most {most}" if most >= MIN_CONTAINER_MEMORY else "a larger task memory"
+        yield (
+            f"{where}.sidecars[{car.name}].memory",
+            f"{car.memory} MiB leaves the main container of service {svc.name!r} {max(left, 0)} of the "
+            f"task's {sized.memory} MiB in {env}, less than the {MIN_CONTAINER_MEMORY} MiB a container "
+            f"needs; allowed: {allowed}",
+        )
+        return
 
 
 @environment_check

@@ -523,6 +523,14 @@ class Sidecar(_Model, frozen=True):
     readonly_root_filesystem: Annotated[
         bool, _f("Read-only root filesystem; the task's writable /tmp volume is mounted.")
     ] = True
+    memory: Annotated[
+        int,
+        _f(
+            "Hard memory limit (MiB) of this container inside the task's `memory`; the main container's "
+            "limit is the task's memory less its sidecars' (and the tracing collector's).",
+            ge=MIN_CONTAINER_MEMORY,
+        ),
+    ] = 64
 
 
 # ECS deployment strategies: config value -> DeploymentConfiguration.Strategy (AWS::ECS::Service
@@ -834,6 +842,15 @@ def in_profile(svc: Service, env_name: str) -> Service:
     if env_name in svc.environment_overrides:
         changes["environment"] = {**svc.environment, **svc.environment_overrides[env_name]}
     return msgspec.structs.replace(svc, **changes) if changes else svc
+
+
+def app_memory(svc: Service, tracing: Tracing | None) -> int:
+    """The main container's hard limit: the task's memory less its sidecars' and the collector's.
+    On Fargate the containers' hard limits share the task's memory
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-size-best-practice.html,
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html, memory)."""
+    collector = tracing.collector_memory if tracing is not None else 0
+    return svc.memory - collector - sum(car.memory for car in svc.sidecars)
 
 
 def effective_alarms(env: Environment, svc: Service) -> Alarms:

@@ -3,12 +3,14 @@
 cfn-guard 3.1.1 and the controls come from the npm package @cdklabs/cdk-validator-cfnguard, pinned
 in tools/guard/ and installed by `make guard` into .guard/ (offline afterwards). The controls do not
 read template Metadata, so the failures we accept are the one table below (WAIVERS): control id,
-logical id, reason. The gate fails on any failure the table does not explain, and on a table row
+logical id (or a pattern of them, for a decision the platform makes for every such resource),
+reason. The gate fails on any failure the table does not explain, and on a table row
 that explains nothing (so the table cannot outlive what it excuses). `python -m tap_cfn.guard DIR`
 runs the gate; `python -m tap_cfn.guard --table` prints the table the README shows."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import platform
 import re
@@ -28,19 +30,18 @@ CONTROL_ID = re.compile(r"\[(CT\.[A-Z0-9]+\.PR\.\d+)\]")
 @dataclass(frozen=True)
 class Waiver:
     control: str  # CT.<SERVICE>.PR.<n>
-    resource: str  # logical id (a public contract, stable across releases)
+    resource: str  # logical id (a public contract, stable across releases), or a pattern: *LogGroup
     reason: str
 
 
 # Failures that are not defects of the templates, each with why. Never a real fix: containers
 # running as root, key grants not limited to AWS services and the like are changed in the templates.
-RETENTION = (
-    "Retention is the profile's `log_retention_days` (tap.yaml); 365 or more where a year is required."
-)
 WAIVERS: tuple[Waiver, ...] = (
-    *(
-        Waiver("CT.CLOUDWATCH.PR.2", group, RETENTION)
-        for group in ("ApiGatewayLogGroup", "FlowLogGroup", "FrontendLogGroup", "ProcessingLogGroup")
+    Waiver(
+        "CT.CLOUDWATCH.PR.2",
+        "*LogGroup",  # every log group: the services', the flow logs', ECS Exec's
+        "Retention is the profile's `log_retention_days` (tap.yaml), the same for every log group; "
+        "365 or more where a year is required.",
     ),
     Waiver(
         "CT.CLOUDWATCH.PR.3",
@@ -106,7 +107,8 @@ class Failure:
     resource: str
 
     def waiver(self, waivers: Iterable[Waiver] = WAIVERS) -> Waiver | None:
-        return next((w for w in waivers if (w.control, w.resource) == (self.control, self.resource)), None)
+        matching = (w for w in waivers if w.control == self.control)
+        return next((w for w in matching if fnmatch.fnmatchcase(self.resource, w.resource)), None)
 
 
 @dataclass(frozen=True)

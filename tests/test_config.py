@@ -456,6 +456,21 @@ BAD = [
         r"services\[api-gateway\]\.sidecars\[proxy\]\.port: 8080 is already taken by the main container",
     ),
     (
+        "a sidecar below the 6 MiB Docker reserves",
+        lambda r: r["services"][1].update(sidecars=[{"name": "proxy", "image": "envoy:1", "memory": 4}]),
+        r"services\[api-gateway\]\.sidecars\[proxy\]\.memory: Expected `int` >= 6",
+    ),
+    (
+        "a sidecar taking the main container's memory in one profile",
+        lambda r: r["services"][1].update(
+            overrides={"dev": {"cpu": 256, "memory": 512}},  # prod's 2048 MiB would hold it
+            sidecars=[{"name": "proxy", "image": "envoy:1", "memory": 1024}],
+        ),
+        r"services\[api-gateway\]\.sidecars\[proxy\]\.memory: 1024 MiB leaves the main container "
+        r"of service 'api-gateway' 0 of the task's 512 MiB in dev, less than the 6 MiB a container "
+        r"needs; allowed: at most 506$",
+    ),
+    (
         "a dependency condition ECS does not know",
         lambda r: r["services"][1].update(depends_on=[{"container": "x", "condition": "READY"}]),
         r"services\[api-gateway\]\.depends_on\[0\]\.condition: Invalid enum value 'READY'",

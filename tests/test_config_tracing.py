@@ -53,6 +53,10 @@ def _sidecar_port(raw: dict[str, Any]) -> None:
     raw["services"][0]["sidecars"] = [{"name": "agent", "image": "public.ecr.aws/x/y:1", "port": 13133}]
 
 
+def _big_sidecar(raw: dict[str, Any]) -> None:
+    raw["services"][0]["sidecars"] = [{"name": "agent", "image": "public.ecr.aws/x/y:1", "memory": 900}]
+
+
 def _without_nat(raw: dict[str, Any]) -> None:
     raw["environments"]["dev"]["egress"] = "endpoints"
     raw["services"][0]["environment"] = {}  # nothing may call the public ALB without NAT
@@ -101,6 +105,12 @@ def _both(*changes):  # noqa: ANN202, ANN002
             _trace(collector_cpu=512),
             r"^t\.yaml: environments\.dev\.tracing\.collector_cpu: 512 units leave service 'frontend' "
             r"\(512 CPU in dev\) none$",
+        ),
+        (  # 900 MiB fits frontend's 1024 alone (prod), not beside dev's 128 MiB collector
+            _both(_trace(), _big_sidecar),
+            r"^t\.yaml: services\[frontend\]\.sidecars\[agent\]\.memory: 900 MiB leaves the main container "
+            r"of service 'frontend' 0 of the task's 1024 MiB in dev, less than the 6 MiB a container needs; "
+            r"allowed: at most 890$",
         ),
         (
             _both(_trace(), _without_nat),

@@ -62,12 +62,20 @@ def test_a_failure_is_waived_only_by_its_control_and_resource() -> None:
     assert guard.Failure("data", "CT.S3.PR.2", "AccessLogBucket").waiver([waiver]) is None
 
 
-def test_every_waiver_names_a_control_a_logical_id_and_a_reason() -> None:
+def test_a_pattern_waives_every_resource_it_matches_of_its_control_only() -> None:
+    waiver = guard.Waiver("CT.CLOUDWATCH.PR.2", "*LogGroup", "why")
+    for group in ("WebLogGroup", "FlowLogGroup", "ExecLogGroup"):
+        assert guard.Failure("data", "CT.CLOUDWATCH.PR.2", group).waiver([waiver]) == waiver
+    assert guard.Failure("data", "CT.CLOUDWATCH.PR.2", "LogGroupPolicy").waiver([waiver]) is None
+    assert guard.Failure("data", "CT.CLOUDWATCH.PR.3", "WebLogGroup").waiver([waiver]) is None
+
+
+def test_every_waiver_names_a_control_a_logical_id_or_pattern_and_a_reason() -> None:
     keys = [(w.control, w.resource) for w in guard.WAIVERS]
     assert len(keys) == len(set(keys))
     for waiver in guard.WAIVERS:
         assert re.fullmatch(r"CT\.[A-Z0-9]+\.PR\.\d+", waiver.control), waiver
-        assert re.fullmatch(r"[A-Za-z0-9]+", waiver.resource), waiver
+        assert re.fullmatch(r"\*?[A-Za-z0-9]+", waiver.resource), waiver  # an id, or *Suffix
         assert len(waiver.reason) >= 60, waiver
 
 

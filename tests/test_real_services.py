@@ -1,5 +1,6 @@
 """GIVEN tests/fixtures/real-services.yaml (every per-service field of issue 12), WHEN its profiles
-are built, THEN each field lands where AWS reads it, and the templates pass the lint gate."""
+are built, THEN each field lands where AWS reads it, and the templates pass the lint and cfn-guard
+gates."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from tap_cfn import config as cfg
-from tap_cfn import generator
+from tap_cfn import generator, guard
 from tap_cfn.lint import lint
 from tap_cfn.render import render
 from tests.conftest import Built
@@ -97,7 +98,8 @@ def test_the_container_runs_as_configured_and_keeps_image_defaults_where_unset(
     assert task["EphemeralStorage"] == {"SizeInGiB": 50}
     assert task["RuntimePlatform"] == {"OperatingSystemFamily": "LINUX", "CpuArchitecture": "ARM64"}
     reports = _container(real["dev"], "reports")
-    assert not {"Command", "EntryPoint", "WorkingDirectory", "User", "StopTimeout"} & set(reports)
+    assert not {"Command", "EntryPoint", "WorkingDirectory", "StopTimeout"} & set(reports)
+    assert reports["User"] == "1000:1000"  # the image's root USER replaced (the unset user: test_service.py)
     reports_task = real["dev"].resource("service-reports", "TaskDefinition")["Properties"]
     assert "EphemeralStorage" not in reports_task
     assert reports_task["RuntimePlatform"]["CpuArchitecture"] == "X86_64"
@@ -204,6 +206,9 @@ def test_sidecars_run_beside_the_main_container_each_with_its_log_stream(real: d
     assert envoy["HealthCheck"]["Command"][0] == "CMD-SHELL"
     assert migrate["Essential"] is False and migrate["Command"] == ["migrate", "up"]
     assert migrate["Environment"] == [{"Name": "MIGRATIONS", "Value": "/migrations"}]
+    # hard limits out of the task's memory: envoy's own, migrate's the default
+    assert (envoy["Memory"], migrate["Memory"]) == (128, 64)
+    assert containers["web"]["Memory"] == 2048 - 128 - 64  # prod's task less its sidecars'
     for car in (envoy, migrate):  # hardened like the main container, as the task's user
         assert car["ReadonlyRootFilesystem"] is True and car["Privileged"] is False
         assert car["User"] == "1000:1000"
@@ -278,8 +283,8 @@ def test_dev_traces_every_service_workers_and_internal_ones_too(real: dict[str, 
             for c in prod.resource(f"service-{svc}", "TaskDefinition")["Properties"]["ContainerDefinitions"]
         ]
     web = _container(dev, "web")
-    # dev's web is 512 MiB: 128 for the collector, the rest for the application
-    assert web["Memory"] == 512 - 128
+    # dev's web is 512 MiB: 128 for the collector, 128 for envoy, 64 for migrate, the rest for the application
+    assert web["Memory"] == 512 - 128 - 128 - 64
     # the collector first, then the service's own dependencies
     assert web["DependsOn"] == [
         {"ContainerName": "otel-collector", "Condition": "START"},
@@ -289,3 +294,21 @@ def test_dev_traces_every_service_workers_and_internal_ones_too(real: dict[str, 
     variables = {v["Name"]: v["Value"] for v in _container(dev, "jobs")["Environment"]}
     assert variables["OTEL_SERVICE_NAME"] == {"Fn::Sub": "real-jobs-${EnvironmentSuffix}"}
     assert variables["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4318"
+
+
+@pytest.mark.skipif(not guard.binary().is_file(), reason="cfn-guard not installed: run `make guard`")
+def test_the_real_services_templates_pass_every_control_tower_control(
+    real: dict[str, Built], tmp_path: Path
+) -> None:
+    for env, built in real.items():
+        (tmp_path / env).mkdir()
+        for stem, template in generator.build_environment(built.dep).items():
+            (tmp_path / env / f"{stem}.json").write_text(render(template, "json"), encoding="utf-8")
+    results, stale = guard.gate(tmp_path)
+    assert sorted(results) == ["dev", "prod"]
+    assert {env: r.unexplained for env, r in results.items()} == {"dev": [], "prod": []}
+    # the platform-wide waivers hold for this platform too: none names the packaged services
+    assert stale == []
+    # fixed, not waived: every container has a hard memory limit and none runs as root
+    fixed = {"ecs_task_definition_memory_hard_limit_check", "ecs_task_definition_nonroot_user_check"}
+    assert all(fixed <= r.passed for r in results.values())

@@ -144,8 +144,8 @@ def _container(s: StackBuilder, svc: Service) -> ecs.ContainerDefinition:
         Name=svc.name,
         Image=svc.image or _image(s, svc),
         Essential=True,
-        # A hard limit at the task's size: the one container may use all of it, and no more
-        # (Control Tower CT.ECS.PR.7; limits >= reservations:
+        # A hard limit (Control Tower CT.ECS.PR.7): the task's size less the other containers' limits,
+        # which share it (limits >= reservations:
         # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-size-best-practice.html).
         Memory=tracing.app_memory(s, svc),
         Privileged=False,
@@ -222,6 +222,7 @@ def _sidecar(s: StackBuilder, svc: Service, car: cfg.Sidecar) -> ecs.ContainerDe
         Name=car.name,
         Image=car.image,
         Essential=car.essential,
+        Memory=car.memory,  # hard limit (CT.ECS.PR.7), taken from the main container's share
         Privileged=False,
         ReadonlyRootFilesystem=car.readonly_root_filesystem,
         LogConfiguration=_logs(s, svc, car.name),

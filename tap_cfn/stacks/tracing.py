@@ -86,9 +86,8 @@ def tracing(s: StackBuilder) -> cfg.Tracing | None:
 
 
 def app_memory(s: StackBuilder, svc: Service) -> int:
-    """The main container's hard limit: the task's memory, less the collector's where it runs."""
-    traced = tracing(s)
-    return svc.memory - traced.collector_memory if traced is not None else svc.memory
+    """The main container's hard limit: the task's memory, less its sidecars' and the collector's."""
+    return cfg.app_memory(svc, tracing(s))
 
 
 def app_environment(s: StackBuilder, svc: Service) -> dict[str, str | Sub]:

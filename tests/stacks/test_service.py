@@ -24,6 +24,18 @@ def actions_of(role: dict[str, Any]) -> set[str]:
 SIZES = {"frontend": ("512", "1024"), "api-gateway": ("1024", "2048"), "processing": ("2048", "4096")}
 
 
+def test_an_unset_user_keeps_the_image_s_user_for_every_container_of_the_task() -> None:
+    """The opt-out for an image that must run as root (README; the cfn-guard gate reports it)."""
+
+    def change(raw: dict[str, Any]) -> None:
+        del raw["services"][0]["user"]
+        raw["services"][0]["sidecars"] = [{"name": "agent", "image": "public.ecr.aws/x/y:1"}]
+
+    task = build(mutated(change), "dev").resource("service-frontend", "TaskDefinition")["Properties"]
+    assert [c["Name"] for c in task["ContainerDefinitions"]] == ["frontend", "agent"]
+    assert not [c for c in task["ContainerDefinitions"] if "User" in c]
+
+
 def test_execution_roles_decrypt_with_the_key_only_through_secrets_manager(env_built: Built) -> None:
     for svc in SERVICES:
         role = env_built.resource(f"service-{svc}", "ExecutionRole")
