@@ -4,6 +4,8 @@ gates."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -296,14 +298,18 @@ def test_dev_traces_every_service_workers_and_internal_ones_too(real: dict[str, 
     assert variables["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4318"
 
 
+def _write_json(real: dict[str, Built], folder: Path) -> None:
+    for env, built in real.items():
+        (folder / env).mkdir()
+        for stem, template in generator.build_environment(built.dep).items():
+            (folder / env / f"{stem}.json").write_text(render(template, "json"), encoding="utf-8")
+
+
 @pytest.mark.skipif(not guard.binary().is_file(), reason="cfn-guard not installed: run `make guard`")
 def test_the_real_services_templates_pass_every_control_tower_control(
     real: dict[str, Built], tmp_path: Path
 ) -> None:
-    for env, built in real.items():
-        (tmp_path / env).mkdir()
-        for stem, template in generator.build_environment(built.dep).items():
-            (tmp_path / env / f"{stem}.json").write_text(render(template, "json"), encoding="utf-8")
+    _write_json(real, tmp_path)
     results, stale = guard.gate(tmp_path)
     assert sorted(results) == ["dev", "prod"]
     assert {env: r.unexplained for env, r in results.items()} == {"dev": [], "prod": []}
@@ -312,3 +318,18 @@ def test_the_real_services_templates_pass_every_control_tower_control(
     # fixed, not waived: every container has a hard memory limit and none runs as root
     fixed = {"ecs_task_definition_memory_hard_limit_check", "ecs_task_definition_nonroot_user_check"}
     assert all(fixed <= r.passed for r in results.values())
+
+
+# checkov lives in its own environment (`make scan` / `make test` install it before the tests run).
+CHECKOV = Path(__file__).parents[1] / ".venv-checkov" / "bin" / "checkov"
+
+
+@pytest.mark.skipif(not CHECKOV.is_file(), reason="checkov not installed: run `make setup`")
+def test_the_real_services_templates_fail_no_checkov_check(real: dict[str, Built], tmp_path: Path) -> None:
+    _write_json(real, tmp_path)
+    argv = [str(CHECKOV), "--skip-download", "--framework", "cloudformation", "--directory", str(tmp_path)]
+    done = subprocess.run([*argv, "--output", "json"], capture_output=True, text=True, check=False)
+    summary = json.loads(done.stdout)["summary"]
+    # checkov exits 1 on a failed check; the skips are the templates' own (Metadata, with reasons)
+    assert (done.returncode, summary["failed"]) == (0, 0), done.stdout[-4000:] + done.stderr[-2000:]
+    assert summary["parsing_errors"] == 0 and summary["passed"] > 300  # both profiles were read
