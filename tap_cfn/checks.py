@@ -11,6 +11,7 @@ import difflib
 import functools
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -879,6 +880,30 @@ def tracing_egress(where: str, env: Environment) -> Findings:
     if env.tracing is not None and env.egress == "endpoints":
         needs = "the collector needs egress: nat (public ECR image, X-Ray API); allowed: nat"
         yield f"{where}.tracing", needs
+
+
+# A private ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com[.cn]): the only images the
+# ecr.api / ecr.dkr interface endpoints of `egress: endpoints` serve; Docker Hub, ghcr.io or ECR Public
+# need a way to the internet (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html).
+PRIVATE_ECR = re.compile(r"^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+
+
+@service_check
+def image_egress(config: Config, where: str, svc: Service) -> Findings:
+    """An image from outside private ECR (the main container's or a sidecar's) is pulled through
+    NAT: an environment with `egress: endpoints` cannot reach it."""
+    closed = [name for name, env in config.environments.items() if env.egress == "endpoints"]
+    if not closed:
+        return
+    images = [("image", svc.image)] + [(f"sidecars[{c.name}].image", c.image) for c in svc.sidecars]
+    for field, image in images:
+        if image is not None and not PRIVATE_ECR.match(image):
+            yield (
+                f"{where}.{field}",
+                f"{image} is not in a private ECR registry, and {', '.join(closed)} "
+                "has egress: endpoints (no way to other registries); allowed: an image in private ECR, "
+                "or egress: nat",
+            )
 
 
 @service_check

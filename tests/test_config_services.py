@@ -47,3 +47,28 @@ def test_without_nat_a_reference_to_the_public_load_balancer_is_a_config_error()
         cfg.ConfigError, match=r"services\[frontend\]\.environment: refers to the load balancer"
     ):
         cfg.parse(raw, "t.yaml")
+
+
+def test_without_nat_an_image_outside_private_ecr_is_a_config_error() -> None:
+    # GIVEN dev closed to the internet (endpoints), a service from Docker Hub and a sidecar from ECR Public
+    raw = _raw()
+    raw["environments"]["dev"]["egress"] = "endpoints"
+    raw["services"][1]["image"] = "nginx:1.27"
+    raw["services"][1]["sidecars"] = [{"name": "agent", "image": "public.ecr.aws/aws/agent:1"}]
+    # THEN each is named, with what is allowed
+    with pytest.raises(cfg.ConfigError) as error:
+        cfg.parse(raw, "t.yaml")
+    text = str(error.value)
+    assert (
+        "services[api-gateway].image: nginx:1.27 is not in a private ECR registry, and dev has egress: "
+        "endpoints (no way to other registries); allowed: an image in private ECR, or egress: nat"
+    ) in text
+    assert "services[api-gateway].sidecars[agent].image: public.ecr.aws/aws/agent:1 is not" in text
+
+
+def test_without_nat_an_image_in_private_ecr_is_pulled_through_the_endpoints() -> None:
+    raw = _raw()
+    raw["environments"]["dev"]["egress"] = "endpoints"
+    raw["services"][0]["environment"] = {}  # (no reference to the public load balancer)
+    raw["services"][1]["image"] = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api:1.0"
+    assert cfg.parse(raw, "t.yaml").services[1].image.startswith("123456789012.dkr.ecr.")
