@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tap_cfn.diagram.model import STACK_TYPE, Stacks, Target
-from tap_cfn.flat import GATEWAY_ATTACHMENT, needs_gateway
+from tap_cfn.flat import ECS_SERVICE, GATEWAY_ATTACHMENT, forwards_to, needs_gateway, target_groups
 
 TABLE_DATE = "2026-11-30"
 # Resource type -> (typical seconds from CREATE_IN_PROGRESS to CREATE_COMPLETE, source).
@@ -227,6 +227,15 @@ def _stack_waits(stacks: Stacks, key: str) -> set[Target]:
     return found
 
 
+def _listeners(stacks: Stacks, stack: str, service: dict[str, Any]) -> set[Target]:
+    """The listeners and rules that forward to the target groups of ECS service `service`."""
+    found: set[Target] = set()
+    for group in stacks.resolve(stack, target_groups(service)):
+        siblings = stacks.templates[group.stack]["Resources"]
+        found |= {Target(group.stack, n) for n, r in siblings.items() if forwards_to(r, group.resource)}
+    return found
+
+
 def flat(stacks: Stacks, weigh: Weigh = typical) -> Estimate:
     """The same resources in one stack: each waits only for the resources its values come from."""
     graph: dict[str, tuple[float, set[str]]] = {}
@@ -238,6 +247,8 @@ def flat(stacks: Stacks, weigh: Weigh = typical) -> Estimate:
         )
         if len(attachments) == 1 and needs_gateway(resource):  # as the flat template orders them
             deps.add(attachments[0])
+        if resource["Type"] == ECS_SERVICE:  # after the listeners of its target groups, likewise
+            deps |= _listeners(stacks, target.stack, resource)
         siblings = stacks.templates[target.stack]["Resources"]
         for name in _depends_on(resource):
             if siblings[name]["Type"] == STACK_TYPE:

@@ -100,6 +100,7 @@ class _Folder:
         scope = _Scope(top, (), None)
         self._template(scope)
         _after_gateway_attachment(self.resources)
+        _after_listeners(self.resources)
         out: dict[str, Any] = {
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": f"{top.get('Description', '')} (one template, no nested stacks)".strip(),
@@ -322,6 +323,64 @@ def _after_gateway_attachment(resources: dict[str, Any]) -> None:
             depends = resource.get("DependsOn", [])
             names = [depends] if isinstance(depends, str) else list(depends)
             resource["DependsOn"] = list(dict.fromkeys([*names, attachments[0]]))
+
+
+# An ECS service behind a target group must be created after the listener or listener rule that
+# ties that target group to the load balancer, or CreateService fails with "The target group ...
+# does not have an associated load balancer" (github.com/aws/aws-cdk/issues/1160,
+# github.com/aws-samples/ecs-refarch-cloudformation/pull/5). Its properties name only the target
+# group, so nothing orders it after the listener. Nested, the stack order gives it (the
+# load-balancer resources complete before any service stack starts); flat, a DependsOn must.
+LISTENER_TYPES = ("AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule")
+ECS_SERVICE = "AWS::ECS::Service"
+# A DependsOn may not name a resource that has a Condition the service does not share (cfn-lint
+# E3005), and cannot hold Fn::If ("Every DependsOn value must be a string"). A Ref inside Fn::If
+# in the service's Metadata orders it after such a listener when the condition holds
+# (cloudonaut.io/optional-dependson-with-cloudformation-metadata-to-the-rescue).
+WAITS_FOR = "tap-cfn:waits-for"
+
+
+def target_groups(service: dict[str, Any]) -> list[Any]:
+    """The target-group values an ECS service registers its tasks in (the alternate one included)."""
+    found = []
+    for entry in service.get("Properties", {}).get("LoadBalancers", []):
+        found.append(entry.get("TargetGroupArn"))
+        found.append(entry.get("AdvancedConfiguration", {}).get("AlternateTargetGroupArn"))
+    return [value for value in found if value is not None]
+
+
+def forwards_to(resource: dict[str, Any], target_group: str) -> bool:
+    """Whether listener or listener rule `resource` sends traffic to `target_group` (a logical ID
+    of its own template), in any branch of its actions."""
+    if resource["Type"] not in LISTENER_TYPES:
+        return False
+    props = resource.get("Properties", {})
+    return _refers(props.get("DefaultActions", props.get("Actions")), target_group)
+
+
+def _refers(value: Any, name: str) -> bool:
+    if isinstance(value, list):
+        return any(_refers(item, name) for item in value)
+    if isinstance(value, dict):
+        return value.get("Ref") == name or any(_refers(item, name) for item in value.values())
+    return False
+
+
+def _after_listeners(resources: dict[str, Any]) -> None:
+    for service in resources.values():
+        if service["Type"] != ECS_SERVICE:
+            continue
+        groups = [tg["Ref"] for tg in target_groups(service) if isinstance(tg, dict) and "Ref" in tg]
+        listeners = sorted(name for name, r in resources.items() if any(forwards_to(r, tg) for tg in groups))
+        plain = [n for n in listeners if resources[n].get("Condition") in (None, service.get("Condition"))]
+        optional = [n for n in listeners if n not in plain]
+        if plain:
+            depends = service.get("DependsOn", [])
+            names = [depends] if isinstance(depends, str) else list(depends)
+            service["DependsOn"] = list(dict.fromkeys([*names, *plain]))
+        if optional:
+            waits = [{"Fn::If": [resources[n]["Condition"], {"Ref": n}, ""]} for n in optional]
+            service["Metadata"] = {**service.get("Metadata", {}), WAITS_FOR: waits}
 
 
 def _stem(resource: dict[str, Any]) -> str:

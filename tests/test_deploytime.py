@@ -139,3 +139,46 @@ def test_every_weight_has_a_source_or_says_estimate() -> None:
         assert seconds > 0 and (
             "github.com" in source or "docs.aws.amazon.com" in source or "estimate" in source
         ), kind
+
+
+def test_flat_a_service_behind_the_load_balancer_waits_for_the_rule_of_its_target_group() -> None:
+    # GIVEN a service in a target group another stack's rule forwards to (rule 5 s, service 180 s)
+    seconds = {
+        "AWS::ElasticLoadBalancingV2::TargetGroup": 10,
+        "AWS::ElasticLoadBalancingV2::ListenerRule": 5,
+        "AWS::ECS::Service": 180,
+    }
+    lb = {
+        "Resources": {
+            "Group": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {}},
+            "Rule": {
+                "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
+                "Properties": {"Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": "Group"}}]},
+            },
+        },
+        "Outputs": {"GroupArn": {"Value": {"Ref": "Group"}}},
+    }
+    app = {
+        "Parameters": {"GroupArn": {"Type": "String"}},
+        "Resources": {
+            "Service": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {"LoadBalancers": [{"TargetGroupArn": {"Ref": "GroupArn"}}]},
+            }
+        },
+    }
+    root = {
+        "Resources": {
+            "LbStack": stack({}),
+            "AppStack": stack({"GroupArn": {"Fn::GetAtt": ["LbStack", "Outputs.GroupArn"]}}),
+        }
+    }
+    tree = Stacks(
+        {"": root, "LbStack": lb, "AppStack": app},
+        {"LbStack": ("", "LbStack"), "AppStack": ("", "AppStack")},
+        {"": "root", "LbStack": "lb", "AppStack": "app"},
+    )
+    # WHEN modelled flat THEN the service starts after the rule: 10 + 5 + 180
+    estimate = deploytime.flat(tree, seconds.__getitem__)
+    assert [s.name for s in estimate.path] == ["lb/Group", "lb/Rule", "app/Service"]
+    assert estimate.seconds == 195

@@ -192,13 +192,26 @@ def test_flat_declares_the_nested_resources_with_the_same_properties(
     want = Evaluator(nested, "root", params, canonical)
     got = Evaluator({"flat": folded}, "flat", params, lambda n: names[n] if isinstance(n, str) else n)
     # THEN they declare the same resources, properties and outputs; flat, the Elastic IPs and the
-    # internet-facing ALB also wait for the gateway attachment (nested, their stacks wait for the
-    # whole network stack)
+    # internet-facing ALB also wait for the gateway attachment, and each service behind the load
+    # balancer for the listener or rule of its target group, the HTTPS listener only when there is
+    # one (nested, their stacks wait for the whole network and load-balancer stacks)
     flat_resources, nested_resources = got.resources(), want.resources()
     for ident, body in flat_resources.items():
         if body["Type"] in ("AWS::EC2::EIP", "AWS::ElasticLoadBalancingV2::LoadBalancer"):
             body["DependsOn"].remove(GATEWAY_ATTACHMENT)
             assert GATEWAY_ATTACHMENT not in nested_resources[ident]["DependsOn"]
+    https = "ref:LoadBalancerStack/HttpsListener" if case["CertificateArn"] else ""
+    listeners = {
+        "ApiGatewayServiceStack/Service": ("LoadBalancerStack/ApiGatewayListenerRule", None),
+        "FrontendServiceStack/Service": ("LoadBalancerStack/HttpListener", [https]),
+    }
+    for ident, (listener, optional) in listeners.items():
+        body = flat_resources[ident]
+        body["DependsOn"].remove(listener)
+        assert listener not in nested_resources[ident]["DependsOn"]
+        assert body.get("Metadata", {}).pop(flat.WAITS_FOR, None) == optional
+        if body.get("Metadata") == {}:
+            del body["Metadata"]
     assert flat_resources == nested_resources
     assert got.outputs() == want.outputs()
     assert folded["Parameters"] == nested["root"]["Parameters"]
@@ -319,3 +332,58 @@ def test_the_flat_template_takes_the_vpc_range_as_its_own_parameter_and_cuts_the
         "PrivateSubnet2": "10.2.129.0/24",
         "PrivateSubnet3": "10.2.130.0/24",
     }
+
+
+def test_a_service_waits_for_every_listener_and_rule_forwarding_to_its_target_groups() -> None:
+    # GIVEN a blue/green service registered in two target groups, a rule weighting both, a plain
+    # listener forwarding to the first and an HTTPS listener that exists only with a certificate
+    lb = "AWS::ElasticLoadBalancingV2::"
+    forward = {"Type": "forward", "TargetGroupArn": {"Ref": "Blue"}}
+    weighted = {
+        "ForwardConfig": {
+            "TargetGroups": [
+                {"TargetGroupArn": {"Ref": "Blue"}, "Weight": 100},
+                {"TargetGroupArn": {"Ref": "Green"}, "Weight": 0},
+            ]
+        }
+    }
+    templates = {
+        "root": {
+            "Conditions": {"HasCertificate": {"Fn::Equals": ["a", "b"]}},
+            "Resources": {
+                "Blue": {"Type": f"{lb}TargetGroup", "Properties": {}},
+                "Green": {"Type": f"{lb}TargetGroup", "Properties": {}},
+                "Other": {"Type": f"{lb}TargetGroup", "Properties": {}},
+                "Http": {"Type": f"{lb}Listener", "Properties": {"DefaultActions": [forward]}},
+                "Https": {
+                    "Type": f"{lb}Listener",
+                    "Condition": "HasCertificate",
+                    "Properties": {"DefaultActions": [forward]},
+                },
+                "Rule": {
+                    "Type": f"{lb}ListenerRule",
+                    "Properties": {"Actions": [{"Type": "forward", **weighted}]},
+                },
+                "OtherRule": {
+                    "Type": f"{lb}ListenerRule",
+                    "Properties": {"Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": "Other"}}]},
+                },
+                "Service": {
+                    "Type": "AWS::ECS::Service",
+                    "Properties": {
+                        "LoadBalancers": [
+                            {
+                                "TargetGroupArn": {"Ref": "Green"},
+                                "AdvancedConfiguration": {"AlternateTargetGroupArn": {"Ref": "Blue"}},
+                            }
+                        ]
+                    },
+                },
+            },
+        }
+    }
+    # WHEN folded
+    service = flat.flatten(templates)["Resources"]["Service"]
+    # THEN it waits for the plain listener and the rule, and for the HTTPS one only when it exists
+    assert service["DependsOn"] == ["Http", "Rule"]
+    assert service["Metadata"] == {flat.WAITS_FOR: [{"Fn::If": ["HasCertificate", {"Ref": "Https"}, ""]}]}
