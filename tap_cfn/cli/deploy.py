@@ -79,7 +79,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=handle_deploy)
     _preflight_and_recover(sub)
+    _destroy_and_outputs(sub)
 
+
+def _destroy_and_outputs(sub: argparse._SubParsersAction) -> None:
     p = _stack_command(
         sub,
         "destroy",

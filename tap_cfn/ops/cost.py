@@ -230,6 +230,12 @@ def estimate(dep: Deployment, prices: Prices) -> Estimate:
         LineItem("CloudWatch dashboard", 1, "dashboard-months", p["dashboard_month"]),
         *_tracing_items(dep, prices, tasks),
     ]
+    return Estimate(dep.env_name, items, _notes(dep, prices, tasks), quotas(dep))
+
+
+def _notes(dep: Deployment, prices: Prices, tasks: int) -> list[str]:
+    """What the estimate assumes, in the words it prints."""
+    env, p, a = dep.env, prices.price, prices.assumption
     notes = [
         f"{tasks} tasks around the clock at the desired counts; FARGATE takes {env.capacity.fargate_base} "
         f"per service, the rest splits FARGATE:FARGATE_SPOT {env.capacity.fargate_weight}:"
@@ -245,7 +251,7 @@ def estimate(dep: Deployment, prices: Prices) -> Estimate:
             f"{env.tracing.sample_ratio:.0%} sampled, one trace each (calls between services share "
             "their caller's trace, so this counts high); the collector runs inside the task's size"
         )
-    return Estimate(dep.env_name, items, notes, quotas(dep))
+    return notes
 
 
 def _tracing_items(dep: Deployment, prices: Prices, tasks: int) -> list[LineItem]:
