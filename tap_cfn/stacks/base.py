@@ -123,7 +123,7 @@ class StackBuilder:
 
 
 def _title(resource: object) -> str:
-    return resource if isinstance(resource, str) else str(getattr(resource, "title"))
+    return resource if isinstance(resource, str) else str(resource.title)  # type: ignore[attr-defined]
 
 
 def skip_check(resource: AWSObject, check: str, reason: str) -> AWSObject:
