@@ -28,14 +28,13 @@ class Scope(enum.Enum):
 
 # The producing stacks; ROOT: a parameter the user gives at deploy time; REGISTRY: the project's
 # registry stack (<project>-registry, no child of an environment: the CLI reads its outputs). The
-# egress and flow-log stacks produce no value (the services wait for the egress stack by DependsOn,
-# see tap_cfn/generator.py), and no stack takes one from the monitoring stack.
-ROOT, REGISTRY, NETWORK, DATA, LOADBALANCER, CLUSTER, NOTIFICATIONS, MONITORING, SERVICE = (
+# network stack holds the VPC, the egress and the load balancer (tap_cfn/stacks/network.py); the
+# flow-log stack produces no value, and no stack takes one from the monitoring stack.
+ROOT, REGISTRY, NETWORK, DATA, CLUSTER, NOTIFICATIONS, MONITORING, SERVICE = (
     "root",
     "registry",
     "network",
     "data",
-    "loadbalancer",
     "cluster",
     "notifications",
     "monitoring",
@@ -129,16 +128,11 @@ PUBLIC_SUBNET_IDS = _declare("PublicSubnetIds", SUBNETS, NETWORK, "Public subnet
 PRIVATE_SUBNET_IDS = _declare(
     "PrivateSubnetIds", SUBNETS, NETWORK, "Private subnets of the tasks, one per AZ.", public=True
 )
-PRIVATE_ROUTE_TABLE_IDS = _declare(
-    "PrivateRouteTableIds",
-    "CommaDelimitedList",
-    NETWORK,
-    "Route tables of the private subnets, one per AZ in subnet order: the egress stack adds their way out.",
-)
-VPC_CIDR_BLOCK = _declare("VpcCidrBlock", STRING, NETWORK, "IPv4 CIDR block of the VPC.")
 
-# The security groups live in the network stack, where they add no level to the services' chain;
-# a group of services beyond the first ten has them in a security stack of its own.
+# The security groups and the load balancer live in the network stack, where they add no level to
+# the services' chain; a group of services beyond the first ten has its security groups in a
+# security stack of its own, and its target groups and listener rules in a load balancer stack of
+# its own (loadbalancer-<k>, on the network stack's listener).
 ALB_SECURITY_GROUP_ID = _declare("AlbSecurityGroupId", GROUP_ID, NETWORK, "Security group of the ALB.")
 SERVICE_SECURITY_GROUP_ID = _declare(
     "SecurityGroupId", GROUP_ID, NETWORK, "Security group of the {owner} tasks.", PER_SERVICE
@@ -158,26 +152,26 @@ REPOSITORY_URI = _declare(
 )
 
 ALB_DNS_NAME = _declare(
-    "AlbDnsName", STRING, LOADBALANCER, "DNS name of the application load balancer.", public=True
+    "AlbDnsName", STRING, NETWORK, "DNS name of the application load balancer.", public=True
 )
 ALB_URL = _declare(
     "AlbUrl",
     STRING,
-    LOADBALANCER,
+    NETWORK,
     "URL of the platform: https when a CertificateArn is given, the DomainName when one is given.",
     public=True,
 )
 ALB_FULL_NAME = _declare(
-    "AlbFullName", STRING, LOADBALANCER, "Full name of the load balancer (CloudWatch dimension)."
+    "AlbFullName", STRING, NETWORK, "Full name of the load balancer (CloudWatch dimension)."
 )
-LISTENER_ARN = _declare("ListenerArn", STRING, LOADBALANCER, "Listener that carries the path and host rules.")
+LISTENER_ARN = _declare("ListenerArn", STRING, NETWORK, "Listener that carries the path and host rules.")
 TARGET_GROUP_ARN = _declare(
-    "TargetGroupArn", STRING, LOADBALANCER, "Target group of the {owner} service.", PER_SERVICE
+    "TargetGroupArn", STRING, NETWORK, "Target group of the {owner} service.", PER_SERVICE
 )
 TARGET_GROUP_FULL_NAME = _declare(
     "TargetGroupFullName",
     STRING,
-    LOADBALANCER,
+    NETWORK,
     "Full name of the {owner} target group (CloudWatch dimension).",
     PER_SERVICE,
 )
@@ -186,21 +180,21 @@ TARGET_GROUP_FULL_NAME = _declare(
 ALTERNATE_TARGET_GROUP_ARN = _declare(
     "TargetGroup2Arn",
     STRING,
-    LOADBALANCER,
+    NETWORK,
     "Alternate (second) target group of the {owner} service (blue/green, canary, linear).",
     PER_SERVICE,
 )
 TARGET_GROUP2_FULL_NAME = _declare(
     "TargetGroup2FullName",
     STRING,
-    LOADBALANCER,
+    NETWORK,
     "Full name of the {owner} alternate target group (CloudWatch dimension).",
     PER_SERVICE,
 )
 LISTENER_RULE_ARN = _declare(
     "ListenerRuleArn",
     STRING,
-    LOADBALANCER,
+    NETWORK,
     "Production listener rule of the {owner} service, whose weights ECS shifts during a release.",
     PER_SERVICE,
 )
@@ -208,16 +202,16 @@ LISTENER_RULE_ARN = _declare(
 TEST_LISTENER_RULE_ARN = _declare(
     "TestRuleArn",
     STRING,
-    LOADBALANCER,
+    NETWORK,
     "Test listener rule of the {owner} service: requests with the test header reach a new revision.",
     PER_SERVICE,
 )
 
 CLUSTER_NAME = _declare("ClusterName", STRING, CLUSTER, "Name of the ECS cluster.", public=True)
 CLUSTER_ARN = _declare("ClusterArn", STRING, CLUSTER, "ARN of the ECS cluster.", public=True)
-NAMESPACE_ID = _declare("NamespaceId", STRING, CLUSTER, "ID of the Cloud Map private DNS namespace.")
+NAMESPACE_ID = _declare("NamespaceId", STRING, NETWORK, "ID of the Cloud Map private DNS namespace.")
 NAMESPACE_NAME = _declare(
-    "NamespaceName", STRING, CLUSTER, "Name of the Cloud Map private DNS namespace.", public=True
+    "NamespaceName", STRING, NETWORK, "Name of the Cloud Map private DNS namespace.", public=True
 )
 
 ALARM_TOPIC_ARN = _declare(

@@ -302,8 +302,8 @@ class _Folder:
 # their properties says: "Elastic IP addresses" and "Elastic Load Balancing load balancers" (with a
 # public address) in the DependsOn page's gateway-attachment list
 # (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html);
-# an internet-facing ALB created first fails with "VPC ... has no internet gateway". Nested, the
-# stack order gives it (the network stack completes first); flat, a DependsOn must.
+# an internet-facing ALB created first fails with "VPC ... has no internet gateway". Within one
+# template a DependsOn must say it: here, and in the network stack (stacks/network.py).
 GATEWAY_ATTACHMENT = "AWS::EC2::VPCGatewayAttachment"
 
 

@@ -18,7 +18,6 @@ from tap_cfn.render import as_dict, files
 from tap_cfn.stacks import (
     cluster,
     data,
-    egress,
     flowlogs,
     loadbalancer,
     monitoring,
@@ -32,35 +31,35 @@ from tap_cfn.stacks import (
 from tap_cfn.stacks.nesting import Child, groups, leaves, templates_below
 from tap_cfn.topology import Part, service_groups
 
-# Tasks pull their images through the egress stack (NAT or VPC endpoints), so a service must not
-# start before it; no value of it is needed, hence a DependsOn.
-EGRESS = "EgressStack"
+# Tasks pull their images through the egress part of the network stack (NAT or VPC endpoints), so
+# a service must not start before that stack completes. Every service takes values from it anyway;
+# the nesting adds a DependsOn only where none is taken.
+NETWORK = "NetworkStack"
 
 
 def children(dep: Deployment) -> list[Child]:
-    """The root's children. Only the network and load balancer stacks are on the services' chain
-    (plus data, cluster and notifications beside them); egress runs beside the load balancer, the
-    flow logs and monitoring beside the services, and nothing waits for those two.
+    """The root's children. Only the network stack is on the services' chain (plus data, cluster
+    and notifications beside it): it holds the VPC, the egress (NAT or endpoints) and the load
+    balancer, whose slow parts it creates side by side; the flow logs and monitoring run beside
+    the services, and nothing waits for those two.
 
-    A platform of one group (up to topology.GROUP_SIZE services) has one data and load balancer
-    stack, and its security groups in the network stack; a larger one keeps the platform-wide
+    A platform of one group (up to topology.GROUP_SIZE services) has one data stack, and its
+    security groups and target groups in the network stack; a larger one keeps the platform-wide
     resources in those and gives each group of services a `services-<k>` stack holding its own
-    parts (security groups included)."""
+    parts (security groups, target groups and listener rules included)."""
     grouped = service_groups(dep)
     single = len(grouped) == 1
     shared = Part.whole(dep) if single else Part((), shared=True, group=0)
     platform = [
-        Child("network", "NetworkStack", network.build(dep, shared)),
-        Child("egress", "EgressStack", egress.build(dep)),
+        Child("network", NETWORK, network.build(dep, shared)),
         Child("flowlogs", "FlowLogStack", flowlogs.build(dep)),
         Child("data", "DataStack", data.build(dep, shared)),
-        Child("loadbalancer", "LoadBalancerStack", loadbalancer.build(dep, shared)),
         Child("cluster", "ClusterStack", cluster.build(dep)),
         Child("notifications", "NotificationsStack", notifications.build(dep)),
         Child("monitoring", "MonitoringStack", monitoring.build(dep)),
     ]
     if single:
-        return [*platform, *(_service(dep, svc, after=(EGRESS,)) for svc in dep.services)]
+        return [*platform, *(_service(dep, svc, after=(NETWORK,)) for svc in dep.services)]
     return platform + [_group(dep, index, members) for index, members in enumerate(grouped, start=1)]
 
 
@@ -79,7 +78,7 @@ def _group(dep: Deployment, index: int, members: list[Service]) -> Child:
     if rules.resources:  # a group may have no ALB services besides the default one
         parts.append(Child(f"loadbalancer-{index}", "LoadBalancerStack", rules))
     services = [_service(dep, svc) for svc in members]
-    return Child(f"services-{index}", f"Services{index}Stack", children=(*parts, *services), after=(EGRESS,))
+    return Child(f"services-{index}", f"Services{index}Stack", children=(*parts, *services), after=(NETWORK,))
 
 
 @contextmanager

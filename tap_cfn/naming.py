@@ -67,8 +67,10 @@ NAME_LIMITS: dict[tuple[str, str], int] = {
 # give one the platform already uses in the same stack (or an output name the root already has).
 # tests/test_naming.py derives this table from built platforms and fails when it is incomplete.
 RESERVED_SERVICE_NAMES = {
-    "alb": "the load balancer's AlbSecurityGroup and AlbSecurityGroupId (security stack) would be "
+    "alb": "the load balancer's AlbSecurityGroup and AlbSecurityGroupId (network stack) would be "
     "the service's security group and its output, and the load balancer names its own rules Alb...",
+    "endpoint": "the VPC endpoints' EndpointSecurityGroup (network stack, with egress: endpoints) "
+    "would be the service's security group",
     "exec": "the ECS Exec session log group's ExecLogGroup and ExecLogGroupName (data stack) "
     "would be the service's log group and its output",
 }

@@ -220,7 +220,7 @@ BAD = [
         "a service named after the load balancer",
         lambda r: _rename(r, 2, "alb"),
         r"services\[alb\]\.name: 'alb' is reserved: the load balancer's AlbSecurityGroup .*; "
-        r"reserved names: alb, exec$",
+        r"reserved names: alb, endpoint, exec$",
     ),
     (
         "a profile named after the project's registry",

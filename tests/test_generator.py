@@ -30,22 +30,16 @@ def test_resource_counts_per_stack_and_profile(built: dict[str, Built], env: str
         "AWS::EC2::VPCGatewayAttachment": 1,
         "AWS::EC2::Subnet": 6,
         "AWS::EC2::RouteTable": 1 + 3,
-        "AWS::EC2::Route": 1,
+        "AWS::EC2::Route": 1 + 3,  # the public default route, a private one per AZ through NAT
         "AWS::EC2::SubnetRouteTableAssociation": 6,
+        "AWS::EC2::EIP": nat,
+        "AWS::EC2::NatGateway": nat,
+        "AWS::ServiceDiscovery::PrivateDnsNamespace": 1,
         "AWS::EC2::SecurityGroup": 4,
         # ALB->frontend, ALB->api-gateway, api-gateway->processing: one ingress and one egress each;
         # plus HTTPS into the ALB (only with a certificate)
         "AWS::EC2::SecurityGroupIngress": 3 + 1,
         "AWS::EC2::SecurityGroupEgress": 3,
-    }
-    assert count(b, "egress") == {"AWS::EC2::EIP": nat, "AWS::EC2::NatGateway": nat, "AWS::EC2::Route": 3}
-    assert count(b, "flowlogs") == {"AWS::EC2::FlowLog": 1, "AWS::Logs::LogGroup": 1, "AWS::IAM::Role": 1}
-    assert count(b, "data") == {  # the repositories are the registry's
-        "AWS::Logs::LogGroup": 3,
-        "AWS::SecretsManager::Secret": 2,
-        "AWS::KMS::Key": 1,
-    }
-    assert count(b, "loadbalancer") == {
         "AWS::S3::Bucket": 1,
         "AWS::S3::BucketPolicy": 1,
         "AWS::ElasticLoadBalancingV2::LoadBalancer": 1,
@@ -54,7 +48,13 @@ def test_resource_counts_per_stack_and_profile(built: dict[str, Built], env: str
         "AWS::ElasticLoadBalancingV2::ListenerRule": 1,
         "AWS::Route53::RecordSet": 1,  # only with a DomainName and a HostedZoneId
     }
-    assert count(b, "cluster") == {"AWS::ECS::Cluster": 1, "AWS::ServiceDiscovery::PrivateDnsNamespace": 1}
+    assert count(b, "flowlogs") == {"AWS::EC2::FlowLog": 1, "AWS::Logs::LogGroup": 1, "AWS::IAM::Role": 1}
+    assert count(b, "data") == {  # the repositories are the registry's
+        "AWS::Logs::LogGroup": 3,
+        "AWS::SecretsManager::Secret": 2,
+        "AWS::KMS::Key": 1,
+    }
+    assert count(b, "cluster") == {"AWS::ECS::Cluster": 1}
     for svc in SERVICES:
         expected = {
             "AWS::IAM::Role": 2,
@@ -70,7 +70,7 @@ def test_resource_counts_per_stack_and_profile(built: dict[str, Built], env: str
         assert count(b, f"service-{svc}") == expected, svc
     assert count(b, "notifications") == {"AWS::SNS::Topic": 1, "AWS::SNS::Subscription": 1}
     assert count(b, "monitoring") == {"AWS::CloudWatch::Alarm": 2, "AWS::CloudWatch::Dashboard": 1}
-    assert len(b.root["Resources"]) == 8 + 3
+    assert len(b.root["Resources"]) == 6 + 3
 
 
 def test_no_secret_value_anywhere(env_built: Built) -> None:

@@ -19,8 +19,8 @@ from tap_cfn.lint import lint, template_files
 
 
 def test_every_generated_template_is_lint_clean(profile_templates: Path, profile_findings: list[str]) -> None:
-    # three profiles of 12 stacks each, and the project's registry, in JSON and YAML
-    assert len(template_files(profile_templates)) == (3 * 12 + 1) * 2
+    # three profiles of 10 stacks each, and the project's registry, in JSON and YAML
+    assert len(template_files(profile_templates)) == (3 * 10 + 1) * 2
     assert profile_findings == []
 
 
@@ -36,10 +36,10 @@ def test_json_and_yaml_twins_are_the_same_template_but_for_the_child_urls(profil
             text = re.sub(r"TemplateURL: ([\w-]+)\.yaml", r"TemplateURL: \1.json", text)
         assert cfn_flip.load(text)[0] == data, path
         pairs += 1
-    assert pairs == 3 * 12 + 1
+    assert pairs == 3 * 10 + 1
     dev = template_files(profile_templates / "dev")
     paired = gate.twins(dev, dev)  # cfn-lint's own decoders agree
-    assert len(paired) == 11 and not any(p.stem == "root" for p in paired)
+    assert len(paired) == 9 and not any(p.stem == "root" for p in paired)
 
 
 def test_the_gate_reports_a_broken_template(tmp_path: Path, profile_templates: Path) -> None:

@@ -51,7 +51,7 @@ def test_one_hundred_services_are_grouped_in_tens() -> None:
         "AWS::SecretsManager::Secret",
         "AWS::KMS::Key",  # the platform key
     }
-    lb_types = [r["Type"] for r in templates["loadbalancer"]["Resources"].values()]
+    lb_types = [r["Type"] for r in templates["network"]["Resources"].values()]
     assert lb_types.count("AWS::ElasticLoadBalancingV2::TargetGroup") == 1  # the default action's
 
 
@@ -109,10 +109,8 @@ def test_a_large_platform_lints_clean(tmp_path: Path) -> None:
         "root",
         "services-1",
         "services-3",
-        "egress",
         "flowlogs",
         "notifications",
-        "loadbalancer",
         "data",
         "cluster",
         "network",

@@ -146,8 +146,9 @@ def test_a_worker_has_no_listener_ingress_or_record_and_scales_on_its_queue(real
     service = dev.resource("service-jobs", "Service")["Properties"]
     assert not {"LoadBalancers", "ServiceRegistries", "HealthCheckGracePeriodSeconds"} & set(service)
     assert "PortMappings" not in _container(dev, "jobs")
-    assert not [k for k in dev.stack("loadbalancer")["Resources"] if k.startswith("Jobs")]
-    security = dev.stack("network")["Resources"]
+    network = dev.stack("network")["Resources"]
+    assert not [k for k, r in network.items() if k.startswith("Jobs") and "ElasticLoadBalancing" in r["Type"]]
+    security = network
     assert not [k for k in security if k.startswith("JobsIngress")]
     assert "JobsEgressToReports" in security  # it still calls the services that list it
     policies = dev.resources("service-jobs", "AWS::ApplicationAutoScaling::ScalingPolicy")
@@ -227,7 +228,7 @@ def test_the_canary_service_shifts_a_tenth_for_a_quarter_hour_then_bakes(real: d
     assert config["Alarms"]["Rollback"] is True
     advanced = service["LoadBalancers"][0]["AdvancedConfiguration"]
     assert advanced["ProductionListenerRule"] == {"Ref": "ApiListenerRuleArn"}
-    lb = prod.stack("loadbalancer")["Resources"]
+    lb = prod.stack("network")["Resources"]
     groups = [
         g["Ref"]
         for g in lb["ApiListenerRule"]["Properties"]["Actions"][0]["ForwardConfig"]["TargetGroups"]
@@ -258,7 +259,8 @@ def test_the_blue_green_worker_has_no_traffic_to_shift(real: dict[str, Built]) -
     assert (config["Strategy"], config["BakeTimeInMinutes"]) == ("BLUE_GREEN", 10)
     assert "LoadBalancers" not in service
     assert "TrafficShiftRole" not in dev.stack("service-jobs")["Resources"]
-    assert not [k for k in dev.stack("loadbalancer")["Resources"] if k.startswith("Jobs")]
+    network = dev.stack("network")["Resources"]
+    assert not [k for k, r in network.items() if k.startswith("Jobs") and "ElasticLoadBalancing" in r["Type"]]
 
 
 def test_the_real_services_templates_are_lint_clean(real: dict[str, Built], tmp_path: Path) -> None:

@@ -456,7 +456,7 @@ def _network(b: _Builder) -> None:
 
 def _own_az(b: _Builder, target: Target, az: str) -> str:
     """The AZ group `az` (of the subnet a resource sits in) as drawn in the resource's own stack:
-    a NAT gateway of the egress stack is drawn there, in its subnet's AZ."""
+    a NAT gateway is drawn there, in its subnet's AZ (the same group when that stack is the subnet's)."""
     label = b.groups[az].label
     gid = f"{target.stack}_{label.replace(' ', '')}"
     b.groups.setdefault(gid, Group(gid, label, target.stack))

@@ -1,5 +1,9 @@
 """What every child stack builder shares: parameters added on first use, outputs from the
-contract, names and tags from `naming`, and the data-retention policy of the profile."""
+contract, names and tags from `naming`, and the data-retention policy of the profile.
+
+Several parts may build into one template (the network stack holds the VPC, the egress and the
+load balancer): a value one part outputs is, for the parts after it, its own expression, not a
+parameter."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from troposphere import (
     AWS_ACCOUNT_ID,
     AWSObject,
     Equals,
+    GetAtt,
     If,
     Not,
     Output,
@@ -33,13 +38,18 @@ class StackBuilder:
         self.dep = dep
         self.template = Template(Description=f"{dep.project} ({dep.env_name}): {description}")
         self.template.set_version("2010-09-09")
+        # Value name -> its expression in this template, for the values a part has made.
+        self._local: dict[str, object] = {}
 
     def add(self, resource: AWSObject) -> AWSObject:
         return self.template.add_resource(resource)
 
-    def param(self, value: Value, owner: str | None = None) -> Ref:
-        """Ref to the parameter carrying `value`, declaring it the first time it is used."""
+    def param(self, value: Value, owner: str | None = None) -> object:
+        """The expression of `value` when a part of this template made it; else a Ref to the
+        parameter carrying it, declared the first time it is used."""
         key = value.name(owner)
+        if key in self._local:
+            return self._local[key]
         parameter = self.template.parameters.get(key)
         if parameter is None:
             parameter = self.template.add_parameter(
@@ -48,12 +58,29 @@ class StackBuilder:
         return Ref(parameter)
 
     def var(self, value: Value, owner: str | None = None) -> str:
-        """`${Name}` of the parameter carrying `value`, for use inside Fn::Sub."""
-        self.param(value, owner)
-        return "${" + value.name(owner) + "}"
+        """`${Name}` of the parameter carrying `value` (or of the resource a part of this template
+        made it from), for use inside Fn::Sub."""
+        made = self.param(value, owner)
+        if isinstance(made, Ref):
+            return "${" + _title(made.data["Ref"]) + "}"
+        if isinstance(made, GetAtt):
+            resource, attribute = made.data["Fn::GetAtt"]
+            return "${" + _title(resource) + "." + attribute + "}"
+        raise ValueError(f"{value.name(owner)} is made in this template as {made!r}: no Fn::Sub variable")
 
-    def output(self, value: Value, what: object, owner: str | None = None) -> None:
+    def output(self, value: Value, what: object, owner: str | None = None, local: object = None) -> None:
+        """Output `value` as `what`; the parts built after this one use `local` (by default `what`)
+        instead of a parameter. A list value's Output is one joined string, so its `local` is the
+        list itself (a consumer selects from it)."""
         self.template.add_output(Output(value.name(owner), Value=what, Description=value.describe(owner)))
+        self.made(value, what if local is None else local, owner)
+
+    def made(self, value: Value, what: object, owner: str | None = None) -> None:
+        """Record that this template makes `value` as `what`, without an Output."""
+        key = value.name(owner)
+        if key in self.template.parameters:
+            raise ValueError(f"{key} was taken as a parameter before a part of this template made it")
+        self._local[key] = what
 
     def name(self, resource: str, service: str | None = None) -> Sub:
         self.param(ENVIRONMENT_SUFFIX)
@@ -93,6 +120,10 @@ class StackBuilder:
         resource.DeletionPolicy = RETAIN_EXCEPT_ON_CREATE if keep else "Delete"
         resource.UpdateReplacePolicy = "Retain" if keep else "Delete"
         return self.add(resource)
+
+
+def _title(resource: object) -> str:
+    return resource if isinstance(resource, str) else str(resource.title)  # type: ignore[attr-defined]
 
 
 def skip_check(resource: AWSObject, check: str, reason: str) -> AWSObject:

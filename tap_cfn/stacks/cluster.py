@@ -1,22 +1,14 @@
-"""Cluster stack: the ECS cluster on FARGATE and FARGATE_SPOT with Container Insights, and the
-Cloud Map private DNS namespace the services register in. When a service enables ECS Exec, the
-cluster encrypts exec sessions with the platform key and logs them to an encrypted log group."""
+"""Cluster stack: the ECS cluster on FARGATE and FARGATE_SPOT with Container Insights. When a
+service enables ECS Exec, the cluster encrypts exec sessions with the platform key and logs them
+to an encrypted log group. It takes nothing from the network stack, so it is created beside it
+(the Cloud Map namespace, which needs the VPC, is the network stack's)."""
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Ref, Template, ecs, servicediscovery
+from troposphere import GetAtt, Ref, Template, ecs
 
-from tap_cfn import naming
 from tap_cfn.config import Deployment
-from tap_cfn.contract import (
-    CLUSTER_ARN,
-    CLUSTER_NAME,
-    EXEC_LOG_GROUP_NAME,
-    KMS_KEY_ARN,
-    NAMESPACE_ID,
-    NAMESPACE_NAME,
-    VPC_ID,
-)
+from tap_cfn.contract import CLUSTER_ARN, CLUSTER_NAME, EXEC_LOG_GROUP_NAME, KMS_KEY_ARN
 from tap_cfn.stacks.base import StackBuilder
 
 
@@ -32,7 +24,7 @@ def capacity_strategy(dep: Deployment) -> list[ecs.CapacityProviderStrategyItem]
 
 
 def build(dep: Deployment) -> Template:
-    s = StackBuilder(dep, "ECS cluster (Fargate and Fargate Spot) and Cloud Map namespace")
+    s = StackBuilder(dep, "ECS cluster (Fargate and Fargate Spot)")
     cluster = s.add(
         ecs.Cluster(
             "Cluster",
@@ -54,17 +46,6 @@ def build(dep: Deployment) -> Template:
                 ),
             )
         )
-    namespace = s.add(
-        servicediscovery.PrivateDnsNamespace(
-            "Namespace",
-            Name=s.sub(naming.namespace_text(dep)),
-            Vpc=s.param(VPC_ID),
-            Description="Service discovery for the platform's internal services",
-            Tags=s.tags("namespace"),
-        )
-    )
     s.output(CLUSTER_NAME, Ref(cluster))
     s.output(CLUSTER_ARN, GetAtt(cluster, "Arn"))
-    s.output(NAMESPACE_ID, GetAtt(namespace, "Id"))
-    s.output(NAMESPACE_NAME, s.sub(naming.namespace_text(dep)))
     return s.template

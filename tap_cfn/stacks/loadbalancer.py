@@ -1,6 +1,8 @@
-"""Load balancer stack: an internet-facing ALB in the public subnets with its access-log bucket,
+"""The load balancer: an internet-facing ALB in the public subnets with its access-log bucket,
 one target group per ALB service, and the listeners whose default action and path/host rules
-come from the config.
+come from the config. A part of the network stack (`add`, tap_cfn/stacks/network.py); on a
+platform of several groups, each further group's target groups and listener rules are a
+`loadbalancer-<k>` stack of their own (`build`), on the network stack's listener.
 
 Given a CertificateArn (condition HasCertificate): an HTTPS listener on 443 (TLS 1.2+, HTTP/2)
 carries the default action and the rules, and port 80 redirects to it. Without one: port 80
@@ -74,9 +76,16 @@ def _target_services(dep: Deployment, part: Part) -> list[Service]:
     return [default, *members] if part.shared else members
 
 
-def build(dep: Deployment, part: Part | None = None) -> Template:
-    part = part or Part.whole(dep)
-    s = StackBuilder(dep, "internet-facing application load balancer, listener, rules and target groups")
+def build(dep: Deployment, part: Part) -> Template:
+    """The target groups and listener rules of a group of services beyond the first (`part`)."""
+    s = StackBuilder(dep, "target groups and listener rules of a group of services")
+    add(s, part)
+    return s.template
+
+
+def add(s: StackBuilder, part: Part) -> None:
+    """The load balancer parts of `part`; with the shared part, the ALB and its listeners too."""
+    dep = s.dep
     target_groups = {svc.name: _target_group(s, svc) for svc in _target_services(dep, part)}
     if part.shared:
         log_bucket, log_policy = _access_log_bucket(s, dep)
@@ -120,7 +129,6 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
         s.output(ALB_URL, _url(s, alb))
         if len(service_groups(dep)) > 1:  # the other parts' rules go on this listener
             s.output(LISTENER_ARN, listener_arn)
-    return s.template
 
 
 def _target_group(s: StackBuilder, svc: Service) -> elb.TargetGroup:

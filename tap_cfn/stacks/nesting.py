@@ -29,7 +29,8 @@ class Child:
     logical_id: str
     template: Template | None = None
     children: tuple[Child, ...] = field(default=())
-    # Siblings (logical IDs) to wait for without taking a value from them: a DependsOn.
+    # Siblings (logical IDs) to wait for: a DependsOn on those it takes no value from (a value
+    # taken makes it wait already, and a DependsOn beside it is obsolete: cfn-lint W3005).
     after: tuple[str, ...] = field(default=())
 
 
@@ -125,6 +126,7 @@ def nest(
                 UpdateReplacePolicy="Delete",
             )
         )
-        if child.after:
-            stack.DependsOn = sorted(child.after)
+        waits = set(child.after) - {made[key] for key in params if key in made}
+        if waits:
+            stack.DependsOn = sorted(waits)
     return templates

@@ -82,8 +82,8 @@ def _service(s: StackBuilder, svc: Service, task: ecs.TaskDefinition, extra: dic
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecs-service.html),
     and registering the scalable target brings the count into MinCapacity..MaxCapacity
     (https://docs.aws.amazon.com/autoscaling/application/userguide/getting-started.html).
-    The listener and its rules live in the load balancer stack; taking the target group from that
-    stack's outputs makes this stack wait until the listener exists."""
+    The listener and its rules live in the network stack (a group's rules in its loadbalancer-<k>
+    stack); taking the target group from that stack's outputs makes this stack wait until they exist."""
     return s.add(
         ecs.Service(
             "Service",

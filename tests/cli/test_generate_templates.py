@@ -39,10 +39,8 @@ def test_generates_every_profile_in_both_formats(generated: Path) -> None:
     expected_stems = {
         "root",
         "network",
-        "egress",
         "flowlogs",
         "data",
-        "loadbalancer",
         "cluster",
         "notifications",
         "monitoring",

@@ -118,8 +118,8 @@ def test_generated_templates_deploy_and_build_what_they_declare(
     assert tree.root["StackStatus"] == "CREATE_COMPLETE"
     ec2, elb, ecs = client(aws, "ec2"), client(aws, "elbv2"), client(aws, "ecs")
 
-    # network and egress: the VPC, its subnets, route tables, and the NAT gateways and default routes
-    # the egress stack adds to them (its route n through NAT gateway n picked by Fn::Select)
+    # network: the VPC, its subnets, route tables, and the NAT gateways and default routes its egress
+    # part adds to them (route n through NAT gateway n)
     network = child_logical_id(declared, "network.yaml")
     (vpc_props,) = declared.resources("network.yaml", "AWS::EC2::VPC").values()
     vpc_id = tree.outputs["VpcId"]
@@ -133,7 +133,7 @@ def test_generated_templates_deploy_and_build_what_they_declare(
         evaluate(p["CidrBlock"], default) for p in declared_subnets.values()
     )
     nats = ec2.describe_nat_gateways(Filters=in_vpc)["NatGateways"]
-    assert len(nats) == nat_count == len(declared.resources("egress.yaml", "AWS::EC2::NatGateway"))
+    assert len(nats) == nat_count == len(declared.resources("network.yaml", "AWS::EC2::NatGateway"))
     public_subnets = set(tree.outputs["PublicSubnetIds"].split(","))
     assert {n["SubnetId"] for n in nats} <= public_subnets  # NATs live in public subnets
     tables = [t for t in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"] if not _is_main(t)]
@@ -149,7 +149,7 @@ def test_generated_templates_deploy_and_build_what_they_declare(
     assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])[
         "InternetGateways"
     ]
-    assert network in tree.children and child_logical_id(declared, "egress.yaml") in tree.children
+    assert network in tree.children
 
     # security groups (in the network stack): every declared ingress rule exists between the groups
     security = network
@@ -168,13 +168,11 @@ def test_generated_templates_deploy_and_build_what_they_declare(
     assert 80 in open_ports
 
     # load balancer: the ALB, one target group per routed service, the listener and the path rule
-    (alb_props,) = declared.resources(
-        "loadbalancer.yaml", "AWS::ElasticLoadBalancingV2::LoadBalancer"
-    ).values()
+    (alb_props,) = declared.resources("network.yaml", "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
     (alb,) = elb.describe_load_balancers(Names=[declared.text(alb_props["Name"])])["LoadBalancers"]
     assert alb["DNSName"] == tree.outputs["AlbDnsName"] and alb["VpcId"] == vpc_id
     groups = {g["TargetGroupName"]: g for g in elb.describe_target_groups()["TargetGroups"]}
-    declared_groups = declared.resources("loadbalancer.yaml", "AWS::ElasticLoadBalancingV2::TargetGroup")
+    declared_groups = declared.resources("network.yaml", "AWS::ElasticLoadBalancingV2::TargetGroup")
     assert set(groups) == {declared.text(p["Name"]) for p in declared_groups.values()}
     for props in declared_groups.values():
         group = groups[declared.text(props["Name"])]

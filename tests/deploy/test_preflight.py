@@ -330,7 +330,7 @@ def with_host_rule(ctx: Context, host: str) -> Context:
         "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
         "Properties": {"Conditions": [{"Field": "host-header", "HostHeaderConfig": {"Values": [host]}}]},
     }
-    ctx.templates["loadbalancer"]["Resources"]["HostRule"] = rule
+    ctx.templates["network"]["Resources"]["HostRule"] = rule
     return ctx
 
 

@@ -89,7 +89,7 @@ def test_a_dev_destroy_empties_every_version_and_delete_marker_of_the_access_log
 
     # GIVEN dev deployed and its access-log bucket holding logs, older versions and a delete marker
     assert run(aws, generated_templates, terminal(), "deploy", "--env", "dev", *params(), "--yes") == 0
-    bucket = Deployed(clients.cloudformation, STACK).physical("LoadBalancerStack", "AccessLogBucket")
+    bucket = Deployed(clients.cloudformation, STACK).physical("NetworkStack", "AccessLogBucket")
     s3 = client(aws, "s3")
     # the template versions the bucket; moto's bucket model drops VersioningConfiguration
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})

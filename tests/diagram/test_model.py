@@ -63,10 +63,10 @@ def test_subnets_per_az_and_nat_egress(folders: dict[str, Path], env: str, nats:
         titles = sorted(n.title for n in graph.nodes if n.group == group.id and n.kind == "subnet")
         assert titles == [f"private 10.0.{128 + index}.0/24", f"public 10.0.{index}.0/24"]
     assert len(graph.titles("nat")) == nats
-    # NAT gateway n is drawn in its own (egress) stack, in the AZ of the public subnet it sits in
+    # NAT gateway n is drawn in the AZ of the public subnet it sits in, inside the network stack
     for node in (n for n in graph.nodes if n.kind == "nat"):
         group = next(g for g in graph.groups if g.id == node.group)
-        assert (group.parent, group.label) == ("EgressStack", f"AZ {node.title.rsplit(' ', 1)[-1]}")
+        assert (group.parent, group.label) == ("NetworkStack", f"AZ {node.title.rsplit(' ', 1)[-1]}")
     routes = graph.named_edges(ROUTE)
     private_to_nat = {(s, t) for s, t, _ in routes if s.startswith("private")}
     assert len(private_to_nat) == 3 and {t for _, t in private_to_nat} == set(graph.titles("nat"))
@@ -187,8 +187,8 @@ def test_the_services_view_keeps_the_services_and_how_they_are_reached(dev: mode
     assert view.named_edges(ALLOWS) == dev.named_edges(ALLOWS)
     assert view.named_edges(USES) == set() and view.named_edges(ROUTE) == set()
     labels = {g.label for g in view.groups}
-    assert "network stack" not in labels and "data stack" not in labels
-    assert {"loadbalancer stack", "service-processing stack"} <= labels
+    assert "data stack" not in labels and not [label for label in labels if label.startswith("AZ ")]
+    assert {"network stack", "service-processing stack"} <= labels  # the ALB is the network stack's
 
 
 def test_traced_services_send_traces_to_the_deployment_s_x_ray_group(tmp_path: Path) -> None:

@@ -86,15 +86,15 @@ def test_running_tasks_alarm_fires_below_the_minimum_in_force(env_built: Built) 
 
 
 def test_services_behind_the_alb_alarm_on_their_own_target_group(env_built: Built) -> None:
-    lb = env_built.stack("loadbalancer")
+    lb = env_built.stack("network")
     for svc in ALB_SERVICES:
         stem, tg = f"service-{svc}", f"{CAMEL[svc]}TargetGroupFullName"
-        assert env_built.fed_by(stem, tg) == {"Fn::GetAtt": ["LoadBalancerStack", f"Outputs.{tg}"]}
+        assert env_built.fed_by(stem, tg) == {"Fn::GetAtt": ["NetworkStack", f"Outputs.{tg}"]}
         assert lb["Outputs"][tg]["Value"] == {
             "Fn::GetAtt": [f"{CAMEL[svc]}TargetGroup", "TargetGroupFullName"]
         }
         assert env_built.fed_by(stem, "AlbFullName") == {
-            "Fn::GetAtt": ["LoadBalancerStack", "Outputs.AlbFullName"]
+            "Fn::GetAtt": ["NetworkStack", "Outputs.AlbFullName"]
         }
         found = alarms(env_built, stem)
         expected = {
@@ -129,7 +129,7 @@ def test_services_behind_the_alb_alarm_on_their_own_target_group(env_built: Buil
 
 def test_load_balancer_alarms_watch_this_load_balancer(env_built: Built) -> None:
     assert env_built.fed_by("monitoring", "AlbFullName") == {
-        "Fn::GetAtt": ["LoadBalancerStack", "Outputs.AlbFullName"]
+        "Fn::GetAtt": ["NetworkStack", "Outputs.AlbFullName"]
     }
     found = alarms(env_built, "monitoring")
     assert set(found) == {"Alb5xxAlarm", "AlbRejectedConnectionsAlarm"}

@@ -13,5 +13,6 @@ def test_cluster_capacity_providers_and_container_insights(env_built: Built) -> 
         {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
         {"CapacityProvider": "FARGATE_SPOT", "Weight": 4},
     ]
-    namespace = env_built.resource("cluster", "Namespace")["Properties"]
-    assert namespace["Name"] == {"Fn::Sub": "tap-${EnvironmentSuffix}.local"}
+    # nothing of the network: the cluster is created beside it
+    fed = env_built.root["Resources"]["ClusterStack"]["Properties"]["Parameters"].values()
+    assert not [value for value in fed if "Fn::GetAtt" in value and value["Fn::GetAtt"][0] == "NetworkStack"]

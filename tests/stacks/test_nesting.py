@@ -21,10 +21,8 @@ from tests.stacks.conftest import KEY_ARN_PARAM
 
 STEMS = [
     "network",
-    "egress",
     "flowlogs",
     "data",
-    "loadbalancer",
     "cluster",
     "notifications",
     "monitoring",
@@ -53,7 +51,8 @@ def test_in_a_grouped_platform_the_parts_take_the_key_and_the_rules_listener_fro
     templates = generator.build_environment(dep)
     assert "data-2" in templates and "loadbalancer-2" in templates
 
-    shared_lb = templates["loadbalancer"]
+    assert "loadbalancer" not in templates  # the shared load balancer is the network stack's
+    shared_lb = templates["network"]
     assert shared_lb["Outputs"]["ListenerArn"]["Value"] == {
         "Fn::If": ["HasCertificate", {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]
     }
@@ -66,11 +65,15 @@ def test_in_a_grouped_platform_the_parts_take_the_key_and_the_rules_listener_fro
     assert "security" not in templates and "AlbSecurityGroup" in templates["network"]["Resources"]
     assert "Extra7SecurityGroup" in templates["security-2"]["Resources"]
     assert {"FrontendSecurityGroup", "Extra0SecurityGroup"} <= set(templates["security-1"]["Resources"])
-    # a group's services pull images through the egress stack: the whole group waits for it
+    # a group's services pull images through the egress part of the network stack: the whole group
+    # waits for that stack, by the values it takes from it (a DependsOn beside them is obsolete)
     for group in ("Services1Stack", "Services2Stack"):
-        assert templates["root"]["Resources"][group]["DependsOn"] == ["EgressStack"]
+        stack = templates["root"]["Resources"][group]
+        fed = stack["Properties"]["Parameters"].values()
+        assert {"Fn::GetAtt": ["NetworkStack", "Outputs.PrivateSubnetIds"]} in fed
+        assert "DependsOn" not in stack
     services = [r for r in templates["services-2"]["Resources"].values() if "DependsOn" in r]
-    assert services == []  # the EgressStack is not their sibling: the group waits
+    assert services == []  # the NetworkStack is not their sibling: the group waits
 
     assert [k for k, r in templates["data"]["Resources"].items() if r["Type"] == "AWS::KMS::Key"] == ["Key"]
     part = templates["data-2"]["Resources"]

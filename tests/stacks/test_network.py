@@ -1,5 +1,6 @@
 """The network stack (tap_cfn/stacks/network.py): the VPC over three AZs, its subnets and route
-tables, and the security groups; nothing slow and nothing that waits for the key."""
+tables, the Cloud Map namespace and the security groups; nothing that waits for the key. Its egress and
+load balancer parts are tested in test_egress.py and test_loadbalancer.py."""
 
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def test_public_subnets_route_through_the_igw_and_each_private_subnet_has_its_ow
     env_built: Built,
 ) -> None:
     resources = env_built.stack("network")["Resources"]
-    (public,) = env_built.resources("network", "AWS::EC2::Route").values()  # the way out is egress's
+    public = env_built.resource("network", "PublicDefaultRoute")
     assert public["Properties"] == {
         "DestinationCidrBlock": "0.0.0.0/0",
         "GatewayId": {"Ref": "InternetGateway"},
@@ -106,21 +107,44 @@ def test_public_subnets_route_through_the_igw_and_each_private_subnet_has_its_ow
         }
         public_assoc = resources[f"PublicSubnet{index}RouteTableAssociation"]["Properties"]
         assert public_assoc["RouteTableId"] == {"Ref": "PublicRouteTable"}
-    tables = env_built.stack("network")["Outputs"]["PrivateRouteTableIds"]["Value"]
-    assert tables == {"Fn::Sub": "${PrivateRouteTable1},${PrivateRouteTable2},${PrivateRouteTable3}"}
+    subnets = env_built.stack("network")["Outputs"]["PrivateSubnetIds"]["Value"]
+    assert subnets == {"Fn::Sub": "${PrivateSubnet1},${PrivateSubnet2},${PrivateSubnet3}"}
 
 
-def test_the_network_waits_for_no_other_stack_and_holds_nothing_slow(env_built: Built) -> None:
-    """What the load balancer and the services wait for: no key, no NAT gateway, no flow log."""
+def test_the_network_waits_for_no_other_stack_and_its_two_slow_paths_run_side_by_side(
+    env_built: Built,
+) -> None:
+    """The one stack the services wait for: no key, no flow log; the NAT gateways and the ALB each
+    wait only for the internet gateway's attachment (and the ALB for its bucket policy), not for
+    each other."""
     network = env_built.stack("network")
     fed = env_built.root["Resources"]["NetworkStack"]["Properties"]["Parameters"]
     assert set(fed) == {
         "EnvironmentSuffix",
         "CertificateArn",
+        "DomainName",
+        "HostedZoneId",
         "VpcCidr",
     }  # root parameters, no sibling's output
     assert all(set(value) == {"Ref"} for value in fed.values())
+    assert "Parameters" not in network or set(network["Parameters"]) == set(fed)
     kinds = {r["Type"] for r in network["Resources"].values()}
-    assert not kinds & {"AWS::EC2::NatGateway", "AWS::EC2::EIP", "AWS::EC2::VPCEndpoint", "AWS::EC2::FlowLog"}
-    assert "AWS::EC2::SecurityGroup" in kinds
+    assert not kinds & {"AWS::KMS::Key", "AWS::EC2::FlowLog"}
     assert "DependsOn" not in env_built.root["Resources"]["NetworkStack"]
+    alb = env_built.resource("network", "LoadBalancer")
+    assert sorted(alb["DependsOn"]) == ["AccessLogBucketPolicy", "InternetGatewayAttachment"]
+    assert alb["Properties"]["Scheme"] == "internet-facing"
+    assert alb["Properties"]["Subnets"] == [{"Ref": f"PublicSubnet{i}"} for i in (1, 2, 3)]
+    for eip in env_built.resources("network", "AWS::EC2::EIP").values():
+        assert eip["DependsOn"] == ["InternetGatewayAttachment"]
+    assert "NatGateway" not in str(alb) and "LoadBalancer" not in str(
+        env_built.resources("network", "AWS::EC2::NatGateway")
+    )
+
+
+def test_the_cloud_map_namespace_is_a_private_zone_of_the_vpc(env_built: Built) -> None:
+    namespace = env_built.resource("network", "Namespace")["Properties"]
+    assert namespace["Name"] == {"Fn::Sub": "tap-${EnvironmentSuffix}.local"}
+    assert namespace["Vpc"] == {"Ref": "Vpc"}
+    outputs = env_built.stack("network")["Outputs"]
+    assert outputs["NamespaceId"]["Value"] == {"Fn::GetAtt": ["Namespace", "Id"]}

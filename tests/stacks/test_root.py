@@ -29,11 +29,12 @@ def test_certificate_arn_is_an_optional_root_parameter_fed_to_the_stacks_that_ne
     env_built: Built,
 ) -> None:
     assert env_built.root["Parameters"]["CertificateArn"]["Default"] == ""
-    for stem in ("loadbalancer", "network"):
-        assert env_built.fed_by(stem, "CertificateArn") == {"Ref": "CertificateArn"}
-        assert env_built.stack(stem)["Conditions"]["HasCertificate"] == {
-            "Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]
-        }
+    assert env_built.fed_by("network", "CertificateArn") == {"Ref": "CertificateArn"}
+    assert env_built.stack("network")["Conditions"]["HasCertificate"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]
+    }
+    takers = [stem for stem, t in env_built.children.items() if "CertificateArn" in t.get("Parameters", {})]
+    assert takers == ["network"]
 
 
 def test_root_outputs_what_an_operator_needs(env_built: Built) -> None:
@@ -52,7 +53,7 @@ def test_root_outputs_what_an_operator_needs(env_built: Built) -> None:
         *(f"{CAMEL[s]}ServiceName" for s in SERVICES),
     }  # the repository URIs are the registry stack's outputs
     assert set(outputs) == expected
-    assert outputs["AlbUrl"]["Value"] == {"Fn::GetAtt": ["LoadBalancerStack", "Outputs.AlbUrl"]}
+    assert outputs["AlbUrl"]["Value"] == {"Fn::GetAtt": ["NetworkStack", "Outputs.AlbUrl"]}
     assert outputs["FrontendServiceName"]["Value"] == {
         "Fn::GetAtt": ["FrontendServiceStack", "Outputs.FrontendServiceName"]
     }

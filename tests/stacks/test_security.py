@@ -93,7 +93,7 @@ def _group_path(b: Built, source: str, target: str, port: int) -> bool:
 
 
 def _nat_route_everywhere(b: Built) -> bool:
-    routes = b.resources("egress", "AWS::EC2::Route").values()
+    routes = b.resources("network", "AWS::EC2::Route").values()
     private = [r for r in routes if "NatGatewayId" in r["Properties"]]
     tables = b.resources("network", "AWS::EC2::RouteTable")
     return len(private) == len(tables) - 1 and all(
