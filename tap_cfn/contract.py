@@ -10,6 +10,7 @@ the root stack. `VALUES` is the registry: every value is declared into it, each 
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -232,6 +233,7 @@ SERVICE_NAME = _declare(
 )
 
 
+@functools.cache  # VALUES is complete once this module is imported; the root asks per output
 def value_of(key: str) -> Value | None:
     """The declared value an Output or Parameter named `key` carries: a platform value by its
     key, a per-owner value by the key after the owner's name; None for anything else."""
