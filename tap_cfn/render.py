@@ -119,6 +119,7 @@ _MAP_START = MappingStartEvent(None, _MAP, True, flow_style=False)
 _SEQ_START = SequenceStartEvent(None, _SEQ, True, flow_style=False)
 _MAP_END, _SEQ_END = MappingEndEvent(), SequenceEndEvent()
 _SCALARS: dict[tuple[str, str], ScalarEvent] = {}
+_STRINGS: dict[str, ScalarEvent] = {}  # the string ones of _SCALARS, by text alone
 
 
 def to_yaml(data: dict[str, Any]) -> str:
@@ -146,13 +147,15 @@ def _scalar(value: str, tag: str = _STR) -> ScalarEvent:
     if event is None:
         plain = _RESOLVER.resolve(ScalarNode, value, (True, False)) == tag
         event = _SCALARS[value, tag] = ScalarEvent(None, tag, (plain, tag == _STR), value)
+        if tag == _STR:
+            _STRINGS[value] = event
     return event
 
 
 def _events(value: Any, emit: Callable[[Event], None]) -> None:
     kind = type(value)
     if kind is str:
-        emit(_scalar(value))
+        emit(_STRINGS.get(value) or _scalar(value))
     elif kind is dict:
         if len(value) == 1:
             ((key, inner),) = value.items()
@@ -160,13 +163,20 @@ def _events(value: Any, emit: Callable[[Event], None]) -> None:
                 return
         emit(_MAP_START)
         for key in sorted(value):
-            emit(_scalar(key))
-            _events(value[key], emit)
+            emit(_STRINGS.get(key) or _scalar(key))
+            item = value[key]
+            if type(item) is str:  # most values: no call for them
+                emit(_STRINGS.get(item) or _scalar(item))
+            else:
+                _events(item, emit)
         emit(_MAP_END)
     elif kind is list:
         emit(_SEQ_START)
         for item in value:
-            _events(item, emit)
+            if type(item) is str:
+                emit(_STRINGS.get(item) or _scalar(item))
+            else:
+                _events(item, emit)
         emit(_SEQ_END)
     elif kind is bool:
         emit(_scalar("true" if value else "false", _BOOL))
