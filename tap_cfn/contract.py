@@ -10,7 +10,6 @@ the root stack. `VALUES` is the registry: every value is declared into it, each 
 from __future__ import annotations
 
 import enum
-import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,6 +67,8 @@ class Value:
 
 
 VALUES: list[Value] = []
+_PLATFORM: dict[str, Value] = {}  # the platform values of VALUES by key, for value_of
+_OWNED: list[Value] = []  # the per-owner ones, in declaration order
 
 
 def _declare(
@@ -77,6 +78,10 @@ def _declare(
         raise ValueError(f"contract value {key} declared twice")
     value = Value(key, type, owner, scope, description, public)
     VALUES.append(value)
+    if value.owned:
+        _OWNED.append(value)
+    else:
+        _PLATFORM[key] = value
     return value
 
 
@@ -233,12 +238,11 @@ SERVICE_NAME = _declare(
 )
 
 
-@functools.cache  # VALUES is complete once this module is imported; the root asks per output
 def value_of(key: str) -> Value | None:
     """The declared value an Output or Parameter named `key` carries: a platform value by its
     key, a per-owner value by the key after the owner's name; None for anything else."""
-    exact = next((v for v in VALUES if not v.owned and v.key == key), None)
-    return exact or next((v for v in VALUES if v.owned and key.endswith(v.key) and key != v.key), None)
+    exact = _PLATFORM.get(key)
+    return exact or next((v for v in _OWNED if key.endswith(v.key) and key != v.key), None)
 
 
 def is_owned(key: str) -> bool:

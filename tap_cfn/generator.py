@@ -120,7 +120,8 @@ def render_environment(dep: Deployment, formats: Iterable[str]) -> dict[str, str
 
 def render_registry(config: Config, formats: Iterable[str]) -> dict[str, str]:
     """The project's registry stack: registry.<fmt>, written to <out>/registry/ beside the profiles."""
-    return files({REGISTRY: as_dict(registry.build(config))}, formats)
+    with _no_cycle_collection():
+        return files({REGISTRY: as_dict(registry.build(config))}, formats)
 
 
 def write(out_dir: Path, files: dict[str, dict[str, str]]) -> None:
