@@ -8,7 +8,10 @@
    one service changed (warm) and unchanged: targets warm under 8 s, unchanged under 2 s;
 4. the deploy-time model (tap_cfn/deploytime.py): the critical path of a first deploy in the
    nested form and flat, their ratio (target: nested within 15 % of flat) and the stacks on the
-   services' chain."""
+   services' chain.
+
+Where generation time goes: `.venv/bin/pyinstrument generate.py templates --env dev --out /tmp/t --quiet`
+(or `--config` a platform of tests/platforms.py written to YAML)."""
 
 from __future__ import annotations
 
