@@ -66,6 +66,8 @@ class Value:
 
 
 VALUES: list[Value] = []
+_PLATFORM: dict[str, Value] = {}  # the platform values of VALUES by key, for value_of
+_OWNED: list[Value] = []  # the per-owner ones, in declaration order
 
 
 def _declare(
@@ -75,6 +77,10 @@ def _declare(
         raise ValueError(f"contract value {key} declared twice")
     value = Value(key, type, owner, scope, description, public)
     VALUES.append(value)
+    if value.owned:
+        _OWNED.append(value)
+    else:
+        _PLATFORM[key] = value
     return value
 
 
@@ -229,8 +235,8 @@ SERVICE_NAME = _declare(
 def value_of(key: str) -> Value | None:
     """The declared value an Output or Parameter named `key` carries: a platform value by its
     key, a per-owner value by the key after the owner's name; None for anything else."""
-    exact = next((v for v in VALUES if not v.owned and v.key == key), None)
-    return exact or next((v for v in VALUES if v.owned and key.endswith(v.key) and key != v.key), None)
+    exact = _PLATFORM.get(key)
+    return exact or next((v for v in _OWNED if key.endswith(v.key) and key != v.key), None)
 
 
 def is_owned(key: str) -> bool:

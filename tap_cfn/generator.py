@@ -119,17 +119,23 @@ def render_environment(dep: Deployment, formats: Iterable[str]) -> dict[str, str
 
 def render_registry(config: Config, formats: Iterable[str]) -> dict[str, str]:
     """The project's registry stack: registry.<fmt>, written to <out>/registry/ beside the profiles."""
-    return files({REGISTRY: as_dict(registry.build(config))}, formats)
+    with _no_cycle_collection():
+        return files({REGISTRY: as_dict(registry.build(config))}, formats)
 
 
 def write(out_dir: Path, files: dict[str, dict[str, str]]) -> None:
     """Write {env: {name: text}} under out_dir/<env>/. Everything is written to a temporary
     folder first, then moved into place file by file, so a failed run leaves out_dir as it was.
-    Generated files of an environment that are no longer produced are removed."""
+    A file that already holds its text is left alone (creating files is most of a rerun's
+    system time). Generated files of an environment that are no longer produced are removed."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    changed = {
+        env: {name: text for name, text in env_files.items() if not _holds(out_dir / env / name, text)}
+        for env, env_files in files.items()
+    }
     staging = Path(tempfile.mkdtemp(prefix=".tap-cfn-", dir=out_dir))
     try:
-        for env, env_files in files.items():
+        for env, env_files in changed.items():
             (staging / env).mkdir()
             for name, text in env_files.items():
                 (staging / env / name).write_text(text, encoding="utf-8")
@@ -139,7 +145,15 @@ def write(out_dir: Path, files: dict[str, dict[str, str]]) -> None:
             for stale in target.glob("*"):
                 if stale.suffix in {".json", ".yaml"} and stale.name not in env_files:
                     stale.unlink()
-            for name in env_files:
+            for name in changed[env]:
                 os.replace(staging / env / name, target / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _holds(path: Path, text: str) -> bool:
+    """Whether `path` holds exactly the bytes `write_text(text)` would write."""
+    try:
+        return path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False

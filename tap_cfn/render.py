@@ -65,7 +65,8 @@ def _pointing_at(template: dict[str, Any], fmt: str) -> dict[str, Any]:
 
 def as_dict(template: Template) -> dict[str, Any]:
     """What `template.to_dict()` returns, validation included, in a single walk: troposphere's
-    encoder walks each nested object's output again, a third of a 100-service run."""
+    own encoder (`awsencode`, json's `default` hook) made over by orjson, whose walk runs in C and
+    calls back only for the objects (`_object`); the plain dicts come back from its JSON."""
     sections = {
         "Description": template.description,
         "Metadata": template.metadata,
@@ -78,37 +79,32 @@ def as_dict(template: Template) -> dict[str, Any]:
         "Rules": template.rules,
         "Globals": template.globals,
     }
-    plain: dict[str, Any] = {key: _plain(value) for key, value in sections.items() if value}
-    plain["Resources"] = _plain(template.resources)
-    return plain
+    plain: dict[str, Any] = {key: value for key, value in sections.items() if value}
+    plain["Resources"] = template.resources
+    return orjson.loads(orjson.dumps(plain, default=_object))
 
 
-def _plain(obj: Any) -> Any:
-    kind = type(obj)
-    if kind is str or kind is int or kind is bool or kind is float or obj is None:
-        return obj
-    if kind is dict:
-        return {key: _plain(value) for key, value in obj.items()}
-    if kind is list or kind is tuple:
-        return [_plain(item) for item in obj]
-    if isinstance(obj, BaseAWSObject):  # BaseAWSObject.to_dict, walking once
+def _object(obj: Any) -> Any:
+    """One object's value one level down (orjson asks again for any object inside it): what its
+    `to_dict()` gives, after the same validation."""
+    if isinstance(obj, AWSHelperFn) and type(obj).to_dict is AWSHelperFn.to_dict:
+        return obj.data
+    if isinstance(obj, BaseAWSObject):  # BaseAWSObject.to_dict
         if obj.do_validation:
             obj._validate_props()
             obj.validate()
         if obj.properties:
-            return _plain(obj.resource)
+            return obj.resource
         if hasattr(obj, "resource_type"):
-            return {key: _plain(value) for key, value in obj.resource.items() if key != "Properties"}
+            return {key: value for key, value in obj.resource.items() if key != "Properties"}
         return {}
     if isinstance(obj, Tags):
-        return [_plain(tag) for tag in obj.tags]
-    if isinstance(obj, AWSHelperFn) and type(obj).to_dict is AWSHelperFn.to_dict:
-        return _plain(obj.data)
+        return obj.tags
     if hasattr(obj, "to_dict"):
-        return _plain(obj.to_dict())
+        return obj.to_dict()
     if hasattr(obj, "JSONrepr"):  # awacs
-        return _plain(obj.JSONrepr())
-    return obj
+        return obj.JSONrepr()
+    raise TypeError(f"cannot render {type(obj).__name__} in a template")
 
 
 def to_json(data: dict[str, Any]) -> str:
@@ -123,6 +119,7 @@ _MAP_START = MappingStartEvent(None, _MAP, True, flow_style=False)
 _SEQ_START = SequenceStartEvent(None, _SEQ, True, flow_style=False)
 _MAP_END, _SEQ_END = MappingEndEvent(), SequenceEndEvent()
 _SCALARS: dict[tuple[str, str], ScalarEvent] = {}
+_STRINGS: dict[str, ScalarEvent] = {}  # the string ones of _SCALARS, by text alone
 
 
 def to_yaml(data: dict[str, Any]) -> str:
@@ -150,13 +147,15 @@ def _scalar(value: str, tag: str = _STR) -> ScalarEvent:
     if event is None:
         plain = _RESOLVER.resolve(ScalarNode, value, (True, False)) == tag
         event = _SCALARS[value, tag] = ScalarEvent(None, tag, (plain, tag == _STR), value)
+        if tag == _STR:
+            _STRINGS[value] = event
     return event
 
 
 def _events(value: Any, emit: Callable[[Event], None]) -> None:
     kind = type(value)
     if kind is str:
-        emit(_scalar(value))
+        emit(_STRINGS.get(value) or _scalar(value))
     elif kind is dict:
         if len(value) == 1:
             ((key, inner),) = value.items()
@@ -164,13 +163,20 @@ def _events(value: Any, emit: Callable[[Event], None]) -> None:
                 return
         emit(_MAP_START)
         for key in sorted(value):
-            emit(_scalar(key))
-            _events(value[key], emit)
+            emit(_STRINGS.get(key) or _scalar(key))
+            item = value[key]
+            if type(item) is str:  # most values: no call for them
+                emit(_STRINGS.get(item) or _scalar(item))
+            else:
+                _events(item, emit)
         emit(_MAP_END)
     elif kind is list:
         emit(_SEQ_START)
         for item in value:
-            _events(item, emit)
+            if type(item) is str:
+                emit(_STRINGS.get(item) or _scalar(item))
+            else:
+                _events(item, emit)
         emit(_SEQ_END)
     elif kind is bool:
         emit(_scalar("true" if value else "false", _BOOL))

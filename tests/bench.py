@@ -8,7 +8,10 @@
    one service changed (warm) and unchanged: targets warm under 8 s, unchanged under 2 s;
 4. the deploy-time model (tap_cfn/deploytime.py): the critical path of a first deploy in the
    nested form and flat, their ratio (target: nested within 15 % of flat) and the stacks on the
-   services' chain."""
+   services' chain.
+
+Where generation time goes: `.venv/bin/pyinstrument generate.py templates --env dev --out /tmp/t --quiet`
+(or `--config` a platform of tests/platforms.py written to YAML)."""
 
 from __future__ import annotations
 
@@ -31,11 +34,19 @@ TARGET_NESTING_RATIO = 1.15
 LOW_OVERHEAD = 20.0  # s per nested stack as observed (see deploytime.STACK_OVERHEAD's sources)
 
 
+# Children run as a user's `python` does, caching bytecode: with PYTHONDONTWRITEBYTECODE set (some
+# sandboxes and CI images set it) every run recompiles tap_cfn from source, ~0.1 s that users never pay.
+CHILD_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(args: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one child process. On a
-    busy machine the CPU time is the figure to compare."""
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one child process, the
+    interpreter's start and the imports included. On a busy machine the CPU time is the figure
+    to compare."""
     start = time.perf_counter()
-    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        args, cwd=REPO, env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -82,6 +93,11 @@ def scaling(out: Path) -> bool:
         f"(target: linear, 100 services < {TARGET_100_SECONDS} s)"
     )
     print(f"{'services':>8} {'files':>6} {'wall s':>8} {'cpu s':>8} {'ms/service':>11} {'peak MiB':>9}")
+    start = [sys.executable, "-c", "import tap_cfn.cli.generate, tap_cfn.generator"]
+    measure(start)
+    fixed = [measure(start) for _ in range(RUNS // 2)]
+    wall, peak, cpu = (statistics.median(sample[i] for sample in fixed) for i in range(3))
+    print(f"{'none':>8} {'':>6} {wall:>8.3f} {cpu:>8.3f} {'':>11} {peak:>9.1f}  (start and imports)")
     rows = []
     for count in SCALE:
         config = out / f"platform-{count}.yaml"
@@ -136,7 +152,7 @@ def make_templates(out: Path) -> bool:
         [py, "generate.py", "docs", "--readme", str(readme), "--quiet"],
         [py, "generate.py", "lint", "--out", str(folder), "--quiet"],
     ]
-    env = {**os.environ, "TAP_CFN_LINT_CACHE": str(cache)}
+    env = {**CHILD_ENV, "TAP_CFN_LINT_CACHE": str(cache)}
     cold = _timed(steps, env)
     changed = yaml.safe_load(config.read_text())
     changed["services"][0]["max"] = changed["services"][0].get("max", 10) + 1  # one scalable target

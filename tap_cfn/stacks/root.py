@@ -76,12 +76,15 @@ CONSOLE: dict[str, tuple[str, str | None]] = {
 
 def suffix_max_length(children: list[Child]) -> int:
     """The longest suffix for which every name any stack emits stays within its AWS limit."""
+    limits: dict[str, list[tuple[str, int]]] = {}  # by resource type: one lookup per resource
+    for (kind, prop), limit in naming.NAME_LIMITS.items():
+        limits.setdefault(kind, []).append((prop, limit))
     rooms = []
     for leaf in leaves(children):
         assert leaf.template is not None
         for resource in leaf.template.resources.values():
-            for (kind, prop), limit in naming.NAME_LIMITS.items():
-                value = resource.properties.get(prop) if resource.resource_type == kind else None
+            for prop, limit in limits.get(resource.resource_type, ()):
+                value = resource.properties.get(prop)
                 if isinstance(value, Sub):
                     rooms.append(naming.suffix_room(value.data["Fn::Sub"], limit))
     return min(rooms)
@@ -198,22 +201,26 @@ def _outputs(t: Template, templates: dict[str, Template]) -> None:
         )
 
 
-def console_placement(key: str, dep: Deployment) -> tuple[str, str | None]:
-    """(group, label or None) of root parameter `key` in the console; WiringError when it has none."""
-    if key in CONSOLE:
-        return CONSOLE[key]
+def console_placements(dep: Deployment) -> dict[str, tuple[str, str | None]]:
+    """Root parameter -> (group, label or None) in the console: the CONSOLE keys, and each of them
+    with a service's name in front (FrontendImageTag). Made once, not searched per parameter."""
+    placements: dict[str, tuple[str, str | None]] = {}
     for svc in dep.services:
         for contract_key, placement in CONSOLE.items():
-            if key == logical_id(svc.name) + contract_key:
-                return placement
-    raise WiringError(
-        f"root parameter {key} has no console group and label: add it to CONSOLE in tap_cfn/stacks/root.py"
-    )
+            placements.setdefault(logical_id(svc.name) + contract_key, placement)
+    return {**placements, **CONSOLE}
 
 
 def console_interface(keys: list[str], dep: Deployment) -> dict[str, Any]:
     """ParameterGroups and ParameterLabels for the root parameters `keys` (declaration order)."""
-    placed = {key: console_placement(key, dep) for key in keys}
+    known = console_placements(dep)
+    missing = [key for key in keys if key not in known]
+    if missing:
+        raise WiringError(
+            f"root parameter {missing[0]} has no console group and label: add it to CONSOLE in "
+            "tap_cfn/stacks/root.py"
+        )
+    placed = {key: known[key] for key in keys}
     unknown = {group for group, _ in placed.values()} - set(CONSOLE_GROUPS)
     if unknown:
         raise WiringError(f"console group(s) {sorted(unknown)} missing from CONSOLE_GROUPS")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import os
 import re
 import subprocess
 import sys
@@ -124,6 +125,21 @@ def test_a_failure_while_writing_leaves_the_output_as_it_was(tmp_path: Path) -> 
     with pytest.raises(OSError):
         generator.write(out, {"dev": {"root.json": "new\n"}, "bad/name": {"x.json": "{}\n"}})
     assert snapshot(out) == before
+
+
+def test_a_rerun_rewrites_only_the_files_whose_bytes_change(tmp_path: Path) -> None:
+    from tap_cfn import generator
+
+    out = tmp_path / "out"
+    generator.write(out, {"dev": {"root.json": "same\n", "a.json": "old\n", "b.json": "x\n"}})
+    (out / "dev" / "b.json").write_bytes(b"x\r\n")  # the same text read back, other bytes
+    for name in ("root.json", "a.json", "b.json"):
+        os.utime(out / "dev" / name, ns=(0, 0))
+    generator.write(out, {"dev": {"root.json": "same\n", "a.json": "new\n", "b.json": "x\n"}})
+    assert (out / "dev" / "root.json").stat().st_mtime_ns == 0  # left alone
+    assert (out / "dev" / "a.json").read_bytes() == b"new\n"
+    assert (out / "dev" / "b.json").read_bytes() == b"x\n"
+    assert sorted(p.name for p in out.iterdir()) == ["dev"]  # no staging folder left behind
 
 
 def test_help_lists_the_commands_and_the_exit_codes() -> None:
