@@ -31,7 +31,6 @@ SCALE = (3, 10, 30, 100)
 TARGET_100_SECONDS = 0.5
 TARGET_WARM_SECONDS, TARGET_UNCHANGED_SECONDS = 8.0, 2.0
 TARGET_NESTING_RATIO = 1.15
-LOW_OVERHEAD = 20.0  # s per nested stack as observed (see deploytime.STACK_OVERHEAD's sources)
 
 
 # Children run as a user's `python` does, caching bytecode: with PYTHONDONTWRITEBYTECODE set (some
@@ -186,10 +185,10 @@ def deploy_time(folder: Path) -> bool:
         nested, flat = deploytime.nested(stacks), deploytime.flat(stacks)
         ratio = nested.seconds / flat.seconds
         ok &= ratio <= TARGET_NESTING_RATIO
-        low = deploytime.nested(stacks, overhead=LOW_OVERHEAD).seconds
+        low = deploytime.nested(stacks, overhead=deploytime.LOW_OVERHEAD).seconds
         print(
             f"\n{env}: nested {nested.seconds / 60:.1f} min, flat {flat.seconds / 60:.1f} min, "
-            f"ratio {ratio:.2f} (target <= {TARGET_NESTING_RATIO}); with {LOW_OVERHEAD:.0f} s per "
+            f"ratio {ratio:.2f} (target <= {TARGET_NESTING_RATIO}); with {deploytime.LOW_OVERHEAD:.0f} s per "
             f"nested stack (observed) {low / 60:.1f} min, ratio {low / flat.seconds:.2f}"
         )
         on_path = [s.name for s in nested.path if s.kind == STACK_TYPE and "/" not in s.name]

@@ -273,21 +273,39 @@ def _key(parent: str, logical: str) -> str:
 
 def read(folder: Path) -> Stacks:
     """Load root.json and every nested stack below it (relative TemplateURLs, as generated)."""
-    stacks = Stacks({"": _load(folder / ROOT_FILE)}, {}, {"": "root"})
+
+    def load(parent: str, logical: str, url: object) -> tuple[str, dict[str, Any]]:
+        if not isinstance(url, str) or "/" in url or not url.endswith(".json"):
+            raise TemplateError(
+                f"{folder / (parent + '.json')}: {logical}: TemplateURL {url!r} is not a local JSON file"
+            )
+        return url.removesuffix(".json"), _load(folder / url)
+
+    return tree(_load(folder / ROOT_FILE), load)
+
+
+def built(templates: dict[str, dict[str, Any]]) -> Stacks:
+    """The same tree from the generator's template dicts by stem (generator.build_environment)."""
+    return tree(templates["root"], lambda _parent, _logical, url: (str(url), templates[str(url)]))
+
+
+def tree(root: dict[str, Any], load: Callable[[str, str, object], tuple[str, dict[str, Any]]]) -> Stacks:
+    """Every nested stack below `root`; `load(parent stem, logical ID, TemplateURL)` gives a child's
+    stem and template."""
+    stacks = Stacks({"": root}, {}, {"": "root"})
     pending = [""]
     while pending:
         parent = pending.pop()
         for logical, resource in sorted(stacks.templates[parent].get("Resources", {}).items()):
             if resource.get("Type") != STACK_TYPE:
                 continue
-            url = resource.get("Properties", {}).get("TemplateURL")
-            if not isinstance(url, str) or "/" in url or not url.endswith(".json"):
-                where = folder / f"{stacks.stems[parent]}.json"
-                raise TemplateError(f"{where}: {logical}: TemplateURL {url!r} is not a local JSON file")
+            stem, template = load(
+                stacks.stems[parent], logical, resource.get("Properties", {}).get("TemplateURL")
+            )
             key = _key(parent, logical)
-            stacks.templates[key] = _load(folder / url)
+            stacks.templates[key] = template
             stacks.parents[key] = (parent, logical)
-            stacks.stems[key] = url.removesuffix(".json")
+            stacks.stems[key] = stem
             pending.append(key)
     return stacks
 
