@@ -60,6 +60,12 @@ class Built:
         return self.root["Resources"][self.logical_ids[stem]]["Properties"]["Parameters"][parameter]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.support.moto_endpoint import share_botocore_data
+
+    share_botocore_data()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest single tests first (the property tests, the lint of every profile): under
     pytest-xdist a long test started last is a tail the other worker cannot share."""
