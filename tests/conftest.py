@@ -71,10 +71,11 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault(JOBS_ENV, "1")
 
 
-# The longest tests, longest first (CPU seconds on a cold lint cache, measured 2026-11-30): under
-# pytest-xdist the first quarter of the collection is dealt to the workers round robin, so these
-# alternate between them, and the run ends on short tests that both workers share (longest
-# processing time first). A renamed test only loses its place in the queue.
+# The longest tests, longest first (CPU seconds on a cold lint cache, measured 2026-11-30). `make
+# pytest` hands each pytest-xdist worker the next test of the collection as it finishes one
+# (--maxschedchunk=1; by default each worker first gets a quarter of its share in one block, and
+# one worker got all of these): longest processing time first, so the run ends on short tests
+# both workers share. A renamed test only loses its place in the queue.
 LONGEST = (
     "test_random_valid_platforms_lint_clean_and_are_fully_wired",  # 15: cfn-lint, 51 templates
     "test_every_generated_template_is_lint_clean",  # 14: every profile, through profile_findings
