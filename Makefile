@@ -84,10 +84,12 @@ OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 test: $(STAMP) $(SCAN_STAMP) $(GUARD_STAMP) ## Run the test suite (behaviour, config errors, CLI, lint and diagram) beside the checkov and cfn-guard gates
 	$(MAKE) --no-print-directory --jobs=3 $(OUTPUT_SYNC) pytest scan guard
 
-# pytest-xdist: a test worker per core (TEST_JOBS=0 runs them in one process)
+# pytest-xdist: a test worker per core (TEST_JOBS=0 runs them in one process), each handed the
+# next test of one queue as it finishes one (--maxschedchunk=1), the longest first
+# (tests/conftest.py), so that the workers finish together.
 TEST_JOBS ?= auto
 pytest: $(STAMP) ## The test suite alone
-	$(PY) -m pytest -n $(TEST_JOBS)
+	$(PY) -m pytest -n $(TEST_JOBS) --maxschedchunk=1
 
 lint: $(STAMP) ## ruff and mypy on the code
 	$(VENV)/bin/ruff check tap_cfn tests generate.py

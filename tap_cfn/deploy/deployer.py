@@ -38,6 +38,7 @@ from tap_cfn.deploy.packaging import (
     ensure_bucket,
     load_template,
     package,
+    parse_template,
 )
 from tap_cfn.deploy.rollout import RolloutWatcher, explain_service, failed_service_arn, interrupted
 from tap_cfn.deploy.rootcause import (
@@ -515,10 +516,8 @@ def _decide(
 
 def _outputs_changed(cfn: Any, stack_id: str, template: dict[str, Any]) -> bool:
     """Whether the root's Outputs differ from the deployed root's: no resource row shows that."""
-    from cfn_flip import load
-
     body = cfn.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
-    deployed = load(body)[0] if isinstance(body, str) else body
+    deployed = parse_template(body) if isinstance(body, str) else body
     return bool((deployed or {}).get("Outputs") != template.get("Outputs"))
 
 

@@ -74,13 +74,13 @@ REMOVAL: dict[str, tuple[Callable[[str], str], str, Callable[[Any, str], Any]]] 
 def retained_resources(cfn: Any, stack_id: str, stack_name: str) -> list[Leftover]:
     """Resources of the live tree whose template says Retain/RetainExceptOnCreate: read before the
     delete, while every stack still answers ListStackResources and GetTemplate."""
-    from cfn_flip import load
+    from tap_cfn.deploy.packaging import parse_template
 
     found, pending = [], [(stack_id, stack_name)]
     while pending:
         current, label = pending.pop(0)
         body = cfn.get_template(StackName=current, TemplateStage="Processed")["TemplateBody"]
-        template = load(body)[0] if isinstance(body, str) else body
+        template = parse_template(body) if isinstance(body, str) else body
         policies = {
             k: r.get("DeletionPolicy", "Delete") for k, r in (template.get("Resources") or {}).items()
         }

@@ -19,8 +19,10 @@ from tap_cfn.deploy.packaging import (
     bucket_settings,
     default_bucket_name,
     ensure_bucket,
+    load_template,
     object_url,
     package,
+    parse_template,
 )
 
 BUCKET = Bucket("tap-cfn-test-artifacts", "us-east-1", "123456789012")
@@ -101,6 +103,40 @@ def test_a_root_over_the_body_limit_goes_through_s3(clients: Clients, fixture_te
     assert packaged.body is None
     assert packaged.template_argument().keys() == {"TemplateURL"}
     assert "Network" in json.loads(read_object(clients.s3, packaged.url or ""))["Resources"]
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_templates_read_as_cfn_flip_reads_them() -> None:
+    """parse_template runs cfn-flip's YAML constructors on libyaml: every committed template, a
+    hand-written one with every short form, and text that is neither, read as cfn-flip does."""
+    import cfn_flip
+
+    paths = sorted((REPO / "templates").rglob("*.yaml")) + sorted((REPO / "templates").rglob("*.json"))
+    assert len(paths) > 20
+    for path in paths:
+        assert parse_template(path.read_text()) == cfn_flip.load(path.read_text())[0], path
+    short = (
+        "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Condition: IsProd\n"
+        "    Properties:\n      TopicName: !Sub '${AWS::StackName}-t'\n"
+        "      DisplayName: !GetAtt Other.Name\n      Tags: [{Key: a, Value: !Ref P}]\n"
+        "      KmsMasterKeyId: !If [IsProd, !ImportValue k, !Ref AWS::NoValue]\n"
+        "Outputs:\n  O: {Value: !Join ['', [!Select [0, !GetAZs ''], '1.0', 010, yes, 2020-01-01]]}\n"
+    )
+    assert parse_template(short) == cfn_flip.load(short)[0]
+    with pytest.raises(ValueError) as raised:
+        parse_template("a: [b\n")
+    with pytest.raises(ValueError) as flipped:
+        cfn_flip.load("a: [b\n")
+    assert str(raised.value) == str(flipped.value)
+
+
+def test_a_template_neither_json_nor_yaml_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "root.yaml"
+    broken.write_text("Resources: [unclosed\n")
+    with pytest.raises(PackagingError, match=r"root\.yaml is neither JSON nor YAML"):
+        load_template(broken)
 
 
 def test_a_missing_child_names_the_file_and_the_resource(clients: Clients, tmp_path: Path):

@@ -23,6 +23,8 @@ What the patches make moto do, as CloudFormation does:
 - Fn::Cidr evaluated as CloudFormation documents it (tests/support/intrinsics.py);
 - a generated name for an SSM::Parameter without Name, as CloudFormation gives one;
 - EC2::SubnetRouteTableAssociation made with AssociateRouteTable, so DescribeRouteTables shows it;
+- a JSON template read as JSON, a YAML one with libyaml (moto reads every template with PyYAML's
+  pure-Python loader, a tenth of a second for each of ours, most of a deploy test's time);
 - a nested stack whose delete fails (dependency on a sibling) is retried instead of forgotten,
   and route tables are deleted with their stack, so the VPC can go too.
 """
@@ -1063,6 +1065,47 @@ def _install_ssm_parameter_names() -> None:
     Parameter.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
 
 
+def _install_template_parsing() -> None:
+    """moto reads every template body with PyYAML's pure-Python loader, JSON ones too: most of a
+    deploy test's time on the server. CloudFormation reads a JSON template as JSON: a body that
+    parses as JSON is read so; YAML goes through the same loader classes built on libyaml
+    (PyYAML's CLoader: the same constructor and resolver, moto's tag constructor registered on
+    it too), when PyYAML has it."""
+    import types
+
+    import yaml
+    from moto.cloudformation import models, responses
+
+    fast = getattr(yaml, "CLoader", yaml.Loader)
+
+    def load(stream: Any, Loader: Any) -> Any:  # noqa: N803 (yaml.load's own keyword)
+        if isinstance(stream, str | bytes) and stream.lstrip()[:1] in ("{", b"{"):
+            try:
+                return json.loads(stream)
+            except ValueError:
+                pass  # YAML in flow style
+        return yaml.load(stream, Loader=fast if Loader is yaml.Loader else Loader)
+
+    def add_multi_constructor(prefix: str, constructor: Any) -> None:
+        yaml.add_multi_constructor(prefix, constructor)
+        yaml.add_multi_constructor(prefix, constructor, Loader=fast)
+
+    shim = types.SimpleNamespace(load=load, Loader=yaml.Loader, add_multi_constructor=add_multi_constructor)
+    models.yaml = responses.yaml = shim  # type: ignore[attr-defined]
+
+
+def share_botocore_data() -> None:
+    """One botocore loader for every session of this process: each new session otherwise reads
+    the service models and endpoint rules (megabytes of JSON shipped with botocore, the same
+    all run long) again, about half a second of CPU per test that makes clients."""
+    import functools
+
+    from botocore import loaders, session
+
+    if getattr(session.create_loader, "__wrapped__", None) is not loaders.create_loader:
+        session.create_loader = functools.cache(loaders.create_loader)
+
+
 def install() -> None:
     """Register the models and the engine fixes in this process (idempotent)."""
     global _installed
@@ -1077,6 +1120,7 @@ def install() -> None:
     _install_ec2_quotas()
     _install_ecs_service_linked_role_name()
     _install_ssm_parameter_names()
+    _install_template_parsing()
     # moto caches its type -> model map; our subclasses must be in it, and where moto has a model
     # of its own for the same type (SubnetRouteTableAssociation), ours must win.
     parsing.get_model_list.cache_clear()
