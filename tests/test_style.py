@@ -22,3 +22,17 @@ def test_no_function_in_the_package_is_longer_than_a_reader_can_hold() -> None:
                         f"{path.relative_to(package.parent)}:{node.lineno} {node.name} ({lines} lines)"
                     )
     assert long == []
+
+
+def test_every_test_the_scheduler_starts_first_exists() -> None:
+    # tests/conftest.py names the longest tests as text; a renamed one would silently lose its place
+    from tests.conftest import LONGEST
+
+    tests = Path(__file__).parent
+    defined = {
+        node.name
+        for path in tests.rglob("test_*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef)
+    }
+    assert [name for name in LONGEST if name not in defined] == []
