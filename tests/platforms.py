@@ -1,4 +1,4 @@
-"""Valid platform configs of any size, for the scale and property tests."""
+"""Valid platform configs of any size, for the scale, topology and property tests, and their rendering."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from tap_cfn import config as cfg
+from tap_cfn import generator
 
 DEFAULT = yaml.safe_load((Path(cfg.__file__).parent / cfg.DEFAULT_CONFIG).read_text())
 
@@ -47,3 +48,8 @@ def platform(count: int) -> dict[str, Any]:
             )
     raw["services"] = services
     return raw
+
+
+def render(raw: dict, env: str = "prod", formats: tuple[str, ...] = ("json", "yaml")) -> dict[str, str]:
+    """`raw` generated for `env`: file name -> text."""
+    return generator.render_environment(cfg.Deployment(cfg.parse(raw, "platform.yaml"), env), formats)

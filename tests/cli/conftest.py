@@ -17,3 +17,7 @@ def acme_config(tmp_path: Path) -> Path:
     path = tmp_path / "acme.yaml"
     path.write_text(text.replace("\nproject: tap\n", "\nproject: acme\n"))
     return path
+
+
+# `stackset` commands on the local endpoint (tests/cli/test_stackset.py)
+from tests.support.stackset_endpoint import base, endpoint  # noqa: E402, F401

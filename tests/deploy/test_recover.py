@@ -18,7 +18,7 @@ from tap_cfn.deploy.deployer import Target, UsageError
 from tap_cfn.deploy.recover import recover
 
 from .conftest import Terminal
-from .test_events_rootcause import ROOT, existing_stack
+from .recorded import ROOT, existing_stack
 
 ACCOUNT = "123456789012"
 APP = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/tap-demo-App-1Q2W3E/5d6e7f80-0000-11ef-8e2e"

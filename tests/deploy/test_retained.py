@@ -75,7 +75,7 @@ def test_a_failed_delete_gets_its_root_cause_and_next_step() -> None:
     from tap_cfn.deploy.retained import destroy_and_report
 
     from .conftest import Terminal
-    from .test_events_rootcause import ROOT, existing_stack
+    from .recorded import ROOT, existing_stack
 
     cfn = boto3.client("cloudformation", region_name="us-east-1")
     not_empty = (

@@ -20,7 +20,8 @@ from tap_cfn.cli import common
 from tap_cfn.deploy.aws import Clients
 from tap_cfn.deploy.rollout import RolloutWatcher
 
-from .test_deployer_recorded import (
+from .recorded import ROOT, existing_stack
+from .test_deployer import (
     CS_APP,
     CS_ROOT,
     described,
@@ -29,7 +30,6 @@ from .test_deployer_recorded import (
     script_update,
     task_row,
 )
-from .test_events_rootcause import ROOT, existing_stack
 
 ACCOUNT = "123456789012"
 CLUSTER = "tap-cluster-demo"

@@ -1,4 +1,5 @@
-"""Parsing and checking a StackSet plan (tap_cfn/stackset/plan.py) and the instance calls it makes."""
+"""Parsing and checking a StackSet plan (tap_cfn/stackset/plan.py); the instance calls a plan makes
+are tests/stackset/test_operations.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tap_cfn import config as cfg
 from tap_cfn import flat
 from tap_cfn.stackset.operations import instance_calls
 from tap_cfn.stackset.plan import PlanError, Preferences, account_global_names
-from tests.stackset import A, B, plan
+from tests.stackset import A, plan
 
 
 @pytest.mark.parametrize(
@@ -48,54 +49,6 @@ def test_counts_and_percentages_become_the_matching_preference(
 def test_bad_targets_and_options_are_refused_in_one_line(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(PlanError, match=message.replace("(", r"\(").replace(")", r"\)")):
         plan(**changes)
-
-
-def test_regions_with_different_overrides_get_one_instance_operation_each_in_region_order() -> None:
-    # GIVEN a certificate per region and us-east-1 first
-    p = plan(
-        regions="eu-west-1,us-east-1,eu-central-1",
-        region_parameters=["eu-west-1:CertificateArn=arn:eu", "us-east-1:CertificateArn=arn:us"],
-        preferences=Preferences(region_order=("us-east-1",)),
-    )
-    # WHEN the instances are planned on an empty StackSet
-    calls = instance_calls(p, [])
-    # THEN one create per override group, us-east-1 first, each with its own overrides
-    assert [(c, kw["Regions"], kw.get("ParameterOverrides")) for c, kw, _n in calls] == [
-        (
-            "create_stack_instances",
-            ["us-east-1"],
-            [{"ParameterKey": "CertificateArn", "ParameterValue": "arn:us"}],
-        ),
-        (
-            "create_stack_instances",
-            ["eu-west-1"],
-            [{"ParameterKey": "CertificateArn", "ParameterValue": "arn:eu"}],
-        ),
-        ("create_stack_instances", ["eu-central-1"], None),
-    ]
-    assert all(kw["Accounts"] == [A, B] for _c, kw, _n in calls)
-
-
-def test_existing_instances_are_not_created_again_and_overridden_ones_are_updated() -> None:
-    p = plan(region_parameters=["eu-west-1:VpcCidr=10.1.0.0/16"])
-    current = [{"Account": A, "Region": "eu-west-1"}, {"Account": A, "Region": "us-east-1"}]
-    calls = [(c, kw["Accounts"], kw["Regions"]) for c, kw, _n in instance_calls(p, current)]
-    assert calls == [
-        ("create_stack_instances", [B], ["eu-west-1"]),
-        ("update_stack_instances", [A], ["eu-west-1"]),
-        ("create_stack_instances", [B], ["us-east-1"]),
-    ]
-
-
-def test_ou_targets_use_deployment_targets_and_only_new_regions() -> None:
-    p = plan(targets=(None, "ou-ab12-abcdefgh"))
-    calls = instance_calls(p, [{"Account": A, "Region": "eu-west-1"}])
-    assert [(c, kw) for c, kw, _n in calls] == [
-        (
-            "create_stack_instances",
-            {"DeploymentTargets": {"OrganizationalUnitIds": ["ou-ab12-abcdefgh"]}, "Regions": ["us-east-1"]},
-        )
-    ]
 
 
 def test_iam_names_without_the_region_are_reported_for_multi_region_accounts() -> None:

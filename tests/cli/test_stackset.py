@@ -1,13 +1,13 @@
-"""`stackset` commands against the local endpoint (moto's server, as the deploy tests start it):
-the generated dev environment, flat, as a self-managed StackSet in two accounts.
+"""tap_cfn/cli/stackset.py: `stackset` commands against the local endpoint (moto's server, as the
+deploy tests start it): the generated dev environment, flat, as a self-managed StackSet in two accounts.
 
 moto models StackSets far enough for this: it creates a real stack per instance in the target
 account's backend, and AssumeRole into another account gives that account's view. It does not
-model asynchronous operations, failures or overrides correctly: those are in test_recorded.py."""
+model asynchronous operations, failures or overrides correctly: those are in
+tests/stackset/test_operations.py and test_progress.py; preflight is tests/stackset/test_preflight.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -17,9 +17,9 @@ import yaml
 from tap_cfn import config as cfg
 from tap_cfn import flat
 from tap_cfn.cli import main
-from tests.support.moto_endpoint import dummy_credentials, moto_server, reset_backends
+from tests.stackset import A, B
+from tests.support.stackset_endpoint import in_account
 
-A, B = "111111111111", "222222222222"
 IMAGES = [
     "--param",
     "FrontendImageTag=1.0.0",
@@ -28,33 +28,6 @@ IMAGES = [
     "--param",
     "ProcessingImageTag=1.0.0",
 ]
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with dummy_credentials(), moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def base(endpoint: str) -> list[str]:
-    reset_backends()
-    return ["--env", "dev", "--suffix", "demo", "--region", "us-east-1", "--endpoint-url", endpoint, "-q"]
-
-
-def in_account(endpoint: str, account: str, region: str) -> object:
-    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=endpoint)
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/Reader", RoleSessionName="test")[
-        "Credentials"
-    ]
-    return boto3.client(
-        "cloudformation",
-        region_name=region,
-        endpoint_url=endpoint,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
 
 
 def test_deploy_creates_one_flat_stack_per_account_and_destroy_removes_them(
@@ -121,34 +94,6 @@ def test_bad_deploy_arguments_exit_2_in_one_line_before_any_aws_call(
     (line,) = capsys.readouterr().err.splitlines()
     assert code == 2
     assert message in line
-
-
-def test_preflight_finds_the_administration_role_and_reaches_each_target(
-    endpoint: str, base: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    from tap_cfn.render import as_dict, render
-    from tap_cfn.stackset import roles
-
-    # GIVEN the roles template deployed in the administrator account
-    admin = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=endpoint)
-    admin_account = boto3.client("sts", region_name="us-east-1", endpoint_url=endpoint).get_caller_identity()[
-        "Account"
-    ]
-    body = render(as_dict(roles.build(flat.build(cfg.Deployment(cfg.load(None), "dev")))), "json")
-    admin.create_stack(
-        StackName="stackset-roles",
-        TemplateBody=body,
-        Parameters=[{"ParameterKey": "AdministratorAccountId", "ParameterValue": admin_account}],
-        Capabilities=["CAPABILITY_NAMED_IAM"],
-    )
-    # WHEN preflight looks at one target
-    base = [b for b in base if b != "-q"]
-    code = main(["stackset", "preflight", *base, "--accounts", A, "--regions", "eu-west-1"])
-    # THEN the role is there and the target answers through the execution role
-    err = capsys.readouterr().err
-    assert code == 0, err
-    assert "administrator account: AWSCloudFormationStackSetAdministrationRole exists" in err
-    assert f"{A} eu-west-1: reachable; 0 stacks" in err
 
 
 def test_plan_and_preflight_show_each_regions_values_from_the_config(

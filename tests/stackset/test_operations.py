@@ -1,4 +1,5 @@
-"""StackSet rollouts on recorded answers, shaped as the CloudFormation API reference documents
+"""tap_cfn/stackset/operations.py: the instance calls a plan makes, and StackSet rollouts on
+recorded answers (tests/stackset/recorded.py), shaped as the CloudFormation API reference documents
 them (DescribeStackSetOperation, ListStackSetOperationResults, ListStackInstances,
 DescribeStackEvents), through botocore's Stubber on a real client: any call the code makes that
 is not in the script fails the test. The local endpoint cannot do these: its operations succeed
@@ -7,97 +8,25 @@ overrides (docs/notes-stacksets.md)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
 from tap_cfn.stackset import operations
+from tap_cfn.stackset.operations import instance_calls
 from tap_cfn.stackset.plan import Preferences
-from tap_cfn.stackset.progress import Io
 from tests.stackset import A, B, plan
-
-SET_ID = "tap-demo:6f1d0b0e-3c1a-4a57-9d0c-2f1e8a6b9c01"
-T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
-TEMPLATE = {
-    "Parameters": {
-        "EnvironmentSuffix": {"Type": "String"},
-        "CertificateArn": {"Type": "String", "Default": ""},
-    }
-}
-STACK_NAME = "StackSet-tap-demo-0f4e1c2b"
-STACK_ID = f"arn:aws:cloudformation:eu-west-1:{B}:stack/{STACK_NAME}/7d1c0a9e-aa11-11ef-9a1b-06f1c2d3e4f5"
-
-
-def client() -> Any:
-    return boto3.client(
-        "cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
-
-
-class Lines:
-    def __init__(self, answers: list[str] | None = None) -> None:
-        self.lines: list[str] = []
-        self.answers = answers
-        ask = (lambda _prompt: self.answers.pop(0)) if answers is not None else None
-        self.io = Io(self.lines.append, ask, sleep=lambda _s: None, poll_seconds=0)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-
-def operation(stubber: Stubber, op_id: str, status: str, results: list[tuple[str, str, str, str]]) -> None:
-    """One poll: DescribeStackSetOperation then ListStackSetOperationResults."""
-    stubber.add_response(
-        "describe_stack_set_operation",
-        {
-            "StackSetOperation": {
-                "OperationId": op_id,
-                "StackSetId": SET_ID,
-                "Action": "CREATE",
-                "Status": status,
-                "CreationTimestamp": T0,
-            }
-        },
-        {"StackSetName": "tap-demo", "OperationId": op_id},
-    )
-    summaries = [
-        {
-            "Account": account,
-            "Region": region,
-            "Status": state,
-            **({"StatusReason": reason} if reason else {}),
-            "AccountGateResult": {"Status": "SKIPPED", "StatusReason": "Function not found"},
-        }
-        for account, region, state, reason in results
-    ]
-    stubber.add_response(
-        "list_stack_set_operation_results",
-        {"Summaries": summaries},
-        {"StackSetName": "tap-demo", "OperationId": op_id},
-    )
-
-
-def not_found(stubber: Stubber) -> None:
-    stubber.add_client_error(
-        "describe_stack_set", "StackSetNotFoundException", "StackSet tap-demo not found", 404
-    )
-
-
-def two_region_plan(**changes: Any) -> Any:
-    """A certificate for eu-west-1 only, us-east-1 first, half the accounts at once."""
-    return plan(
-        **{
-            "region_parameters": [
-                "eu-west-1:CertificateArn=arn:aws:acm:eu-west-1:111111111111:certificate/eu"
-            ],
-            "preferences": Preferences("50%", "0", region_order=("us-east-1", "eu-west-1")),
-            **changes,
-        }
-    )
+from tests.stackset.recorded import (
+    SET_ID,
+    STACK_ID,
+    T0,
+    Lines,
+    client,
+    not_found,
+    operation,
+    two_region_plan,
+)
 
 
 def test_two_accounts_two_regions_roll_out_region_by_region_with_the_override() -> None:
@@ -170,141 +99,6 @@ def test_two_accounts_two_regions_roll_out_region_by_region_with_the_override() 
         f"[2/2] {B} us-east-1 SUCCEEDED",
     ]
     assert "operation op-eu SUCCEEDED: 2 succeeded" in out.text
-
-
-FAILED_REASON = (
-    "ResourceLogicalId:LoadBalancer, ResourceType:AWS::ElasticLoadBalancingV2::LoadBalancer, "
-    'ResourceStatusReason:Resource handler returned message: "At least two subnets in two different '
-    'Availability Zones must be specified".'
-)
-
-
-def failed_instance_script(stubber: Stubber) -> None:
-    not_found(stubber)
-    stubber.add_response("create_stack_set", {"StackSetId": SET_ID}, None)
-    stubber.add_response("create_stack_instances", {"OperationId": "op-1"}, None)
-    operation(
-        stubber,
-        "op-1",
-        "FAILED",
-        [(A, "eu-west-1", "SUCCEEDED", ""), (B, "eu-west-1", "FAILED", FAILED_REASON)],
-    )
-    stubber.add_response(
-        "list_stack_instances",
-        {
-            "Summaries": [
-                {
-                    "StackSetId": SET_ID,
-                    "Account": A,
-                    "Region": "eu-west-1",
-                    "Status": "CURRENT",
-                    "StackId": STACK_ID.replace(B, A),
-                    "StackInstanceStatus": {"DetailedStatus": "SUCCEEDED"},
-                },
-                {
-                    "StackSetId": SET_ID,
-                    "Account": B,
-                    "Region": "eu-west-1",
-                    "Status": "OUTDATED",
-                    "StatusReason": FAILED_REASON,
-                    "StackId": STACK_ID,
-                    "StackInstanceStatus": {"DetailedStatus": "FAILED"},
-                },
-            ]
-        },
-        {"StackSetName": "tap-demo"},
-    )
-
-
-def events_of_failed_stack(stubber: Stubber) -> None:
-    def event(seconds: int, logical: str, rtype: str, status: str, reason: str = "") -> dict[str, Any]:
-        return {
-            "StackId": STACK_ID,
-            "EventId": f"{logical}-{status}",
-            "StackName": "StackSet-tap-demo-0f4e1c2b",
-            "LogicalResourceId": logical,
-            "PhysicalResourceId": STACK_ID if rtype.endswith("::Stack") else "",
-            "ResourceType": rtype,
-            "Timestamp": T0 + timedelta(seconds=seconds),
-            "ResourceStatus": status,
-            **({"ResourceStatusReason": reason} if reason else {}),
-        }
-
-    stubber.add_response(
-        "describe_stack_events",
-        {
-            "StackEvents": [  # newest first
-                event(90, "StackSet-tap-demo-0f4e1c2b", "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE"),
-                event(
-                    40,
-                    "FrontendTargetGroup",
-                    "AWS::ElasticLoadBalancingV2::TargetGroup",
-                    "CREATE_FAILED",
-                    "Resource creation cancelled",
-                ),
-                event(
-                    30,
-                    "LoadBalancer",
-                    "AWS::ElasticLoadBalancingV2::LoadBalancer",
-                    "CREATE_FAILED",
-                    "At least two subnets in two different Availability Zones must be specified",
-                ),
-                event(10, "LoadBalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer", "CREATE_IN_PROGRESS"),
-            ]
-        },
-        {"StackName": STACK_ID},
-    )
-
-
-def test_a_failed_instance_is_reported_with_the_first_failed_resource_of_its_stack() -> None:
-    cfn, target = client(), client()
-    out = Lines()
-    opened: list[tuple[str, str]] = []
-
-    def open_target(account: str, region: str) -> Any:
-        opened.append((account, region))
-        return target
-
-    plan = two_region_plan(regions="eu-west-1", region_parameters=[], preferences=Preferences())
-    with Stubber(cfn) as stubber, Stubber(target) as in_target:
-        failed_instance_script(stubber)
-        events_of_failed_stack(in_target)
-        code = operations.deploy(cfn, plan, {"TemplateBody": "{}"}, out.io, open_target)
-    assert code == 1
-    assert opened == [(B, "eu-west-1")]  # only the failed instance is read
-    assert "operation op-1 FAILED: 1 failed, 1 succeeded" in out.text
-    assert f"failed: {B} eu-west-1 OUTDATED (FAILED) {FAILED_REASON}" in out.lines
-    assert out.lines[-1] == (
-        "  root cause: LoadBalancer (AWS::ElasticLoadBalancingV2::LoadBalancer) CREATE_FAILED: "
-        "At least two subnets in two different Availability Zones must be specified"
-    )
-
-
-def test_a_failed_instance_whose_account_cannot_be_read_says_so() -> None:
-    from botocore.exceptions import ClientError
-
-    cfn = client()
-    out = Lines()
-
-    def open_target(account: str, region: str) -> Any:
-        raise ClientError(
-            {
-                "Error": {
-                    "Code": "AccessDenied",
-                    "Message": f"not authorized to perform: sts:AssumeRole on {account}",
-                }
-            },
-            "AssumeRole",
-        )
-
-    plan = two_region_plan(regions="eu-west-1", region_parameters=[], preferences=Preferences())
-    with Stubber(cfn) as stubber:
-        failed_instance_script(stubber)
-        assert operations.deploy(cfn, plan, {"TemplateBody": "{}"}, out.io, open_target) == 1
-    assert (
-        out.lines[-1]
-        == f"  cannot read the stack events in {B}: not authorized to perform: sts:AssumeRole on {B}"
-    )
 
 
 def instances_of(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -450,3 +244,51 @@ def test_an_update_changes_only_the_regions_whose_overrides_the_config_changed()
         stubber.assert_no_pending_responses()
     assert code == 0, out.text
     assert "Update stack instances: us-east-1 (2 instances)" in out.text
+
+
+def test_regions_with_different_overrides_get_one_instance_operation_each_in_region_order() -> None:
+    # GIVEN a certificate per region and us-east-1 first
+    p = plan(
+        regions="eu-west-1,us-east-1,eu-central-1",
+        region_parameters=["eu-west-1:CertificateArn=arn:eu", "us-east-1:CertificateArn=arn:us"],
+        preferences=Preferences(region_order=("us-east-1",)),
+    )
+    # WHEN the instances are planned on an empty StackSet
+    calls = instance_calls(p, [])
+    # THEN one create per override group, us-east-1 first, each with its own overrides
+    assert [(c, kw["Regions"], kw.get("ParameterOverrides")) for c, kw, _n in calls] == [
+        (
+            "create_stack_instances",
+            ["us-east-1"],
+            [{"ParameterKey": "CertificateArn", "ParameterValue": "arn:us"}],
+        ),
+        (
+            "create_stack_instances",
+            ["eu-west-1"],
+            [{"ParameterKey": "CertificateArn", "ParameterValue": "arn:eu"}],
+        ),
+        ("create_stack_instances", ["eu-central-1"], None),
+    ]
+    assert all(kw["Accounts"] == [A, B] for _c, kw, _n in calls)
+
+
+def test_existing_instances_are_not_created_again_and_overridden_ones_are_updated() -> None:
+    p = plan(region_parameters=["eu-west-1:VpcCidr=10.1.0.0/16"])
+    current = [{"Account": A, "Region": "eu-west-1"}, {"Account": A, "Region": "us-east-1"}]
+    calls = [(c, kw["Accounts"], kw["Regions"]) for c, kw, _n in instance_calls(p, current)]
+    assert calls == [
+        ("create_stack_instances", [B], ["eu-west-1"]),
+        ("update_stack_instances", [A], ["eu-west-1"]),
+        ("create_stack_instances", [B], ["us-east-1"]),
+    ]
+
+
+def test_ou_targets_use_deployment_targets_and_only_new_regions() -> None:
+    p = plan(targets=(None, "ou-ab12-abcdefgh"))
+    calls = instance_calls(p, [{"Account": A, "Region": "eu-west-1"}])
+    assert [(c, kw) for c, kw, _n in calls] == [
+        (
+            "create_stack_instances",
+            {"DeploymentTargets": {"OrganizationalUnitIds": ["ou-ab12-abcdefgh"]}, "Regions": ["us-east-1"]},
+        )
+    ]

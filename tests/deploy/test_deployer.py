@@ -21,18 +21,24 @@ from botocore.stub import ANY, Stubber
 
 from tap_cfn.cli import common
 from tap_cfn.deploy.aws import Clients
-from tap_cfn.deploy.changeset import ChangeSetError, ResourceChange, StackPlan, render_plan
+from tap_cfn.deploy.changeset import ChangeSetError
 from tap_cfn.deploy.deployer import Console, DeployOptions, Target, deploy
 from tap_cfn.deploy.packaging import load_template
 
-from .test_events_rootcause import ROOT, STACK, existing_stack, stubbed_clients
-
-ACCOUNT = "123456789012"
-CS_ROOT = (
-    f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:changeSet/tap-cfn-1/9a8b7c6d-1111-4e5f-8a9b-0c1d2e3f4a5b"
+from .recorded import (
+    ACCOUNT,
+    CS_APP,
+    CS_ROOT,
+    ROOT,
+    STACK,
+    described,
+    existing_stack,
+    nested_row,
+    script_failed_tree,
+    stubbed_clients,
+    task_row,
 )
-CS_APP = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:changeSet/tap-cfn-1-App-1Q2W3E/1b2c3d4e-2222-4e5f-8a9b"
-CS_NETWORK = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:changeSet/tap-cfn-1-Network-4R5T6Y/3c4d-3333-4e5f"
+
 CERTIFICATE = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 
 
@@ -61,73 +67,6 @@ def deployed(status: str = "UPDATE_COMPLETE") -> dict[str, Any]:
         {"Key": "Environment", "Value": "dev"},
     ]
     return {"Stacks": [stack]}
-
-
-def described(change_set_id: str, changes: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    """A DescribeChangeSet answer for a CREATE_COMPLETE change set of the root."""
-    return {
-        "ChangeSetName": "tap-cfn-1",
-        "ChangeSetId": change_set_id,
-        "StackId": ROOT,
-        "StackName": "tap-demo",
-        "Status": "CREATE_COMPLETE",
-        "ExecutionStatus": "AVAILABLE",
-        "IncludeNestedStacks": True,
-        "Changes": changes,
-        **extra,
-    }
-
-
-def nested_row(
-    logical: str, change_set_id: str, evaluation: str, replacement: str = "Conditional"
-) -> dict[str, Any]:
-    """A nested stack's row: `Dynamic` when its parameters come from a sibling's outputs."""
-    detail = {
-        "Target": {"Attribute": "Properties", "Name": "Parameters", "RequiresRecreation": "Never"},
-        "Evaluation": evaluation,
-        "ChangeSource": "ResourceAttribute" if evaluation == "Dynamic" else "DirectModification",
-    }
-    if evaluation == "Dynamic":
-        detail["CausingEntity"] = "Network.Outputs.VpcId"
-    return {
-        "Type": "Resource",
-        "ResourceChange": {
-            "Action": "Modify",
-            "LogicalResourceId": logical,
-            "PhysicalResourceId": f"{ROOT}-{logical}",
-            "ResourceType": STACK,
-            "Replacement": replacement,
-            "Scope": ["Properties"],
-            "Details": [detail],
-            "ChangeSetId": change_set_id,
-        },
-    }
-
-
-def task_row(evaluation: str) -> dict[str, Any]:
-    return {
-        "Type": "Resource",
-        "ResourceChange": {
-            "Action": "Modify",
-            "LogicalResourceId": "TaskDefinition",
-            "PhysicalResourceId": "arn:aws:ecs:us-east-1:123456789012:task-definition/fixture-app-demo:1",
-            "ResourceType": "AWS::ECS::TaskDefinition",
-            "Replacement": "Conditional" if evaluation == "Dynamic" else "True",
-            "Scope": ["Properties"],
-            "Details": [
-                {
-                    "Target": {
-                        "Attribute": "Properties",
-                        "Name": "ContainerDefinitions",
-                        "RequiresRecreation": "Always",
-                    },
-                    "Evaluation": evaluation,
-                    "ChangeSource": "ParameterReference" if evaluation == "Static" else "ResourceAttribute",
-                    "CausingEntity": "AppImageTag" if evaluation == "Static" else "Network.Outputs.SubnetId",
-                }
-            ],
-        },
-    }
 
 
 def script_plan(stubber: Stubber, changes: list[dict[str, Any]], *children: dict[str, Any]) -> None:
@@ -354,34 +293,6 @@ def test_an_outputs_only_change_set_without_resource_changes_is_executed(
     assert "No resource changes: outputs or exports change" in term.stdout
 
 
-def test_dynamic_rows_show_as_may_change_and_never_as_a_certain_replacement() -> None:
-    # GIVEN the rows of an update in which only the image tag changes for certain
-    app = StackPlan(
-        "tap-demo/App",
-        CS_APP,
-        [ResourceChange.from_api(task_row("Static"))],
-    )
-    network = StackPlan("tap-demo/Network", CS_NETWORK, [ResourceChange.from_api(task_row("Dynamic"))])
-    root = StackPlan(
-        "tap-demo",
-        CS_ROOT,
-        [
-            ResourceChange.from_api(nested_row("App", CS_APP, "Static", "False")),
-            ResourceChange.from_api(nested_row("Network", CS_NETWORK, "Dynamic")),
-        ],
-        [app, network],
-    )
-    # WHEN it is rendered
-    text = render_plan(root)
-    rows = {line.split()[1]: line for line in text.splitlines() if line.startswith("  Modify")}
-    # THEN the certain replacement says so, the Dynamic ones only may happen
-    assert rows["App"].split()[-1] == "AWS::CloudFormation::Stack"
-    assert rows["Network"].endswith("may be replaced")
-    assert "Stack tap-demo/App: 1 change(s)" in text and text.count("  replaced") == 1
-    assert root.has_certain_changes()
-    assert not StackPlan("tap-demo", CS_ROOT, root.changes[1:], [network]).has_certain_changes()
-
-
 @pytest.mark.parametrize(
     ("status", "next_step"),
     [
@@ -447,3 +358,121 @@ def test_every_error_a_user_can_hit_is_one_line_without_a_traceback(error: Excep
     verbose = Console(io.StringIO(), io.StringIO(), io.StringIO(), False, False, verbose=True)
     common.run(operation, verbose.err, verbose=True)
     assert "Traceback" in verbose.err.getvalue()  # type: ignore[attr-defined]
+
+
+def test_rollback_complete_is_explained_and_left_alone_without_yes(
+    clients: Clients, fixture_templates: Path, terminal
+) -> None:
+    # GIVEN a stack left in ROLLBACK_COMPLETE by a failed first create
+    scripted = stubbed_clients(clients)
+    term = terminal()
+    with Stubber(scripted.cloudformation) as stubber:
+        stubber.add_response(
+            "describe_stacks", existing_stack("ROLLBACK_COMPLETE"), {"StackName": "tap-demo"}
+        )
+        script_failed_tree(stubber)
+        # WHEN deploying without --yes
+        result = deploy(
+            scripted,
+            Target("dev", "demo", fixture_templates),
+            DeployOptions({"AppImageTag": "v1"}),
+            term.console,
+        )
+        # THEN nothing else is called (no upload, no change set): Stubber rejects unscripted calls
+        stubber.assert_no_pending_responses()
+    assert result.exit_code == 1
+    assert result.bytes_uploaded == 0
+    # and the user reads the original cause first, then how to proceed
+    lines = term.stderr.splitlines()
+    assert lines[0].startswith("Root cause: Service (AWS::ECS::Service) in stack tap-demo/Services/Api")
+    assert "ROLLBACK_COMPLETE" in lines[1]
+    assert "python generate.py destroy --env dev --suffix demo" in term.stderr
+    # (the templates are not in templates/: the suggested commands say where they are)
+    assert f"python generate.py deploy --env dev --suffix demo --out {fixture_templates} --yes" in term.stderr
+
+
+def script_change_set_creation(stubber: Stubber) -> None:
+    stubber.add_response("describe_stacks", existing_stack("UPDATE_COMPLETE"), {"StackName": "tap-demo"})
+
+
+NO_CHANGE_FAILED = (
+    "The submitted information didn't contain changes. Submit different information to create a change set."
+)
+DYNAMIC = (
+    '[{"Target": {"Attribute": "Properties", "Name": "Parameters", "RequiresRecreation": "Never"},'
+    ' "Evaluation": "Dynamic", "ChangeSource": "ResourceAttribute",'
+    ' "CausingEntity": "Network.Outputs.VpcId"}]'
+)
+
+
+@pytest.mark.parametrize("answer", ["failed change set", "validation error", "dynamic nested change sets"])
+def test_every_way_of_saying_no_changes_exits_0_without_executing(
+    clients: Clients, fixture_templates: Path, terminal, answer: str
+) -> None:
+    # GIVEN CloudFormation answers "nothing to do" in one of the ways it does
+    scripted = stubbed_clients(clients)
+    term = terminal()
+    created = {"Id": "arn:aws:cloudformation:us-east-1:123456789012:changeSet/cs/1", "StackId": ROOT}
+    base = {"ChangeSetName": "cs", "ChangeSetId": created["Id"], "StackId": ROOT, "StackName": "tap-demo"}
+    with Stubber(scripted.cloudformation) as stubber:
+        script_change_set_creation(stubber)
+        if answer == "validation error":
+            stubber.add_client_error(
+                "create_change_set", "ValidationError", "No updates are to be performed.", 400
+            )
+        else:
+            stubber.add_response("create_change_set", created)
+        if answer == "failed change set":
+            stubber.add_response(
+                "describe_change_set",
+                {**base, "Status": "FAILED", "StatusReason": NO_CHANGE_FAILED, "Changes": []},
+            )
+            stubber.add_response("delete_change_set", {})
+        if answer == "dynamic nested change sets":
+            nested_id = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/cs-App/2"
+            modify_app = {
+                "Type": "Resource",
+                "ResourceChange": {
+                    "Action": "Modify",
+                    "LogicalResourceId": "App",
+                    "ResourceType": STACK,
+                    "Replacement": "Conditional",
+                    "Details": json.loads(DYNAMIC),
+                    "ChangeSetId": nested_id,
+                },
+            }
+            complete = {**base, "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE"}
+            stubber.add_response("describe_change_set", {**complete, "Changes": [modify_app]})
+            stubber.add_response("describe_change_set", {**complete, "Changes": [modify_app]})
+            stubber.add_response("describe_change_set", {**complete, "ChangeSetId": nested_id, "Changes": []})
+            root = json.dumps(load_template(fixture_templates / "dev" / "root.yaml"))
+            stubber.add_response("get_template", {"TemplateBody": root})
+            stubber.add_response("delete_change_set", {})
+        # WHEN deploying with --yes
+        result = deploy(
+            scripted,
+            Target("dev", "demo", fixture_templates),
+            DeployOptions({"AppImageTag": "v1"}, yes=True),
+            term.console,
+        )
+        # THEN no execute_change_set was made (it is not scripted: Stubber would raise)
+        stubber.assert_no_pending_responses()
+    assert (result.exit_code, result.executed) == (0, False)
+    assert "No changes: tap-demo already matches" in term.stdout
+
+
+def test_a_busy_stack_is_not_touched(clients: Clients, fixture_templates: Path, terminal) -> None:
+    scripted = stubbed_clients(clients)
+    term = terminal()
+    with Stubber(scripted.cloudformation) as stubber:
+        stubber.add_response(
+            "describe_stacks", existing_stack("UPDATE_IN_PROGRESS"), {"StackName": "tap-demo"}
+        )
+        result = deploy(
+            scripted,
+            Target("dev", "demo", fixture_templates),
+            DeployOptions({"AppImageTag": "v1"}),
+            term.console,
+        )
+    assert result.exit_code == 1
+    assert "is busy (UPDATE_IN_PROGRESS)" in term.stderr

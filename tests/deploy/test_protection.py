@@ -1,8 +1,8 @@
-"""Points 2, 3 and 9 of issue 10 on the local endpoint, which is taught AWS's refusals first
-(tests/support/moto_endpoint.py: BucketNotEmpty, OperationNotPermitted, RetainExceptOnCreate):
+"""tap_cfn/deploy/protection.py: points 2 and 3 of issue 10 on the local endpoint, which is taught
+AWS's refusals first (tests/support/moto_endpoint.py: OperationNotPermitted, RetainExceptOnCreate):
 a failed first create leaves nothing that blocks a retry; prod's load balancer is protected only
-after a successful create and `destroy` lifts it once the stack name is typed back; a dev destroy
-empties the access-log bucket of every version and delete marker."""
+after a successful create and `destroy` lifts it once the stack name is typed back. (Point 9, the
+access-log bucket emptied on destroy, is tests/deploy/test_teardown.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tap_cfn.deploy import protection
 from tap_cfn.deploy.aws import Clients
 
 from .test_cli_fixture import run
-from .test_deploy_generated import Deployed, client, params
+from .test_deploy_generated import client, params
 
 STACK = "tap-demo"
 
@@ -79,33 +79,3 @@ def test_dev_and_staging_load_balancers_are_never_protected(
     assert run(aws, generated_templates, terminal(), "deploy", "--env", "dev", *params(), "--yes") == 0
     (arn,) = protection.load_balancers(clients.cloudformation, STACK)
     assert not protection.is_protected(client(aws, "elbv2"), arn)
-
-
-def test_a_dev_destroy_empties_every_version_and_delete_marker_of_the_access_log_bucket(
-    aws: str, clients: Clients, generated_templates: Path, terminal
-) -> None:
-    from moto.s3.exceptions import BucketNotEmpty
-    from moto.s3.models import FakeBucket
-
-    # GIVEN dev deployed and its access-log bucket holding logs, older versions and a delete marker
-    assert run(aws, generated_templates, terminal(), "deploy", "--env", "dev", *params(), "--yes") == 0
-    bucket = Deployed(clients.cloudformation, STACK).physical("NetworkStack", "AccessLogBucket")
-    s3 = client(aws, "s3")
-    # the template versions the bucket; moto's bucket model drops VersioningConfiguration
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    for body in (b"first", b"second"):
-        s3.put_object(Bucket=bucket, Key="alb/AWSLogs/123456789012/log.gz", Body=body)
-    s3.put_object(Bucket=bucket, Key="alb/ELBAccessLogTestFile", Body=b"test")
-    s3.delete_object(Bucket=bucket, Key="alb/ELBAccessLogTestFile")  # leaves a delete marker
-    versions = s3.list_object_versions(Bucket=bucket)
-    assert len(versions["Versions"]) == 3 and len(versions["DeleteMarkers"]) == 1
-    # and CloudFormation (the endpoint, taught AWS's rule) cannot delete it as it is
-    with pytest.raises(BucketNotEmpty):
-        FakeBucket.delete_from_cloudformation_json(bucket, {}, "123456789012", "us-east-1")
-    # WHEN dev is destroyed
-    term = terminal()
-    assert run(aws, generated_templates, term, "destroy", "--env", "dev", "--yes") == 0, term.stderr
-    # THEN the bucket was emptied first and went with the stack
-    assert f"Emptied s3://{bucket} (4 object versions and delete markers)" in term.stdout
-    assert "tap-demo: DELETE_COMPLETE" in term.stdout
-    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
