@@ -49,12 +49,21 @@ class Layout:
         return 32 - self.subnet_prefix
 
 
-def fn_cidr(ip_block: str, count: int, cidr_bits: int) -> list[str]:
-    """What CloudFormation's Fn::Cidr returns (see `Layout`): for readers of rendered templates
-    that show a subnet's range, such as the diagram."""
+def fn_cidr(ip_block: str, count: int | str, cidr_bits: int | str) -> list[str]:
+    """What CloudFormation's Fn::Cidr returns (see `Layout`): `count` CIDR blocks (1 to 256) from
+    the start of `ip_block`, each with `cidr_bits` host bits ("8" makes a /24 from an IPv4 block),
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-cidr.html.
+    For readers of rendered templates (the diagram) and the tests' local endpoint, which does not
+    evaluate it; the counts may come as strings, as templates write them."""
+    count, cidr_bits = int(count), int(cidr_bits)
+    if not 1 <= count <= 256:
+        raise ValueError(f"Fn::Cidr count {count}: the valid range is 1 to 256")
     network = ipaddress.ip_network(ip_block)
     blocks = network.subnets(new_prefix=network.max_prefixlen - cidr_bits)
-    return [str(block) for _, block in zip(range(count), blocks, strict=False)]
+    found = [str(block) for _, block in zip(range(count), blocks, strict=False)]
+    if len(found) < count:
+        raise ValueError(f"Fn::Cidr: {ip_block} holds {len(found)} blocks of {cidr_bits} bits, not {count}")
+    return found
 
 
 def allowed_pattern(prefix: int) -> str:

@@ -10,7 +10,7 @@ import msgspec
 
 from tap_cfn import config as cfg
 from tests.conftest import Built
-from tests.support.intrinsics import evaluate, fn_cidr
+from tests.support.intrinsics import evaluate
 
 
 def test_vpc_spans_three_azs_without_hard_coded_names(env_built: Built) -> None:
@@ -74,18 +74,6 @@ def test_a_smaller_vpc_with_smaller_subnets_is_cut_from_both_halves(config: cfg.
         "PrivateSubnet2": "10.7.40.64/26",
     }
     assert b.root["Parameters"]["VpcCidr"]["Default"] == "192.168.16.0/20"
-
-
-def test_fn_cidr_as_the_tests_evaluate_it_follows_the_documented_example() -> None:
-    # The Fn::Cidr page: ["192.168.0.0/24", 6, 5] creates 6 CIDRs with a subnet mask "/27".
-    assert fn_cidr("192.168.0.0/24", "6", "5") == [
-        "192.168.0.0/27",
-        "192.168.0.32/27",
-        "192.168.0.64/27",
-        "192.168.0.96/27",
-        "192.168.0.128/27",
-        "192.168.0.160/27",
-    ]
 
 
 def test_public_subnets_route_through_the_igw_and_each_private_subnet_has_its_own_table(

@@ -1,28 +1,13 @@
-"""CloudFormation's Fn::Cidr, written from its documentation, for the tests and the local endpoint
-(moto does not evaluate it; see ../shared/notes/local-aws-endpoint.md).
-
-https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-cidr.html:
-`{"Fn::Cidr": [ipBlock, count, cidrBits]}` returns `count` CIDR blocks (1 to 256) from the start of
-ipBlock, each with `cidrBits` subnet (host) bits: "8" makes a /24 from an IPv4 block.
-"""
+"""Intrinsic functions the local endpoint and the tests work out themselves: Fn::Cidr, which moto
+does not evaluate (see ../shared/notes/local-aws-endpoint.md), through tap_cfn.cidr.fn_cidr."""
 
 from __future__ import annotations
 
-import ipaddress
-import itertools
 from typing import Any
 
+from tap_cfn.cidr import fn_cidr
 
-def fn_cidr(ip_block: str, count: int | str, cidr_bits: int | str) -> list[str]:
-    count, cidr_bits = int(count), int(cidr_bits)
-    if not 1 <= count <= 256:
-        raise ValueError(f"Fn::Cidr count {count}: the valid range is 1 to 256")
-    network = ipaddress.ip_network(ip_block)
-    blocks = network.subnets(new_prefix=network.max_prefixlen - cidr_bits)
-    found = [str(block) for block in itertools.islice(blocks, count)]
-    if len(found) < count:
-        raise ValueError(f"Fn::Cidr: {ip_block} holds {len(found)} blocks of {cidr_bits} bits, not {count}")
-    return found
+__all__ = ["evaluate", "fn_cidr"]
 
 
 def evaluate(value: Any, parameters: dict[str, str]) -> Any:
