@@ -65,7 +65,7 @@ diagram: $(STAMP) graphviz ## Regenerate the templates, then draw templates/<env
 	$(PY) generate.py templates --out $(OUT) --quiet
 	$(PY) generate.py diagram --out $(OUT)
 
-docs: $(STAMP) ## Rewrite the config reference in README.md from the config schema
+docs: $(STAMP) ## Rewrite the config reference (from the config schema) and the deploy-time table (from the model) in README.md
 	$(PY) generate.py docs
 
 lint-templates: $(STAMP) ## cfn-lint (informational rules included) on the committed templates

@@ -85,9 +85,9 @@ def _docs(sub: argparse._SubParsersAction) -> None:
     parser = common.command(
         sub,
         "docs",
-        "rewrite the config reference in README.md from the config schema",
-        "Replaces the text between the config-reference markers; --check only reports whether "
-        "it is current (exit 1 when stale), for CI and pre-commit.",
+        "rewrite README.md's config reference (from the schema) and deploy-time table (from the model)",
+        "Replaces the text between the config-reference and the deploy-time markers; --check only "
+        "reports whether both are current (exit 1 when stale), for CI and pre-commit.",
         "  python generate.py docs\n  python generate.py docs --check",
     )
     parser.add_argument(
@@ -203,13 +203,16 @@ def cmd_docs(args: argparse.Namespace) -> int:
     except docs.MarkerError as exc:
         raise UsageError(f"docs: {args.readme}: {exc}") from None
     if updated == current:
-        common.say(args, f"{args.readme}: config reference is current")
+        common.say(args, f"{args.readme}: config reference and deploy-time table are current")
         return EXIT_OK
     if args.check:
-        print(f"{args.readme}: config reference is stale; run `python generate.py docs`", file=sys.stderr)
+        print(
+            f"{args.readme}: config reference or deploy-time table is stale; run `python generate.py docs`",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     args.readme.write_text(updated, encoding="utf-8")
-    common.say(args, f"{args.readme}: config reference rewritten")
+    common.say(args, f"{args.readme}: config reference and deploy-time table rewritten")
     return EXIT_OK
 
 
