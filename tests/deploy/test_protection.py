@@ -7,10 +7,10 @@ access-log bucket emptied on destroy, is tests/deploy/test_teardown.py.)"""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tap_cfn.deploy import protection
 from tap_cfn.deploy.aws import Clients
 
 from .test_cli_fixture import run
@@ -21,6 +21,18 @@ STACK = "tap-demo"
 
 def _status(clients: Clients) -> str:
     return str(clients.cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"])
+
+
+def _the_load_balancer(elbv2: Any) -> tuple[str, list[dict[str, str]]]:
+    """The ARN and the attributes of the account's only load balancer, as ELBv2 describes them."""
+    (balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
+    arn = balancer["LoadBalancerArn"]
+    return arn, elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
+
+
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_LoadBalancerAttribute.html
+PROTECTED = {"Key": "deletion_protection.enabled", "Value": "true"}
+UNPROTECTED = {"Key": "deletion_protection.enabled", "Value": "false"}
 
 
 def test_a_prod_create_that_fails_late_leaves_nothing_behind_and_a_retry_with_the_same_suffix_succeeds(
@@ -52,8 +64,8 @@ def test_prod_protection_comes_after_the_create_and_destroy_lifts_it_only_for_th
     # GIVEN prod deployed: the template leaves protection off, the deployer turns it on afterwards
     deployed = terminal()
     assert run(aws, generated_templates, deployed, "deploy", "--env", "prod", *params(), "--yes") == 0
-    (arn,) = protection.load_balancers(clients.cloudformation, STACK)
-    assert protection.is_protected(elbv2, arn)
+    arn, attributes = _the_load_balancer(elbv2)
+    assert PROTECTED in attributes
     assert "Deletion protection turned on" in deployed.stdout
     # and the endpoint refuses to delete a protected load balancer, as AWS does
     with pytest.raises(Exception, match="OperationNotPermitted"):
@@ -65,7 +77,7 @@ def test_prod_protection_comes_after_the_create_and_destroy_lifts_it_only_for_th
     assert run(aws, generated_templates, wrong, "destroy", "--env", "prod", "--yes") == 1
     # THEN nothing changed
     assert "stays protected" in unattended.stderr and "stays protected" in wrong.stderr
-    assert protection.is_protected(elbv2, arn) and _status(clients) == "CREATE_COMPLETE"
+    assert PROTECTED in _the_load_balancer(elbv2)[1] and _status(clients) == "CREATE_COMPLETE"
     # WHEN the stack name is typed back, THEN protection is lifted and the stack deleted
     typed = terminal(interactive=True, answers=f"{STACK}\n")
     assert run(aws, generated_templates, typed, "destroy", "--env", "prod", "--yes") == 0, typed.stderr
@@ -73,9 +85,11 @@ def test_prod_protection_comes_after_the_create_and_destroy_lifts_it_only_for_th
     assert not elbv2.describe_load_balancers()["LoadBalancers"]
 
 
+@pytest.mark.parametrize("env", ["dev", "staging"])
 def test_dev_and_staging_load_balancers_are_never_protected(
-    aws: str, clients: Clients, generated_templates: Path, terminal
+    env: str, aws: str, generated_templates: Path, terminal
 ) -> None:
-    assert run(aws, generated_templates, terminal(), "deploy", "--env", "dev", *params(), "--yes") == 0
-    (arn,) = protection.load_balancers(clients.cloudformation, STACK)
-    assert not protection.is_protected(client(aws, "elbv2"), arn)
+    deployed = terminal()
+    assert run(aws, generated_templates, deployed, "deploy", "--env", env, *params(), "--yes") == 0
+    assert UNPROTECTED in _the_load_balancer(client(aws, "elbv2"))[1]
+    assert "Deletion protection" not in deployed.stdout
