@@ -32,7 +32,6 @@ def test_a_skip_without_a_reason_is_refused() -> None:
 
 def test_readme_lists_exactly_the_skips_in_the_templates(built: dict[str, Built]) -> None:
     expected = scan.table({env: scan.skips(b.children) for env, b in built.items()})
-    assert expected == scan.packaged_table()
     assert expected in README.read_text(encoding="utf-8"), "run `python -m tap_cfn.scan` and update README"
     # and independently of scan.skips and scan.table: the README's rows are the skips the
     # templates' Metadata carry, read here straight from the built templates
