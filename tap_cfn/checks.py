@@ -42,6 +42,7 @@ from tap_cfn.config import (
     app_memory,
     deployment_minutes,
     in_profile,
+    memory_sizes,
     needs_alternate_target_group,
     refers_to_alb,
 )
@@ -499,12 +500,6 @@ def distinct_rules(config: Config) -> Findings:
 # --- one service --------------------------------------------------------------------------------
 
 
-def _sizes(allowed: Sequence[int]) -> str:
-    if isinstance(allowed, range):
-        return f"{allowed.start}-{allowed.stop - 1} in steps of {allowed.step}"
-    return ", ".join(map(str, allowed))
-
-
 def _profiles(config: Config, where: str, svc: Service) -> Iterator[tuple[str, Service, set[str]]]:
     """(path, the service as sized there, the fields set there): the service itself, then each
     profile it overrides, so a finding names the place its value comes from."""
@@ -537,7 +532,8 @@ def _fargate_size(svc: Service) -> Findings:
     elif svc.memory not in FARGATE_SIZES[svc.cpu]:
         yield (
             "memory",
-            f"{svc.memory} MiB is not offered with {svc.cpu} CPU; allowed: {_sizes(FARGATE_SIZES[svc.cpu])}",
+            f"{svc.memory} MiB is not offered with {svc.cpu} CPU; "
+            f"allowed: {memory_sizes(FARGATE_SIZES[svc.cpu])}",
         )
 
 

@@ -8,24 +8,31 @@ the field path it is about. Every finding surfaces as a `ConfigError` line:
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 import yaml
 from msgspec import Meta
 
+from tap_cfn import config_errors
+from tap_cfn.config_errors import pattern
 from tap_cfn.conventions import DEFAULT_PROJECT, REGION_PATTERN
 
-DNS_LABEL = r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$"
-ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
+DNS_LABEL = pattern(
+    r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+    "lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen, "
+    "at most 63 characters",
+)
+ENV_VAR = pattern(r"^[A-Za-z_][A-Za-z0-9_]*$", "letters, digits and underscores, not starting with a digit")
+pattern(REGION_PATTERN, "an AWS region name such as eu-west-1 or us-east-1")
 DEFAULT_CONFIG = "tap.yaml"
+_T = TypeVar("_T")
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
@@ -37,6 +44,23 @@ FARGATE_SIZES: dict[int, Sequence[int]] = {
     4096: range(8192, 30720 + 1, 1024),
     8192: range(16384, 61440 + 1, 4096),
     16384: range(32768, 122880 + 1, 8192),
+}
+
+
+def memory_sizes(allowed: Sequence[int]) -> str:
+    """Fargate memory sizes in words: '512, 1024, 2048' or '1024-4096 in steps of 1024'."""
+    if isinstance(allowed, range):
+        return f"{allowed.start}-{allowed.stop - 1} in steps of {allowed.step}"
+    return ", ".join(map(str, allowed))
+
+
+# What an error about a task size lists (the JSON Schema offers the CPU sizes to editors too).
+FARGATE_CPU: dict[str, Any] = {"extra_json_schema": {"enum": list(FARGATE_SIZES)}}
+FARGATE_MEMORY: dict[str, Any] = {
+    "extra": {
+        "allowed": "MiB the cpu offers: "
+        + "; ".join(f"{memory_sizes(memory)} with cpu {cpu}" for cpu, memory in FARGATE_SIZES.items())
+    }
 }
 # Values CloudWatch Logs accepts for RetentionInDays.
 LOG_RETENTION_DAYS = (
@@ -140,7 +164,10 @@ class ServiceAlarms(_Model, frozen=True):
 
 
 # Application Auto Scaling cron: minutes hours day-of-month month day-of-week year.
-SCHEDULE_CRON = r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$"
+SCHEDULE_CRON = pattern(
+    r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$",
+    "cron(minutes hours day-of-month month day-of-week year), e.g. cron(0 20 ? * MON-FRI *)",
+)
 
 
 class ScheduledScaling(_Model, frozen=True):
@@ -156,6 +183,9 @@ class ScheduledScaling(_Model, frozen=True):
 
 # An ACM certificate ARN in any partition; its fourth field is the certificate's region.
 ACM_CERTIFICATE = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+"
+CERTIFICATE_ARN = pattern(
+    f"^{ACM_CERTIFICATE}$", "an ACM certificate ARN, arn:aws:acm:<region>:<12-digit account>:certificate/<id>"
+)
 
 
 class RegionSettings(_Model, frozen=True):
@@ -171,7 +201,7 @@ class RegionSettings(_Model, frozen=True):
         ),
     ] = None
     certificate_arn: Annotated[
-        Annotated[str, Meta(pattern=f"^{ACM_CERTIFICATE}$", max_length=2048)] | None,
+        Annotated[str, Meta(pattern=CERTIFICATE_ARN, max_length=2048)] | None,
         _f("ACM certificate of the load balancer in this region (a certificate is regional). Default: none."),
     ] = None
 
@@ -232,7 +262,13 @@ class Environment(_Model, frozen=True):
     nat: Annotated[Literal["single", "per_az"], _f("One NAT gateway per AZ, or a single shared one.")] = (
         "per_az"
     )
-    log_retention_days: Annotated[int, _f("CloudWatch Logs retention of the service log groups.")] = 30
+    log_retention_days: Annotated[
+        int,
+        _f(
+            "CloudWatch Logs retention of the service log groups.",
+            extra_json_schema={"enum": list(LOG_RETENTION_DAYS)},
+        ),
+    ] = 30
     capacity: Capacity = msgspec.field(default_factory=Capacity)
     retain_data: Annotated[
         bool, _f("Keep stateful resources on deletion (DeletionPolicy RetainExceptOnCreate).")
@@ -280,7 +316,7 @@ class Environment(_Model, frozen=True):
         return settings.vpc_cidr if settings and settings.vpc_cidr else self.vpc_cidr
 
 
-ACCOUNT_ID = r"^[0-9]{12}$"
+ACCOUNT_ID = pattern(r"^[0-9]{12}$", "a 12-digit AWS account ID")
 
 
 class Registry(_Model, frozen=True):
@@ -333,6 +369,15 @@ class HealthCheck(_Model, frozen=True):
     start_period: Annotated[int, _f("Seconds after start in which failures do not count.", ge=0, le=300)] = 30
 
 
+ROUTE_PATH = pattern(
+    r"^/[A-Za-z0-9_\-.$/~\"'@:+*?&]{0,127}$",
+    "/ and at most 127 more letters, digits or _-.$/~\"'@:+*?&, e.g. /api/*",
+)
+ROUTE_HOST = pattern(
+    r"^[A-Za-z0-9*?.-]{1,128}$", "1-128 letters, digits, dots, hyphens, * or ?, e.g. api.example.com"
+)
+
+
 class Route(_Model, frozen=True):
     """How a service is reached: through the ALB (default action, path or host rule) or only internally."""
 
@@ -342,11 +387,11 @@ class Route(_Model, frozen=True):
     ]
     default: Annotated[bool, _f("The listener's default action forwards here (exactly one service).")] = False
     path: Annotated[
-        Annotated[str, Meta(pattern=r"^/[A-Za-z0-9_\-.$/~\"'@:+*?&]{0,127}$")] | None,
+        Annotated[str, Meta(pattern=ROUTE_PATH)] | None,
         _f("Path pattern rule, e.g. /api/*."),
     ] = None
     host: Annotated[
-        Annotated[str, Meta(pattern=r"^[A-Za-z0-9*?.-]{1,128}$")] | None,
+        Annotated[str, Meta(pattern=ROUTE_HOST)] | None,
         _f("Host header rule, e.g. api.example.com."),
     ] = None
     priority: Annotated[
@@ -371,7 +416,11 @@ class Route(_Model, frozen=True):
 
 
 # An SQS queue by name (standard or FIFO) or by ARN, whose name is the metric's QueueName.
-QUEUE = r"^(arn:[a-z-]+:sqs:[a-z0-9-]+:[0-9]{12}:)?[A-Za-z0-9_-]{1,75}(\.fifo)?$"
+QUEUE = pattern(
+    r"^(arn:[a-z-]+:sqs:[a-z0-9-]+:[0-9]{12}:)?[A-Za-z0-9_-]{1,75}(\.fifo)?$",
+    "an SQS queue name (1-75 letters, digits, hyphens and underscores, then .fifo for a FIFO queue) "
+    "or its ARN, arn:aws:sqs:<region>:<12-digit account>:<name>",
+)
 
 
 class QueueScaling(_Model, frozen=True):
@@ -408,18 +457,24 @@ class Scaling(_Model, frozen=True):
 EnvName = Annotated[str, Meta(pattern=ENV_VAR)]
 
 # An IAM action as `service:Action`; checked against awacs' action lists when the config is loaded.
-IAM_ACTION = r"^[a-z0-9-]+:[A-Za-z0-9*?]+$"
+IAM_ACTION = pattern(
+    r"^[a-z0-9-]+:[A-Za-z0-9*?]+$", "service:Action, e.g. s3:GetObject (* and ? as wildcards in the action)"
+)
 # A resource of a task-role statement: "*", an ARN (literal partition or ${AWS::Partition}, and
 # ${AWS::Region} / ${AWS::AccountId} placeholders), or a platform part: ${secret.<name>} or
 # ${log_group.<service>}.
-PERMISSION_RESOURCE = r"^(\*|arn:\S+|\$\{(secret|log_group)\.[a-z0-9-]+\})$"
+PERMISSION_RESOURCE = pattern(
+    r"^(\*|arn:\S+|\$\{(secret|log_group)\.[a-z0-9-]+\})$",
+    '"*", an ARN (arn:..., no spaces), ${secret.<name>} or ${log_group.<service>}',
+)
 PLATFORM_RESOURCE = re.compile(r"^\$\{(secret|log_group)\.([a-z0-9-]+)\}$")
 ARN_PLACEHOLDERS = ("${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}")
 # A managed policy: AWS-managed (account `aws`) or the customer's own, in any partition
 # (https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_AttachedManagedPolicy.html).
-MANAGED_POLICY_ARN = (
+MANAGED_POLICY_ARN = pattern(
     r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|\$\{AWS::Partition\}):iam::"
-    r"(aws|[0-9]{12}|\$\{AWS::AccountId\}):policy(/[A-Za-z0-9.,+@=_-]+)*/[A-Za-z0-9.,+@=_-]{1,128}$"
+    r"(aws|[0-9]{12}|\$\{AWS::AccountId\}):policy(/[A-Za-z0-9.,+@=_-]+)*/[A-Za-z0-9.,+@=_-]{1,128}$",
+    "a managed policy ARN, arn:aws:iam::aws:policy/<name> or arn:aws:iam::<12-digit account>:policy/<name>",
 )
 
 
@@ -443,8 +498,12 @@ class Permission(_Model, frozen=True):
 class SizeOverride(_Model, frozen=True):
     """A service's size in one environment profile; an unset field keeps the service's own value."""
 
-    cpu: Annotated[int | None, _f("Fargate CPU units in this profile.")] = None
-    memory: Annotated[int | None, _f("Fargate memory (MiB) in this profile.")] = None
+    cpu: Annotated[Annotated[int, Meta(**FARGATE_CPU)] | None, _f("Fargate CPU units in this profile.")] = (
+        None
+    )
+    memory: Annotated[
+        Annotated[int, Meta(**FARGATE_MEMORY)] | None, _f("Fargate memory (MiB) in this profile.")
+    ] = None
     min: Annotated[
         Annotated[int, Meta(ge=0, le=1000)] | None, _f("Auto scaling minimum in this profile.")
     ] = None
@@ -457,13 +516,21 @@ class SizeOverride(_Model, frozen=True):
 
 
 # An image reference: [registry[:port]/]repository[:tag][@sha256:digest], e.g. public.ecr.aws/nginx/nginx.
-IMAGE = (
+IMAGE = pattern(
     r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*"
-    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$",
+    "an image reference [registry[:port]/]repository[:tag][@sha256:digest], registry and repository "
+    "in lowercase, no spaces, e.g. public.ecr.aws/nginx/nginx:1.27",
 )
 _PARTITION = r"arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b)"
-SECRET_ARN = "^" + _PARTITION + r":secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
-KMS_KEY_ARN = "^" + _PARTITION + r":kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]{36}$"
+SECRET_ARN = pattern(
+    "^" + _PARTITION + r":secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$",
+    "a Secrets Manager secret ARN, arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>",
+)
+KMS_KEY_ARN = pattern(
+    "^" + _PARTITION + r":kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]{36}$",
+    "a KMS key ARN, arn:aws:kms:<region>:<12-digit account>:key/<key ID>",
+)
 
 
 class RepositoryCredentials(_Model, frozen=True):
@@ -633,7 +700,13 @@ class ServiceDeployment(_Model, frozen=True):
 
 
 # Linux user[:group] by name or ID, as the container definition's `user` takes it.
-CONTAINER_USER = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$"
+CONTAINER_USER = pattern(
+    r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$",
+    "user or user:group, each a name or numeric ID of at most 32 characters, e.g. 1000:1000",
+)
+HEALTH_CHECK_PATH = pattern(r"^/\S{0,1023}$", "/ and at most 1023 more characters, no spaces, e.g. /health")
+ABSOLUTE_PATH = pattern(r"^/\S*$", "an absolute path: / and no spaces, e.g. /app")
+PROJECT = pattern(r"^[a-z][a-z0-9]{0,9}$", "a lowercase letter, then at most 9 lowercase letters or digits")
 ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}  # config value -> RuntimePlatform.CpuArchitecture
 
 
@@ -645,8 +718,8 @@ class Service(_Model, frozen=True, kw_only=True):
         Annotated[int, Meta(ge=1, le=65535)] | None,
         _f("Container port; none for a worker (no listener, no ingress, no Cloud Map record)."),
     ] = None
-    cpu: Annotated[int, _f("Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.")]
-    memory: Annotated[int, _f("Fargate memory (MiB), one that the CPU size offers.")]
+    cpu: Annotated[int, _f("Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.", **FARGATE_CPU)]
+    memory: Annotated[int, _f("Fargate memory (MiB), one that the CPU size offers.", **FARGATE_MEMORY)]
     route: Annotated[Route, _f("How the service is reached; a worker (no port) takes none.")] = msgspec.field(
         default_factory=lambda: Route(type="none")
     )
@@ -662,7 +735,7 @@ class Service(_Model, frozen=True, kw_only=True):
     min: Annotated[int, _f("Auto scaling minimum.", ge=0, le=1000)] = 2
     max: Annotated[int, _f("Auto scaling maximum.", ge=1, le=1000)] = 10
     health_check_path: Annotated[
-        Annotated[str, Meta(pattern=r"^/\S{0,1023}$")] | None,
+        Annotated[str, Meta(pattern=HEALTH_CHECK_PATH)] | None,
         _f("Target-group health check path (ALB services only; default /)."),
     ] = None
     health_check: Annotated[
@@ -699,7 +772,7 @@ class Service(_Model, frozen=True, kw_only=True):
         None
     )
     working_directory: Annotated[
-        Annotated[str, Meta(pattern=r"^/\S*$")] | None,
+        Annotated[str, Meta(pattern=ABSOLUTE_PATH)] | None,
         _f("Absolute directory the command runs in; default: the image's WORKDIR."),
     ] = None
     user: Annotated[
@@ -772,9 +845,7 @@ class Config(_Model, frozen=True):
         _f("Profiles by name; each is merged over environment_defaults.", min_length=1),
     ]
     services: Annotated[list[Service], _f("The services, in declaration order.", min_length=1)]
-    project: Annotated[str, _f("Prefix of every physical name.", pattern=r"^[a-z][a-z0-9]{0,9}$")] = (
-        DEFAULT_PROJECT
-    )
+    project: Annotated[str, _f("Prefix of every physical name.", pattern=PROJECT)] = DEFAULT_PROJECT
     environment_defaults: Annotated[
         dict[str, Any], _f("Settings every environment starts from (see Environment).")
     ] = msgspec.field(default_factory=dict)
@@ -881,39 +952,38 @@ def load(path: str | Path | None = None) -> Config:
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read the file ({exc.strerror})") from None
     try:
-        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        raw = config_errors.load_yaml(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: {_yaml_problem(exc)}") from None
+        raise ConfigError(f"{source}: {config_errors.yaml_problem(exc)}") from None
     return parse(raw, source)
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """'not valid YAML at line 3, column 5: <the parser's reason>'."""
-    mark = getattr(exc, "problem_mark", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    problem, context = getattr(exc, "problem", None), getattr(exc, "context", None)
-    reason = f": {problem}" if problem else ""
-    return f"not valid YAML{where}{reason}" + (f" ({context})" if problem and context else "")
 
 
 def parse(raw: Any, source: str = "<config>") -> Config:
     """Validate an already-read mapping; errors name `source` and the field path. Shape and types
-    first (msgspec stops at the first problem), then every check of `checks.CHECKS`, all reported."""
+    first (msgspec stops at the first problem), then every check of `checks.CHECKS`, all reported;
+    a problem with a setting environments inherit is reported once, at environment_defaults."""
     from tap_cfn import checks  # the checks read the models declared here
 
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{source}: (top level): expected a mapping with project, environments and services"
         )
-    raw = _merge_environments(raw, source)
-    try:
-        config = msgspec.convert(raw, Config)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(f"{source}: {_describe(str(exc), raw, Config)}") from None
-    problems = checks.run_all(config)
+    merged = _merge_environments(raw, source)
+    config = _convert(merged, Config, "", source)
+    problems = config_errors.attribute_to_defaults(
+        checks.run_all(config), raw["environments"], raw.get("environment_defaults") or {}
+    )
     if problems:
         raise ConfigError("\n".join(f"{source}: {where}: {what}" for where, what in problems))
     return config
+
+
+def _convert(value: Any, model: type[_T], where: str, source: str) -> _T:
+    """`value` as a `model`, or the ConfigError naming the first problem at its path under `where`."""
+    try:
+        return msgspec.convert(value, model)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {config_errors.describe(str(exc), value, model, where)}") from None
 
 
 def _merge_environments(raw: dict[str, Any], source: str) -> dict[str, Any]:
@@ -923,17 +993,17 @@ def _merge_environments(raw: dict[str, Any], source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: environment_defaults: expected a mapping of environment settings")
     if not isinstance(envs, dict):
         return raw  # msgspec reports the missing or mistyped field
+    # Every Environment field has a default, so the defaults block is checked as one (as the JSON
+    # Schema does): a bad inherited key is named where it is written, once.
+    _check_regions(defaults.get("regions"), "environment_defaults.regions", source)
+    _convert(defaults, Environment, "environment_defaults", source)
     merged = {}
     for name, env in envs.items():
         if env is not None and not isinstance(env, dict):
             raise ConfigError(f"{source}: environments.{name}: expected a mapping of environment settings")
         merged[name] = deep_merge(defaults, env or {})
         _check_regions(merged[name].get("regions"), f"environments.{name}.regions", source)
-        try:  # each on its own, so that an error names the environment
-            msgspec.convert(merged[name], Environment)
-        except msgspec.ValidationError as exc:
-            problem = _describe(str(exc), merged[name], Environment, f"environments.{name}")
-            raise ConfigError(f"{source}: {problem}") from None
+        _convert(merged[name], Environment, f"environments.{name}", source)  # each names its environment
     return {**raw, "environments": merged}
 
 
@@ -946,79 +1016,7 @@ def _check_regions(regions: Any, where: str, source: str) -> None:
             raise ConfigError(
                 f"{source}: {where}.{region}: not an AWS region name such as eu-west-1 or us-east-1"
             )
-        try:
-            msgspec.convert(settings, RegionSettings)
-        except msgspec.ValidationError as exc:
-            problem = _describe(str(exc), settings, RegionSettings, f"{where}.{region}")
-            raise ConfigError(f"{source}: {problem}") from None
-
-
-_AT = re.compile(r"^(?P<what>.*?)(?: - at (?P<key>`key` in )?`\$(?P<path>[^`]*)`)?$")
-_STEP = re.compile(r"\.(?P<field>[^.\[]+)|\[(?P<index>\d+)\]|\[(?P<key>[^\]]*)\]")
-
-
-def _describe(message: str, raw: Any, model: type, prefix: str = "") -> str:
-    """msgspec's 'Expected `int`, got `str` - at `$.services[2].port`' -> 'services[api].port: ...';
-    an unknown key gets the closest known one, an enum its allowed values."""
-    match = _AT.match(message)
-    assert match is not None
-    what = f"a key: {match['what']}" if match["key"] else match["what"]
-    path, node = _path(match["path"] or "", raw, msgspec.inspect.type_info(model), prefix)
-    unknown = re.match(r"Object contains unknown field `(.*)`", what)
-    missing = re.match(r"Object missing required field `(.*)`", what)
-    if unknown or missing:
-        field = (unknown or missing).group(1)  # type: ignore[union-attr]
-        path = f"{path}.{field}" if path else field
-        what = _unknown_key(field, node) if unknown else "required field is missing"
-    elif what.startswith("Invalid enum value") and isinstance(node, msgspec.inspect.LiteralType):
-        what += f"; allowed: {', '.join(map(str, node.values))}"
-    return f"{path or '(top level)'}: {what}"
-
-
-def _path(at: str, raw: Any, node: Any, prefix: str) -> tuple[str, Any]:
-    """The display path of msgspec's `at` (services and secrets by name) and the type found there."""
-    shown = prefix
-    for step in _STEP.finditer(at):
-        node = _unwrap(node)
-        if step["field"] is not None:
-            shown += f".{step['field']}"
-            raw = raw.get(step["field"]) if isinstance(raw, dict) else None
-            fields = getattr(node, "fields", ())
-            node = next((f.type for f in fields if f.encode_name == step["field"]), None)
-        else:
-            key: Any = int(step["index"]) if step["index"] is not None else step["key"]
-            item = raw[key] if isinstance(raw, list) and isinstance(key, int) and key < len(raw) else None
-            name = item.get("name") if isinstance(item, dict) else None
-            shown += f"[{name}]" if isinstance(name, str) and name else f"[{key}]"
-            raw = item
-            node = getattr(node, "item_type", None) or getattr(node, "value_type", None)
-    return shown.lstrip("."), _unwrap(node)
-
-
-def _unwrap(node: Any) -> Any:
-    """The type under Annotated metadata and `X | None`."""
-    if isinstance(node, msgspec.inspect.Metadata):
-        return _unwrap(node.type)
-    if isinstance(node, msgspec.inspect.UnionType):
-        kinds = [t for t in node.types if not isinstance(t, msgspec.inspect.NoneType)]
-        return _unwrap(kinds[0]) if len(kinds) == 1 else node
-    return node
-
-
-# Keys that live elsewhere now that the platform has one place for them: the new place is named.
-MOVED_KEYS = {
-    "keep_images": "registry.keep_images (one registry holds every environment's images)",
-}
-
-
-def _unknown_key(field: str, node: Any) -> str:
-    if field in MOVED_KEYS:
-        return f"unknown key here; it belongs at {MOVED_KEYS[field]}"
-    known = [f.encode_name for f in getattr(node, "fields", ())]
-    close = difflib.get_close_matches(field, known, n=1)
-    if close:
-        return f"unknown key; did you mean `{close[0]}`?"
-    return f"unknown key; allowed: {', '.join(known)}" if known else "unknown key"
+        _convert(settings, RegionSettings, f"{where}.{region}", source)
 
 
 def refers_to_alb(svc: Service) -> bool:

@@ -103,7 +103,8 @@ BAD = [
     (
         "dns label",
         lambda r: r["services"][0].update(name="Front_End"),
-        r"services\[Front_End\]\.name: Expected `str` match",
+        r"services\[Front_End\]\.name: Invalid value 'Front_End'; allowed: lowercase letters, digits and "
+        r"hyphens, starting with a letter, not ending with a hyphen, at most 63 characters$",
     ),
     (
         "unknown caller",
@@ -204,7 +205,8 @@ BAD = [
     (
         "bad variable name",
         lambda r: r["services"][0]["environment"].update({"1BAD": "x"}),
-        r"services\[frontend\]\.environment: a key: Expected `str` matching regex",
+        r"services\[frontend\]\.environment: a key: Invalid value '1BAD'; allowed: letters, digits and "
+        r"underscores, not starting with a digit$",
     ),
     (
         "enum lists the allowed values",
@@ -231,7 +233,7 @@ BAD = [
     (
         "an account to pull from that is no account ID",
         lambda r: r.update(registry={"pull_accounts": ["12345"]}),
-        r"registry\.pull_accounts\[0\]: Expected `str` matching regex",
+        r"registry\.pull_accounts\[0\]: Invalid value '12345'; allowed: a 12-digit AWS account ID$",
     ),
     (
         "keep_images in a profile: it is the registry's now",
@@ -311,7 +313,8 @@ BAD = [
     (
         "a root user written as a path",
         lambda r: r["services"][0].update(user="/root"),
-        r"services\[frontend\]\.user: Expected `str` matching regex",
+        r"services\[frontend\]\.user: Invalid value '/root'; allowed: user or user:group, each a name or "
+        r"numeric ID of at most 32 characters, e\.g\. 1000:1000$",
     ),
     (
         "environment overrides for an unknown profile",
@@ -374,7 +377,7 @@ BAD = [
             if "scaling" in r["services"][2]
             else r["services"][2].update(scaling={"queue": {"queue": "jobs/x", "messages_per_task": 5}})
         ),
-        r"services\[processing\]\.scaling\.queue\.queue: Expected `str` matching regex",
+        r"services\[processing\]\.scaling\.queue\.queue: Invalid value 'jobs/x'; allowed: an SQS queue name ",
     ),
     (
         "a queue worker allowed down to zero tasks",
@@ -400,12 +403,14 @@ BAD = [
     (
         "registry credentials that are no secret ARN",
         lambda r: r["services"][0].update(image="nginx:1.27", repository_credentials={"secret": "my-secret"}),
-        r"services\[frontend\]\.repository_credentials\.secret: Expected `str` matching regex",
+        r"services\[frontend\]\.repository_credentials\.secret: Invalid value 'my-secret'; "
+        r"allowed: a Secrets Manager secret ARN, "
+        r"arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>$",
     ),
     (
         "an image reference with a space",
         lambda r: r["services"][0].update(image="nginx 1.27"),
-        r"services\[frontend\]\.image: Expected `str` matching regex",
+        r"services\[frontend\]\.image: Invalid value 'nginx 1\.27'; allowed: an image reference ",
     ),
     (
         "a sidecar named like the main container",
@@ -478,7 +483,8 @@ BAD = [
     (
         "a managed policy that is no policy ARN",
         lambda r: r["services"][0].update(managed_policies=["arn:aws:iam::aws:role/ReadOnlyAccess"]),
-        r"services\[frontend\]\.managed_policies\[0\]: Expected `str` matching regex",
+        r"services\[frontend\]\.managed_policies\[0\]: Invalid value 'arn:aws:iam::aws:role/ReadOnlyAccess'; "
+        r"allowed: a managed policy ARN, ",
     ),
 ]
 

@@ -58,12 +58,13 @@ BAD = [
     (
         "looks back over a day",
         lambda r: r["environment_defaults"].update(alarms={"period": 3600, "evaluation_periods": 25}),
-        r"environments\.dev\.alarms\.evaluation_periods: 25 x 3600 s exceeds the one day",
+        r"environment_defaults\.alarms\.evaluation_periods: 25 x 3600 s exceeds the one day",
     ),
     (
         "m of n",
         lambda r: r["environments"]["prod"].update(alarms={"evaluation_periods": 2}),
-        r"environments\.prod\.alarms\.datapoints_to_alarm: 3 exceeds evaluation_periods \(2\)",
+        r"environment_defaults\.alarms\.datapoints_to_alarm: 3 exceeds evaluation_periods \(2\) "
+        r"\(in environments\.prod\)$",
     ),
     (
         "percent over 100",
@@ -93,12 +94,13 @@ BAD = [
     (
         "window not cron",
         lambda r: r["environments"]["dev"].update(scheduled_scaling={**WINDOW, "start": "rate(1 day)"}),
-        r"environments\.dev\.scheduled_scaling\.start: Expected `str` matching",
+        r"environments\.dev\.scheduled_scaling\.start: Invalid value 'rate\(1 day\)'; "
+        r"allowed: cron\(minutes ",
     ),
     (
         "window five cron fields",
         lambda r: r["environments"]["dev"].update(scheduled_scaling={**WINDOW, "end": "cron(0 7 * * ?)"}),
-        r"environments\.dev\.scheduled_scaling\.end: Expected `str` matching",
+        r"environments\.dev\.scheduled_scaling\.end: Invalid value 'cron\(0 7 \* \* \?\)'; allowed: cron\(",
     ),
     (
         "window empty",

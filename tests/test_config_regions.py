@@ -76,7 +76,9 @@ BAD = [
     (
         "something that is no certificate ARN",
         regions(**{"eu-west-1": {"certificate_arn": "arn:aws:iam::111111111111:server-certificate/x"}}),
-        r"environments\.prod\.regions\.eu-west-1\.certificate_arn: Expected `str` matching regex",
+        r"environments\.prod\.regions\.eu-west-1\.certificate_arn: Invalid value "
+        r"'arn:aws:iam::111111111111:server-certificate/x'; allowed: an ACM certificate ARN, "
+        r"arn:aws:acm:<region>:<12-digit account>:certificate/<id>$",
     ),
     (
         "an unknown key",
