@@ -61,6 +61,18 @@ def test_constraints_and_links_come_from_the_schema() -> None:
     assert "${service.&lt;name&gt;.url}" in service
 
 
+def test_patterns_read_in_the_words_the_errors_use_then_the_regex() -> None:
+    top = docs.reference()
+    assert (
+        '| `project` | string | `"tap"` | a lowercase letter, then at most 9 lowercase letters or digits '
+        "(`^[a-z][a-z0-9]{0,9}$`) |" in top
+    )
+    assert (
+        "names: letters, digits and underscores, not starting with a digit (`^[A-Za-z_][A-Za-z0-9_]*$`)"
+        in top
+    )
+
+
 def test_markers_are_required(tmp_path: Path) -> None:
     with pytest.raises(docs.MarkerError, match="BEGIN config-reference"):
         docs.update("# README without markers\n")
