@@ -188,8 +188,8 @@ def _outputs(t: Template, templates: dict[str, Template]) -> None:
     made = producers(templates)
     public = sorted(key for key in made if contract.is_public(key))
     owned = [key for key in public if contract.is_owned(key)]
-    # many services: per-service values stay on the groups (each costs the root ~200 bytes of its
-    # 51,200-byte body; tests/test_platform_scale.py measures the body at 100 services)
+    # many services: per-service values stay on the groups, each would cost the root ~200 bytes
+    # (tests/test_platform_scale.py checks the root of 100 services against the quotas)
     if len(public) > MAX_OUTPUTS or len(owned) > MAX_OWNED_OUTPUTS:
         public = [key for key in public if not contract.is_owned(key)]
     for key in public:
