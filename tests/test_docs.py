@@ -12,6 +12,7 @@ import pytest
 
 from tap_cfn import config as cfg
 from tap_cfn import docs
+from tests.conftest import Built
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -121,3 +122,12 @@ def test_the_readme_starts_with_the_two_commands_and_has_the_promised_sections()
     troubles = text.split("## Troubleshooting")[1].split("\n## ")[0]
     for topic in ("nested stack", "circuit breaker", "ROLLBACK_COMPLETE", "MaxLength"):
         assert topic in troubles, topic
+
+
+def test_the_readme_names_every_root_parameter_and_output_of_every_profile(built: dict[str, Built]) -> None:
+    """Hand-written in "Stacks and parameters": what a user types and what they read back."""
+    text = README.read_text(encoding="utf-8")
+    stacks = text.split("### Stacks and parameters\n")[1].split("\n## ")[0]
+    for env, environment in built.items():
+        for key in [*environment.root["Parameters"], *environment.root["Outputs"]]:
+            assert f"`{key}`" in stacks, f"{env}: {key}"

@@ -19,7 +19,6 @@ from tap_cfn.contract import (
     REGISTRY_ACCOUNT_ID,
     VPC_CIDR,
 )
-from tap_cfn.naming import logical_id
 from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 
 __all__ = ["Child", "WiringError", "build", "suffix_max_length"]
@@ -58,19 +57,22 @@ SUFFIX_CONSTRAINT = (
 
 # The console's parameter form (AWS::CloudFormation::Interface): root parameter -> (group, label).
 # Groups are shown in CONSOLE_GROUPS order, parameters in the order the template declares them.
-# Per-service parameters are matched by their contract key (ImageTag); their label is None: the
-# name says it all (FrontendImageTag), and with a hundred services labels would push the root
-# past the 51,200-byte body quota. A root parameter without an entry fails the build.
+# A per-service value (IMAGE_TAG) stands for one parameter per service (FrontendImageTag), `{owner}`
+# in its label for the service's name. The labels take a hundred-service root past the 51,200-byte
+# TemplateBody quota; a root that large goes as a TemplateURL (quota 1 MB): the deployer uploads it
+# (deploy/packaging.py), as `aws cloudformation deploy --s3-bucket` does
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
+# A root parameter without an entry fails the build.
 CONSOLE_GROUPS = ("Environment", "Container images", "Network", "Load balancer", "Notifications")
-CONSOLE: dict[str, tuple[str, str | None]] = {
-    ENVIRONMENT_SUFFIX.key: ("Environment", "Environment suffix"),
-    VPC_CIDR.key: ("Network", "VPC CIDR (RFC 1918; one range per region to peer them later)"),
-    IMAGE_TAG.key: ("Container images", None),
-    REGISTRY_ACCOUNT_ID.key: ("Container images", "Registry account (empty: this account)"),
-    CERTIFICATE_ARN.key: ("Load balancer", "HTTPS certificate (ACM ARN, empty: HTTP only)"),
-    DOMAIN_NAME.key: ("Load balancer", "Custom domain (optional)"),
-    HOSTED_ZONE_ID.key: ("Load balancer", "Route 53 hosted zone of the domain (optional)"),
-    ALARM_EMAIL.key: ("Notifications", "Alarm e-mail (optional)"),
+CONSOLE: dict[contract.Value, tuple[str, str]] = {
+    ENVIRONMENT_SUFFIX: ("Environment", "Environment suffix"),
+    VPC_CIDR: ("Network", "VPC CIDR (RFC 1918; one range per region to peer them later)"),
+    IMAGE_TAG: ("Container images", "Image tag of {owner}"),
+    REGISTRY_ACCOUNT_ID: ("Container images", "Registry account (empty: this account)"),
+    CERTIFICATE_ARN: ("Load balancer", "HTTPS certificate (ACM ARN, empty: HTTP only)"),
+    DOMAIN_NAME: ("Load balancer", "Custom domain (optional)"),
+    HOSTED_ZONE_ID: ("Load balancer", "Route 53 hosted zone of the domain (optional)"),
+    ALARM_EMAIL: ("Notifications", "Alarm e-mail (optional)"),
 }
 
 
@@ -186,8 +188,8 @@ def _outputs(t: Template, templates: dict[str, Template]) -> None:
     made = producers(templates)
     public = sorted(key for key in made if contract.is_public(key))
     owned = [key for key in public if contract.is_owned(key)]
-    # many services: per-service values stay on the groups (each costs the root ~200 bytes of its
-    # 51,200-byte body; tests/test_platform_scale.py measures the body at 100 services)
+    # many services: per-service values stay on the groups, each would cost the root ~200 bytes
+    # (tests/test_platform_scale.py checks the root of 100 services against the quotas)
     if len(public) > MAX_OUTPUTS or len(owned) > MAX_OWNED_OUTPUTS:
         public = [key for key in public if not contract.is_owned(key)]
     for key in public:
@@ -201,14 +203,16 @@ def _outputs(t: Template, templates: dict[str, Template]) -> None:
         )
 
 
-def console_placements(dep: Deployment) -> dict[str, tuple[str, str | None]]:
-    """Root parameter -> (group, label or None) in the console: the CONSOLE keys, and each of them
-    with a service's name in front (FrontendImageTag). Made once, not searched per parameter."""
-    placements: dict[str, tuple[str, str | None]] = {}
+def console_placements(dep: Deployment) -> dict[str, tuple[str, str]]:
+    """Root parameter -> (group, label) in the console: the platform-wide CONSOLE values, and the
+    per-service ones once per service (FrontendImageTag: "Image tag of frontend"). Made once, not
+    searched per parameter."""
+    placements = {value.key: placement for value, placement in CONSOLE.items() if not value.owned}
     for svc in dep.services:
-        for contract_key, placement in CONSOLE.items():
-            placements.setdefault(logical_id(svc.name) + contract_key, placement)
-    return {**placements, **CONSOLE}
+        for value, (group, label) in CONSOLE.items():
+            if value.owned:
+                placements[value.name(svc.name)] = (group, label.format(owner=svc.name))
+    return placements
 
 
 def console_interface(keys: list[str], dep: Deployment) -> dict[str, Any]:
@@ -229,7 +233,7 @@ def console_interface(keys: list[str], dep: Deployment) -> dict[str, Any]:
         for group in CONSOLE_GROUPS
         if any(g == group for g, _ in placed.values())
     ]
-    labels = {key: {"default": label} for key, (_, label) in placed.items() if label is not None}
+    labels = {key: {"default": label} for key, (_, label) in placed.items()}
     return {"ParameterGroups": groups, "ParameterLabels": labels}
 
 

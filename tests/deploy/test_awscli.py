@@ -1,4 +1,5 @@
-"""The rendered templates deploy with the tools users already have: the AWS CLI's package + deploy."""
+"""The rendered templates deploy with the tools users already have: the AWS CLI's package + deploy,
+as the README runs them."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def deploy_with_aws_cli(
     assert "TemplateURL: http://localhost:" in packaged.read_text()
     done = aws_cli(
         endpoint, "cloudformation", "deploy", "--template-file", str(packaged), "--stack-name", stack,
-        "--capabilities", "CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND",
+        "--s3-bucket", "cli-artifacts", "--capabilities", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND",
         "--parameter-overrides", *overrides,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr + done.stdout

@@ -11,6 +11,7 @@ from tap_cfn import config as cfg
 from tap_cfn import generator
 from tap_cfn.stacks import root
 from tests.conftest import SERVICES, Built
+from tests.platforms import platform
 from tests.stacks.conftest import CAMEL
 
 CONSTRAINTS = ("AllowedPattern", "AllowedValues", "MinLength", "MaxLength", "MinValue", "MaxValue")
@@ -124,26 +125,56 @@ def test_constrained_parameters_say_what_to_type(env_built: Built) -> None:
             assert parameter.get("MinLength", 0) <= len(example) <= parameter.get("MaxLength", 4096)
 
 
-def test_every_root_parameter_is_grouped_once_and_labelled(env_built: Built) -> None:
-    """Labelled, or named so that the name is the label: the per-service image tags go without
-    labels to keep a hundred-service root under the 51,200-byte template body quota."""
+# What the console shows beside each root parameter of the packaged config, in every profile.
+PACKAGED_LABELS = {
+    "EnvironmentSuffix": "Environment suffix",
+    "VpcCidr": "VPC CIDR (RFC 1918; one range per region to peer them later)",
+    "CertificateArn": "HTTPS certificate (ACM ARN, empty: HTTP only)",
+    "DomainName": "Custom domain (optional)",
+    "HostedZoneId": "Route 53 hosted zone of the domain (optional)",
+    "RegistryAccountId": "Registry account (empty: this account)",
+    "FrontendImageTag": "Image tag of frontend",
+    "ApiGatewayImageTag": "Image tag of api-gateway",
+    "ProcessingImageTag": "Image tag of processing",
+    "AlarmEmail": "Alarm e-mail (optional)",
+}
+
+
+def test_every_root_parameter_has_its_console_label(env_built: Built) -> None:
+    interface = env_built.root["Metadata"]["AWS::CloudFormation::Interface"]
+    labels = {key: label["default"] for key, label in interface["ParameterLabels"].items()}
+    assert set(env_built.root["Parameters"]) == set(PACKAGED_LABELS)
+    assert labels == PACKAGED_LABELS
+
+
+def test_every_root_parameter_of_a_hundred_services_is_grouped_and_labelled() -> None:
+    dep = cfg.Deployment(cfg.parse(platform(100), "platform.yaml"), "prod")
+    root_template = generator.build_environment(dep)[generator.ROOT_STEM]
+    interface = root_template["Metadata"]["AWS::CloudFormation::Interface"]
+    parameters = set(root_template["Parameters"])
+    assert len(parameters) == 107  # 7 platform-wide, an image tag per service
+    assert set(interface["ParameterLabels"]) == parameters
+    assert all(label["default"] for label in interface["ParameterLabels"].values())
+    assert interface["ParameterLabels"]["Worker99ImageTag"] == {"default": "Image tag of worker-99"}
+    grouped = [key for group in interface["ParameterGroups"] for key in group["Parameters"]]
+    assert sorted(grouped) == sorted(parameters)
+
+
+def test_every_root_parameter_is_grouped_once(env_built: Built) -> None:
     interface = env_built.root["Metadata"]["AWS::CloudFormation::Interface"]
     grouped = [key for group in interface["ParameterGroups"] for key in group["Parameters"]]
     assert sorted(grouped) == sorted(env_built.root["Parameters"])
-    unlabelled = set(env_built.root["Parameters"]) - set(interface["ParameterLabels"])
-    assert unlabelled == {f"{name}ImageTag" for name in ("Frontend", "ApiGateway", "Processing")}
-    assert all(label["default"] for label in interface["ParameterLabels"].values())
-    assert [g["Label"]["default"] for g in interface["ParameterGroups"]] == [
-        "Environment",
-        "Container images",
-        "Network",
-        "Load balancer",
-        "Notifications",
+    assert [(g["Label"]["default"], g["Parameters"]) for g in interface["ParameterGroups"]] == [
+        ("Environment", ["EnvironmentSuffix"]),
+        # where the images come from, then the tags in service order
+        (
+            "Container images",
+            ["RegistryAccountId", "FrontendImageTag", "ApiGatewayImageTag", "ProcessingImageTag"],
+        ),
+        ("Network", ["VpcCidr"]),
+        ("Load balancer", ["CertificateArn", "DomainName", "HostedZoneId"]),
+        ("Notifications", ["AlarmEmail"]),
     ]
-    images = interface["ParameterGroups"][1]["Parameters"]
-    # where the images come from, then the tags in service order
-    assert images == ["RegistryAccountId", "FrontendImageTag", "ApiGatewayImageTag", "ProcessingImageTag"]
-    assert interface["ParameterLabels"]["EnvironmentSuffix"] == {"default": "Environment suffix"}
 
 
 def test_a_new_service_gets_its_image_tag_grouped(audit_config: cfg.Config) -> None:
@@ -152,6 +183,8 @@ def test_a_new_service_gets_its_image_tag_grouped(audit_config: cfg.Config) -> N
     groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     assert groups[1]["Label"] == {"default": "Container images"}
     assert groups[1]["Parameters"][-1] == "AuditImageTag"
+    labels = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterLabels"]
+    assert labels["AuditImageTag"] == {"default": "Image tag of audit"}
 
 
 def test_groups_follow_the_declared_order_whatever_the_parameter_order(config: cfg.Config) -> None:
