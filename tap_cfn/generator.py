@@ -134,9 +134,13 @@ def write(out_dir: Path, files: dict[str, dict[str, str]], prune: bool = False) 
 
     In an environment's folder, generated templates no longer produced are removed, and when any
     template changed, its drawings too (they show the old ones; `generate.py diagram` draws them
-    again). With `prune` (`files` holds every environment of the config), every other folder
-    holding a root template loses its generated files, and goes if nothing else is left in it.
-    Only files whose names are ours are removed (conventions.TEMPLATE_SUFFIXES, DIAGRAM_FILES)."""
+    again), except the SVGs: only Graphviz draws those, and a change that leaves the drawing as
+    it was (a threshold, a tag) must not lose them where Graphviz is missing. `diagram` keeps an
+    SVG only when it was drawn from the DOT text it draws, and removes it otherwise.
+
+    With `prune` (`files` holds every environment of the config), every other folder holding a
+    root template loses its generated files, and goes if nothing else is left in it. Only files
+    whose names are ours are removed (conventions.TEMPLATE_SUFFIXES, DIAGRAM_FILES)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     changed = {
         env: {name: text for name, text in env_files.items() if not _holds(out_dir / env / name, text)}
@@ -172,8 +176,8 @@ def _stale(
         ours = _ours(out_dir / env)
         gone = [p for p in ours if p.suffix in TEMPLATE_SUFFIXES and p.name not in env_files]
         stale += gone
-        if changed[env] or gone:
-            stale += [p for p in ours if _DRAWING.fullmatch(p.name)]
+        if changed[env] or gone:  # SVGs stay for `diagram` to judge: see write()
+            stale += [p for p in ours if _DRAWING.fullmatch(p.name) and p.suffix != ".svg"]
     if prune:
         for folder in sorted(p for p in out_dir.iterdir() if p.is_dir() and p.name not in files):
             if folder.name != REGISTRY and any((folder / root_file(fmt)).is_file() for fmt in FORMATS):

@@ -120,10 +120,17 @@ def put(folder: Path, names: Iterable[str], text: str = "old\n") -> None:
 
 def test_changed_templates_take_their_drawings_with_them(tmp_path: Path) -> None:
     """GIVEN dev drawn from its templates and a file of the user's, WHEN a template changes,
-    THEN the drawings go (they show the old templates) and the user's file stays."""
+    THEN the drawings go (they show the old templates) but the SVGs, which `diagram` judges
+    (only Graphviz draws them again), and the user's file stays."""
     put(tmp_path, ["dev/root.json", "dev/network.json", "dev/notes.txt", *(f"dev/{n}" for n in DRAWINGS)])
     generator.write(tmp_path, {"dev": {"root.json": "new\n", "network.json": "old\n"}})
-    assert listing(tmp_path) == ["dev/network.json", "dev/notes.txt", "dev/root.json"]
+    assert listing(tmp_path) == [
+        "dev/network.json",
+        "dev/notes.txt",
+        "dev/root.json",
+        "dev/services.svg",
+        "dev/topology.svg",
+    ]
     assert (tmp_path / "dev" / "notes.txt").read_text() == "old\n"
 
 
@@ -139,6 +146,8 @@ def test_unchanged_templates_keep_their_drawings(tmp_path: Path) -> None:
         "dev/topology.dot",
         "dev/topology.svg",
         "prod/root.json",
+        "prod/services.svg",
+        "prod/topology.svg",
     ]
 
 

@@ -36,8 +36,9 @@ def _templates(sub: argparse._SubParsersAction) -> None:
         "a failed run leaves the output folder as it was. The project's image registry goes to "
         "templates/registry/registry.{json,yaml}. Generated files of an earlier run that would "
         "describe something else are removed: an environment's drawings when its templates change "
-        "(`diagram` draws them again) and, with --env all, the folders of environments the config "
-        "does not have. No other file is touched.",
+        "(`diagram` draws them again; it keeps an SVG only if drawn from the same DOT text, so a "
+        "change the drawing does not show costs no SVG where Graphviz is missing) and, with "
+        "--env all, the folders of environments the config does not have. No other file is touched.",
         "  python generate.py templates --env prod --format yaml\n"
         "  python generate.py templates --config my-platform.yaml --out /tmp/t",
     )

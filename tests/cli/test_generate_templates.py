@@ -166,8 +166,8 @@ def test_regenerating_with_another_config_leaves_nothing_of_the_previous_one(tmp
     assert run("templates", "--out", str(out), "--quiet").returncode == 0
     assert run("diagram", "--out", str(out), "--quiet").returncode == 0
     drawn = ["README.md", "services.dot", "topology.dot"]
-    if shutil.which("dot"):
-        drawn += ["services.svg", "topology.svg"]
+    svgs = ["services.svg", "topology.svg"] if shutil.which("dot") else []
+    drawn += svgs
     (out / "dev" / "notes.txt").write_text("mine\n")
     (out / "prod" / "runbook.txt").write_text("mine\n")
     raw = yaml.safe_load((REPO / "tap_cfn" / "tap.yaml").read_text().replace("processing", "worker"))
@@ -180,7 +180,7 @@ def test_regenerating_with_another_config_leaves_nothing_of_the_previous_one(tmp
     result = run("templates", "--config", str(other), "--env", "dev", "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
     assert names(out) == ["dev", "prod", "registry", "staging"]  # one environment asked for
-    assert names(out / "dev") == sorted([*now, "notes.txt"])
+    assert names(out / "dev") == sorted([*now, *svgs, "notes.txt"])  # the SVGs wait for `diagram`
     assert names(out / "staging") == sorted([*packaged, *drawn])
 
     result = run("templates", "--config", str(other), "--out", str(out), "--quiet")
@@ -188,7 +188,7 @@ def test_regenerating_with_another_config_leaves_nothing_of_the_previous_one(tmp
     assert names(out) == ["dev", "prod", "registry"]
     assert names(out / "prod") == ["runbook.txt"]
     assert names(out / "registry") == ["registry.json", "registry.yaml"]
-    assert names(out / "dev") == sorted([*now, "notes.txt"])
+    assert names(out / "dev") == sorted([*now, *svgs, "notes.txt"])
 
     result = run("diagram", "--out", str(out))
     assert result.returncode == 0, result.stderr
@@ -196,6 +196,8 @@ def test_regenerating_with_another_config_leaves_nothing_of_the_previous_one(tmp
     assert names(out / "dev") == sorted([*now, *drawn, "notes.txt"])
     topology = (out / "dev" / "topology.dot").read_text()
     assert '[label="worker\\n' in topology and "processing" not in topology
+    for svg in svgs:  # drawn again: the topology changed
+        assert "processing" not in (out / "dev" / svg).read_text()
     assert (out / "dev" / "notes.txt").read_text() == (out / "prod" / "runbook.txt").read_text() == "mine\n"
 
 
