@@ -23,6 +23,11 @@ TAG_PROJECT, TAG_ENVIRONMENT, TAG_MANAGED_BY, TAG_NAME = "Project", "Environment
 
 # The root template of an environment: templates/<env>/root.json and root.yaml.
 ROOT_STEM = "root"
+# The files of ours in templates/<env>/: every .json and .yaml (the templates), and what
+# `generate.py diagram` draws from them (both views as Graphviz source and SVG, README.md with the
+# Mermaid block). Nothing else there is ever removed.
+TEMPLATE_SUFFIXES = (".json", ".yaml")
+DIAGRAM_FILES = r"(topology|services)\.(dot|svg)|README\.md"
 
 # The root parameter every physical name ends with, and what it accepts.
 SUFFIX_PARAMETER = "EnvironmentSuffix"

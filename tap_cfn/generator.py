@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from tap_cfn.config import Config, Deployment, Service
-from tap_cfn.conventions import REGISTRY, ROOT_STEM
+from tap_cfn.conventions import DIAGRAM_FILES, REGISTRY, ROOT_STEM, TEMPLATE_SUFFIXES, root_file
 from tap_cfn.naming import logical_id
-from tap_cfn.render import as_dict, files
+from tap_cfn.render import FORMATS, as_dict, files
 from tap_cfn.stacks import (
     cluster,
     data,
@@ -35,6 +36,8 @@ from tap_cfn.topology import Part, service_groups
 # a service must not start before that stack completes. Every service takes values from it anyway;
 # the nesting adds a DependsOn only where none is taken.
 NETWORK = "NetworkStack"
+# What `generate.py diagram` drew from an environment's templates.
+_DRAWING = re.compile(DIAGRAM_FILES)
 
 
 def children(dep: Deployment) -> list[Child]:
@@ -123,32 +126,74 @@ def render_registry(config: Config, formats: Iterable[str]) -> dict[str, str]:
         return files({REGISTRY: as_dict(registry.build(config))}, formats)
 
 
-def write(out_dir: Path, files: dict[str, dict[str, str]]) -> None:
-    """Write {env: {name: text}} under out_dir/<env>/. Everything is written to a temporary
-    folder first, then moved into place file by file, so a failed run leaves out_dir as it was.
-    A file that already holds its text is left alone (creating files is most of a rerun's
-    system time). Generated files of an environment that are no longer produced are removed."""
+def write(out_dir: Path, files: dict[str, dict[str, str]], prune: bool = False) -> None:
+    """Write {env: {name: text}} under out_dir/<env>/ so that out_dir then describes these
+    templates and no others. Everything is written to a temporary folder first, then moved into
+    place file by file, so a failed run leaves out_dir as it was. A file that already holds its
+    text is left alone (creating files is most of a rerun's system time).
+
+    In an environment's folder, generated templates no longer produced are removed, and when any
+    template changed, its drawings too (they show the old ones; `generate.py diagram` draws them
+    again), except the SVGs: only Graphviz draws those, and a change that leaves the drawing as
+    it was (a threshold, a tag) must not lose them where Graphviz is missing. `diagram` keeps an
+    SVG only when it was drawn from the DOT text it draws, and removes it otherwise.
+
+    With `prune` (`files` holds every environment of the config), every other folder holding a
+    root template loses its generated files, and goes if nothing else is left in it. Only files
+    whose names are ours are removed (conventions.TEMPLATE_SUFFIXES, DIAGRAM_FILES)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     changed = {
         env: {name: text for name, text in env_files.items() if not _holds(out_dir / env / name, text)}
         for env, env_files in files.items()
     }
+    stale = _stale(out_dir, files, changed, prune)
     staging = Path(tempfile.mkdtemp(prefix=".tap-cfn-", dir=out_dir))
     try:
         for env, env_files in changed.items():
             (staging / env).mkdir()
             for name, text in env_files.items():
                 (staging / env / name).write_text(text, encoding="utf-8")
-        for env, env_files in files.items():
+        for env in files:
             target = out_dir / env
             target.mkdir(exist_ok=True)
-            for stale in target.glob("*"):
-                if stale.suffix in {".json", ".yaml"} and stale.name not in env_files:
-                    stale.unlink()
             for name in changed[env]:
                 os.replace(staging / env / name, target / name)
+        for path in stale:
+            path.unlink(missing_ok=True)
+        for folder in sorted({path.parent for path in stale} - {out_dir / env for env in files}):
+            with suppress(OSError):  # a file of the user's keeps the folder
+                folder.rmdir()
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _stale(
+    out_dir: Path, files: dict[str, dict[str, str]], changed: dict[str, dict[str, str]], prune: bool
+) -> list[Path]:
+    """The generated files under out_dir that writing `files` leaves describing something else."""
+    stale: list[Path] = []
+    for env, env_files in files.items():
+        ours = _ours(out_dir / env)
+        gone = [p for p in ours if p.suffix in TEMPLATE_SUFFIXES and p.name not in env_files]
+        stale += gone
+        if changed[env] or gone:  # SVGs stay for `diagram` to judge: see write()
+            stale += [p for p in ours if _DRAWING.fullmatch(p.name) and p.suffix != ".svg"]
+    if prune:
+        for folder in sorted(p for p in out_dir.iterdir() if p.is_dir() and p.name not in files):
+            if folder.name != REGISTRY and any((folder / root_file(fmt)).is_file() for fmt in FORMATS):
+                stale += _ours(folder)
+    return stale
+
+
+def _ours(folder: Path) -> list[Path]:
+    """The files in `folder` whose names are those of generated files (none when it is missing)."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and (p.suffix in TEMPLATE_SUFFIXES or _DRAWING.fullmatch(p.name))
+    )
 
 
 def _holds(path: Path, text: str) -> bool:

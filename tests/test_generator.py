@@ -1,12 +1,16 @@
 """The whole environment as tap_cfn/generator.py builds it: resource counts per stack and profile,
-no secret value anywhere, strings with variables written with Fn::Sub."""
+no secret value anywhere, strings with variables written with Fn::Sub; and what `write` leaves in
+the output folder."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
+from tap_cfn import generator
 from tests.conftest import PROFILES, SERVICES, Built, count, walk
 
 NAT_PER_PROFILE = {"dev": 1, "staging": 3, "prod": 3}
@@ -97,3 +101,98 @@ def test_strings_with_variables_use_fn_sub_and_never_fn_join(env_built: Built) -
                 # a Fn::Sub's text, alone or with its variables ([text, {name: value}])
                 sub = path.endswith(".Fn::Sub") or path.endswith(".Fn::Sub[0]")
                 assert sub or path.endswith("LifecyclePolicyText"), (stem, path)
+
+
+# --- write: the output folder describes exactly the files just written -----------------------------
+
+DRAWINGS = ("README.md", "services.dot", "services.svg", "topology.dot", "topology.svg")
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def put(folder: Path, names: Iterable[str], text: str = "old\n") -> None:
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+
+
+def test_changed_templates_take_their_drawings_with_them(tmp_path: Path) -> None:
+    """GIVEN dev drawn from its templates and a file of the user's, WHEN a template changes,
+    THEN the drawings go (they show the old templates) but the SVGs, which `diagram` judges
+    (only Graphviz draws them again), and the user's file stays."""
+    put(tmp_path, ["dev/root.json", "dev/network.json", "dev/notes.txt", *(f"dev/{n}" for n in DRAWINGS)])
+    generator.write(tmp_path, {"dev": {"root.json": "new\n", "network.json": "old\n"}})
+    assert listing(tmp_path) == [
+        "dev/network.json",
+        "dev/notes.txt",
+        "dev/root.json",
+        "dev/services.svg",
+        "dev/topology.svg",
+    ]
+    assert (tmp_path / "dev" / "notes.txt").read_text() == "old\n"
+
+
+def test_unchanged_templates_keep_their_drawings(tmp_path: Path) -> None:
+    put(tmp_path, ["dev/root.json", *(f"dev/{n}" for n in DRAWINGS)])
+    put(tmp_path, ["prod/root.json", *(f"prod/{n}" for n in DRAWINGS)])
+    generator.write(tmp_path, {"dev": {"root.json": "old\n"}, "prod": {"root.json": "new\n"}})
+    assert listing(tmp_path) == [
+        "dev/README.md",
+        "dev/root.json",
+        "dev/services.dot",
+        "dev/services.svg",
+        "dev/topology.dot",
+        "dev/topology.svg",
+        "prod/root.json",
+        "prod/services.svg",
+        "prod/topology.svg",
+    ]
+
+
+def test_a_template_no_longer_produced_goes_with_the_drawings(tmp_path: Path) -> None:
+    """A service removed: only its file differs (here), yet the drawings showed it."""
+    put(tmp_path, ["dev/root.json", "dev/service-old.yaml", "dev/topology.dot"])
+    generator.write(tmp_path, {"dev": {"root.json": "old\n"}})
+    assert listing(tmp_path) == ["dev/root.json"]
+
+
+def test_pruning_removes_the_environments_the_config_does_not_have(tmp_path: Path) -> None:
+    """GIVEN folders of another config's environments, the registry and folders of the user's,
+    WHEN every environment of a config with only dev is written with `prune`, THEN the other
+    environments' generated files go (the folder too when nothing else is in it), nothing else."""
+    put(tmp_path, ["dev/root.json", "registry/registry.json", "registry/registry.yaml"])
+    put(tmp_path, ["staging/root.json", "staging/root.yaml", "staging/network.json", "staging/topology.svg"])
+    put(tmp_path, ["prod/root.yaml", "prod/README.md", "prod/services.dot", "prod/runbook.txt"])
+    put(tmp_path, ["mine/root.txt", "mine/data.json"])  # no root template: not a folder of ours
+    put(tmp_path, ["notes.json"])
+    files = {"dev": {"root.json": "old\n"}, "registry": {"registry.json": "old\n"}}
+    generator.write(tmp_path, files, prune=True)
+    assert listing(tmp_path) == [
+        "dev/root.json",
+        "mine/data.json",
+        "mine/root.txt",
+        "notes.json",
+        "prod/runbook.txt",
+        "registry/registry.json",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev", "mine", "notes.json", "prod", "registry"]
+
+
+def test_without_pruning_other_environments_stay(tmp_path: Path) -> None:
+    """`templates --env dev` writes one environment of the config: the others are left alone."""
+    put(tmp_path, ["dev/root.json", "prod/root.json", "prod/topology.dot"])
+    generator.write(tmp_path, {"dev": {"root.json": "new\n"}})
+    assert listing(tmp_path) == ["dev/root.json", "prod/root.json", "prod/topology.dot"]
+
+
+def test_a_failed_write_removes_nothing(tmp_path: Path) -> None:
+    """GIVEN stale drawings and another config's environment, WHEN the write fails, THEN the
+    folder is as it was: nothing is removed before everything new is in place."""
+    put(tmp_path, ["dev/root.json", "dev/topology.dot", "prod/root.json", "prod/network.yaml"])
+    before = {name: (tmp_path / name).read_bytes() for name in listing(tmp_path)}
+    # the second environment cannot be written: the staging folder makes its name a file
+    with pytest.raises(OSError):
+        generator.write(tmp_path, {"dev": {"root.json": "new\n"}, "bad/name": {"x.json": "{}\n"}}, prune=True)
+    assert {name: (tmp_path / name).read_bytes() for name in listing(tmp_path)} == before

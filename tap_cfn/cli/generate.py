@@ -34,7 +34,11 @@ def _templates(sub: argparse._SubParsersAction) -> None:
         "write templates/<env>/root.{json,yaml} and one file per child stack",
         "Reads the platform config, builds every stack of each profile and writes them atomically: "
         "a failed run leaves the output folder as it was. The project's image registry goes to "
-        "templates/registry/registry.{json,yaml}.",
+        "templates/registry/registry.{json,yaml}. Generated files of an earlier run that would "
+        "describe something else are removed: an environment's drawings when its templates change "
+        "(`diagram` draws them again; it keeps an SVG only if drawn from the same DOT text, so a "
+        "change the drawing does not show costs no SVG where Graphviz is missing) and, with "
+        "--env all, the folders of environments the config does not have. No other file is touched.",
         "  python generate.py templates --env prod --format yaml\n"
         "  python generate.py templates --config my-platform.yaml --out /tmp/t",
     )
@@ -127,7 +131,8 @@ def cmd_templates(args: argparse.Namespace) -> int:
     if args.flat:
         _add_flat(config, files, formats)
     files[conventions.REGISTRY] = generator.render_registry(config, formats)
-    generator.write(args.out, files)
+    # every environment of the config: a folder of another config's environment goes
+    generator.write(args.out, files, prune=args.env == "all")
     count = sum(len(f) for f in files.values())
     common.say(args, f"wrote {count} templates for {', '.join(files)} into {args.out}/")
     return EXIT_OK

@@ -15,6 +15,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from tap_cfn.conventions import DIAGRAM_FILES
 from tap_cfn.diagram import dot, mermaid, model
 from tap_cfn.diagram.style import EDGE_STYLE
 
@@ -24,7 +25,7 @@ README_FILE = "README.md"
 # view -> (DOT file, SVG file)
 VIEWS = {"topology": ("topology.dot", SVG_FILE), "services": ("services.dot", SERVICES_SVG_FILE)}
 # Every file the diagram command owns in templates/<env>/: what it does not write is stale.
-OWNED = re.compile(r"(topology|services)\.(dot|svg)|README\.md")
+OWNED = re.compile(DIAGRAM_FILES)
 FILE_MODE = 0o644
 
 

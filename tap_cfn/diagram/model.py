@@ -29,6 +29,7 @@ INTERNET = "internet"
 REGISTRY_GROUP = "RegistryStack"  # the project's registry, outside the environment's stack tree
 ROOT_GROUP = "root"
 ANYWHERE = "0.0.0.0/0"
+NO_VALUE = "AWS::NoValue"  # an Fn::If branch that leaves the item out
 
 # Edge kinds, in drawing order. request: how a request travels; allows: a security-group rule
 # (who may open connections to whom, on which port); uses: image, secret, registration; route:
@@ -345,9 +346,16 @@ class _Builder:
     edges: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def node(self, target: Target, kind: str, title: str, detail: str = "", group: str | None = None) -> str:
+        """A node for `target`; one that exists only under a Condition says so in its detail."""
         nid = node_id(target)
-        self.nodes[nid] = Node(nid, kind, title, detail, group or target.stack)
+        self.nodes[nid] = Node(nid, kind, title, _qualified(detail, self.when(target)), group or target.stack)
         return nid
+
+    def when(self, target: Target) -> str:
+        """When a resource with a Condition exists ("if CertificateArn"); "" for one without."""
+        template = self.stacks.templates[target.stack]
+        name = template["Resources"][target.resource].get("Condition")
+        return _condition_text(template, str(name), True) if name else ""
 
     def edge(self, kind: str, source: str, target: str, label: str = "") -> None:
         self.edges[(kind, source, target)].add(label)
@@ -451,25 +459,29 @@ def _network(b: _Builder) -> None:
             target, "nat", title, "NAT gateway", _own_az(b, target, subnet_az[homes[0]]) if homes else None
         )
     # Default routes: subnet -> route table (association) -> NAT or internet gateway (route).
-    table_targets: dict[Target, set[tuple[str, str]]] = defaultdict(set)
+    # (target node, destination, when): a route or an association with a Condition holds only then
+    table_targets: dict[Target, set[tuple[str, str, str]]] = defaultdict(set)
     for target, props in s.resources("AWS::EC2::Route"):
         via = props.get("NatGatewayId") or props.get("GatewayId")
         for table in s.resolve(target.stack, props.get("RouteTableId")):
             for nid in b.ids(target.stack, via):
-                table_targets[table].add((nid, str(props.get("DestinationCidrBlock", ""))))
+                table_targets[table].add((nid, str(props.get("DestinationCidrBlock", "")), b.when(target)))
     subnet_routes: dict[Target, set[tuple[str, str]]] = defaultdict(set)
     for target, props in s.resources("AWS::EC2::SubnetRouteTableAssociation"):
         for subnet in s.resolve(target.stack, props.get("SubnetId")):
             for table in s.resolve(target.stack, props.get("RouteTableId")):
-                subnet_routes[subnet] |= table_targets[table]
+                subnet_routes[subnet] |= {
+                    (nid, _qualified(cidr, *sorted({when, b.when(target)})))
+                    for nid, cidr, when in table_targets[table]
+                }
     for subnet, routes in subnet_routes.items():
-        for nid, cidr in routes:
-            b.edge(ROUTE, node_id(subnet), nid, cidr)
+        for nid, label in routes:
+            b.edge(ROUTE, node_id(subnet), nid, label)
     # A NAT gateway sends on through the routes of the public subnet it lives in.
     for target, props in s.resources("AWS::EC2::NatGateway"):
         for subnet in s.resolve(target.stack, props.get("SubnetId")):
-            for nid, cidr in subnet_routes[subnet]:
-                b.edge(ROUTE, node_id(target), nid, cidr)
+            for nid, label in subnet_routes[subnet]:
+                b.edge(ROUTE, node_id(target), nid, label)
 
 
 def _own_az(b: _Builder, target: Target, az: str) -> str:
@@ -529,11 +541,9 @@ def _load_balancing(b: _Builder) -> None:
             for tg in _forwards(b, target.stack, action):
                 for alb in albs:
                     b.edge(REQUEST, alb, tg, "default")
-        resource = s.templates[target.stack]["Resources"][target.resource]
-        if "Condition" in resource:  # the listener exists only on that branch
-            notes.append(_condition_text(s.templates[target.stack], resource["Condition"], True))
-        label = f"{props.get('Protocol', '')} :{props.get('Port', '')}".strip()
-        label += f" ({'; '.join(notes)})" if notes else ""
+        label = _qualified(
+            f"{props.get('Protocol', '')} :{props.get('Port', '')}".strip(), *notes, b.when(target)
+        )
         for alb in albs:
             b.edge(REQUEST, INTERNET, alb, label)
     for target, props in s.resources("AWS::ElasticLoadBalancingV2::ListenerRule"):
@@ -543,7 +553,7 @@ def _load_balancing(b: _Builder) -> None:
             for listener in s.resolve(target.stack, arn)
         ]
         albs = [alb for listener in listeners for alb in listener_alb.get(listener, [])]
-        label = " ".join(_condition(c) for c in props.get("Conditions", []))
+        label = _qualified(" ".join(_condition(c) for c in props.get("Conditions", [])), b.when(target))
         for action in props.get("Actions", []):
             for tg in _forwards(b, target.stack, action):
                 for alb in albs:
@@ -572,6 +582,14 @@ def _branches(template: dict[str, Any], value: Any, when: str = "") -> list[tupl
     if isinstance(value, list):
         return [found for item in value for found in _branches(template, item, when)]
     return [(when, value)]
+
+
+def _qualified(label: str, *notes: str) -> str:
+    """`label (note; note)`, the empty notes left out: "tcp 443 (if CertificateArn)"."""
+    said = "; ".join(note for note in notes if note)
+    if not said:
+        return label
+    return f"{label} ({said})" if label else said
 
 
 def _condition_text(template: dict[str, Any], name: str, holds: bool) -> str:
@@ -688,7 +706,7 @@ def _services(b: _Builder) -> None:
                     continue
                 name = s.props(entry).get("Name", "")
                 for namespace in b.ids(entry.stack, s.props(entry).get("NamespaceId"), {"namespace"}):
-                    b.edge(USES, service, namespace, f"registers {name}".strip())
+                    b.edge(USES, service, namespace, _qualified(f"registers {name}".strip(), b.when(entry)))
         for cluster in b.ids(target.stack, props.get("Cluster"), {"cluster"}):
             b.edge(USES, service, cluster, "runs on")
 
@@ -717,14 +735,19 @@ def _security_groups(b: _Builder) -> None:
             ]
         return carriers[group]
 
-    rules: list[tuple[str, Any, dict[str, Any]]] = []
+    # (stack, group, rule, when it exists): a rule of its own with a Condition, or one of a
+    # group's inline rules (behind an Fn::If, or of a group with a Condition), holds only then
+    rules: list[tuple[str, Any, dict[str, Any], str]] = []
     for target, props in s.resources("AWS::EC2::SecurityGroupIngress"):
-        rules.append((target.stack, props.get("GroupId"), props))
+        rules.append((target.stack, props.get("GroupId"), props, b.when(target)))
     for target, props in s.resources("AWS::EC2::SecurityGroup"):
-        for rule in props.get("SecurityGroupIngress", []):
-            rules.append((target.stack, {"Ref": target.resource}, rule))
-    for stack, group_ref, rule in rules:
-        ports = _ports(rule)
+        template = s.templates[target.stack]
+        for when, rule in _branches(template, props.get("SecurityGroupIngress", [])):
+            if isinstance(rule, dict) and rule != {"Ref": NO_VALUE}:
+                rule_when = "; ".join(w for w in (b.when(target), when) if w)
+                rules.append((target.stack, {"Ref": target.resource}, rule, rule_when))
+    for stack, group_ref, rule, when in rules:
+        ports = _qualified(_ports(rule), when)
         if rule.get("CidrIp") == ANYWHERE or rule.get("CidrIpv6") == "::/0":
             sources = [INTERNET]
         else:

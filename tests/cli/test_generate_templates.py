@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -140,6 +141,64 @@ def test_a_rerun_rewrites_only_the_files_whose_bytes_change(tmp_path: Path) -> N
     assert (out / "dev" / "a.json").read_bytes() == b"new\n"
     assert (out / "dev" / "b.json").read_bytes() == b"x\n"
     assert sorted(p.name for p in out.iterdir()) == ["dev"]  # no staging folder left behind
+
+
+PLATFORM = ["root", "network", "flowlogs", "data", "cluster", "notifications", "monitoring"]
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def templates_of(stems: list[str]) -> list[str]:
+    return [f"{stem}.{fmt}" for stem in stems for fmt in ("json", "yaml")]
+
+
+def test_regenerating_with_another_config_leaves_nothing_of_the_previous_one(tmp_path: Path) -> None:
+    """GIVEN a folder generated and drawn from the packaged config, with a file of the user's in
+    dev/ and in prod/, WHEN another config (only dev; processing renamed worker) is generated into
+    it, THEN dev holds its templates and no drawing of the old services, and once every
+    environment is generated, no folder of an environment it does not have; `diagram` then draws
+    dev alone, and the user's files are where they were."""
+    import yaml
+
+    out = tmp_path / "out"
+    assert run("templates", "--out", str(out), "--quiet").returncode == 0
+    assert run("diagram", "--out", str(out), "--quiet").returncode == 0
+    drawn = ["README.md", "services.dot", "topology.dot"]
+    svgs = ["services.svg", "topology.svg"] if shutil.which("dot") else []
+    drawn += svgs
+    (out / "dev" / "notes.txt").write_text("mine\n")
+    (out / "prod" / "runbook.txt").write_text("mine\n")
+    raw = yaml.safe_load((REPO / "tap_cfn" / "tap.yaml").read_text().replace("processing", "worker"))
+    raw["environments"] = {"dev": raw["environments"]["dev"]}
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(raw))
+    packaged = templates_of([*PLATFORM, "service-frontend", "service-api-gateway", "service-processing"])
+    now = templates_of([*PLATFORM, "service-frontend", "service-api-gateway", "service-worker"])
+
+    result = run("templates", "--config", str(other), "--env", "dev", "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert names(out) == ["dev", "prod", "registry", "staging"]  # one environment asked for
+    assert names(out / "dev") == sorted([*now, *svgs, "notes.txt"])  # the SVGs wait for `diagram`
+    assert names(out / "staging") == sorted([*packaged, *drawn])
+
+    result = run("templates", "--config", str(other), "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert names(out) == ["dev", "prod", "registry"]
+    assert names(out / "prod") == ["runbook.txt"]
+    assert names(out / "registry") == ["registry.json", "registry.yaml"]
+    assert names(out / "dev") == sorted([*now, *svgs, "notes.txt"])
+
+    result = run("diagram", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"drew dev into {out}/<env>/ in ")  # status goes to stderr
+    assert names(out / "dev") == sorted([*now, *drawn, "notes.txt"])
+    topology = (out / "dev" / "topology.dot").read_text()
+    assert '[label="worker\\n' in topology and "processing" not in topology
+    for svg in svgs:  # drawn again: the topology changed
+        assert "processing" not in (out / "dev" / svg).read_text()
+    assert (out / "dev" / "notes.txt").read_text() == (out / "prod" / "runbook.txt").read_text() == "mine\n"
 
 
 def test_help_lists_the_commands_and_the_exit_codes() -> None:

@@ -32,7 +32,8 @@ def test_request_paths_run_internet_alb_target_groups_services(dev: model.Graph)
 
 def test_security_group_edges_say_who_may_call_whom_on_which_port(dev: model.Graph) -> None:
     assert dev.named_edges(ALLOWS) == {
-        ("internet", "tap-alb", "tcp 80, tcp 443"),
+        # network.json's AlbIngressHttps has Condition HasCertificate: 443 is open only with one
+        ("internet", "tap-alb", "tcp 80, tcp 443 (if CertificateArn)"),
         ("tap-alb", "frontend", "tcp 3000"),
         ("tap-alb", "api-gateway", "tcp 8080"),
         ("api-gateway", "processing", "tcp 9000"),
@@ -225,4 +226,112 @@ def test_a_canary_service_is_drawn_with_its_strategy_and_both_target_groups(tmp_
         ("real-alb", "real-tg2-api", "/api/*, /api/* header x-amzn-ecs-blue-green-test"),
         ("real-tg-api", "api", ":8000"),
         ("real-tg2-api", "api", ":8000 (alternate)"),
+    }
+
+
+def _anywhere(port: int) -> dict[str, object]:
+    return {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIp": "0.0.0.0/0"}
+
+
+# A stack written by hand: every drawn thing that can exist only under a Condition (a resource's
+# Condition, or an item behind Fn::If), beside one that always exists. Nested, as the generator's are.
+CONDITIONAL_CHILD = {
+    "Parameters": {"CertificateArn": {"Type": "String", "Default": ""}, "Env": {"Type": "String"}},
+    "Conditions": {
+        "HasCertificate": {"Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]},
+        "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+    },
+    "Resources": {
+        "Alb": {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Name": "web", "SecurityGroups": [{"Ref": "AlbGroup"}]},
+        },
+        "AlbGroup": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {
+                "GroupDescription": "ALB",
+                "SecurityGroupIngress": [
+                    _anywhere(80),
+                    {"Fn::If": ["HasCertificate", _anywhere(443), {"Ref": "AWS::NoValue"}]},
+                ],
+            },
+        },
+        "AdminIngress": {
+            "Type": "AWS::EC2::SecurityGroupIngress",
+            "Condition": "IsProd",
+            "Properties": {"GroupId": {"Fn::GetAtt": ["AlbGroup", "GroupId"]}, **_anywhere(8443)},
+        },
+        "Web": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {"Name": "tg-web"}},
+        "Admin": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {"Name": "tg-admin"}},
+        "Http": {
+            "Type": "AWS::ElasticLoadBalancingV2::Listener",
+            "Properties": {
+                "LoadBalancerArn": {"Ref": "Alb"},
+                "Protocol": "HTTP",
+                "Port": 80,
+                "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "Web"}}],
+            },
+        },
+        "AdminRule": {
+            "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
+            "Condition": "IsProd",
+            "Properties": {
+                "ListenerArn": {"Ref": "Http"},
+                "Priority": 1,
+                "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/admin/*"]}}],
+                "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": "Admin"}}],
+            },
+        },
+        "Gateway": {"Type": "AWS::EC2::InternetGateway", "Properties": {}},
+        "Public": {
+            "Type": "AWS::EC2::Subnet",
+            "Properties": {"AvailabilityZone": "eu-west-1a", "CidrBlock": "10.0.0.0/24"},
+        },
+        "Table": {"Type": "AWS::EC2::RouteTable", "Properties": {}},
+        "Association": {
+            "Type": "AWS::EC2::SubnetRouteTableAssociation",
+            "Properties": {"SubnetId": {"Ref": "Public"}, "RouteTableId": {"Ref": "Table"}},
+        },
+        "DefaultRoute": {
+            "Type": "AWS::EC2::Route",
+            "Condition": "IsProd",
+            "Properties": {
+                "RouteTableId": {"Ref": "Table"},
+                "DestinationCidrBlock": "0.0.0.0/0",
+                "GatewayId": {"Ref": "Gateway"},
+            },
+        },
+        "Token": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Condition": "IsProd",
+            "Properties": {"Name": "token", "GenerateSecretString": {}},
+        },
+    },
+}
+
+
+def test_what_exists_only_under_a_condition_is_labelled_with_it(tmp_path: Path) -> None:
+    """GIVEN rules, a listener rule, a route and a secret that exist only under a Condition, WHEN drawn,
+    THEN each label says when ("if CertificateArn" for a parameter left empty by default, the
+    condition's name otherwise) and the unconditional ones say nothing more."""
+    import json
+
+    nested = {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "child.json"}}
+    (tmp_path / "root.json").write_text(json.dumps({"Resources": {"ChildStack": nested}}))
+    (tmp_path / "child.json").write_text(json.dumps(CONDITIONAL_CHILD))
+    graph = model.build(tmp_path, title="conditions")
+    assert graph.named_edges(ALLOWS) == {
+        ("internet", "web", "tcp 80, tcp 443 (if CertificateArn), tcp 8443 (if IsProd)"),
+    }
+    assert graph.named_edges(REQUEST) == {
+        ("internet", "web", "HTTP :80"),
+        ("web", "tg-web", "default"),
+        ("web", "tg-admin", "/admin/* (if IsProd)"),
+    }
+    assert graph.named_edges(ROUTE) == {
+        ("internet gateway", "internet", ""),
+        ("subnet 10.0.0.0/24", "internet gateway", "0.0.0.0/0 (if IsProd)"),
+    }
+    assert {(n.title, n.detail) for n in graph.nodes if n.kind == "secret"} == {
+        ("token", "secret, generated (if IsProd)")
     }
