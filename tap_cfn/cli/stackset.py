@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tap_cfn.cli import common
 from tap_cfn.cli.common import AWS_EXIT_CODES, UsageError
+from tap_cfn.conventions import SUFFIX_PARAMETER, TOOL, stack_name
 
 if TYPE_CHECKING:
     from tap_cfn.config import Environment
@@ -174,42 +175,30 @@ def _context(args: argparse.Namespace) -> _Context:
         template = flat.build(dep)
     except flat.FlatError as exc:
         raise _usage(str(exc)) from None
-    return _Context(f"{dep.project}-{args.suffix}", template, args, dep.env)
+    return _Context(stack_name(dep.project, args.suffix), template, args, dep.env)
 
 
 def _clients(args: argparse.Namespace) -> tuple[Admin, Any]:
     """The administrator's clients, and a factory of CloudFormation clients inside a target account
     (through --target-role, assumed once per account)."""
-    from tap_cfn.deploy.aws import client_config, make_session
+    from tap_cfn.deploy.aws import make_client, make_clients, make_session
     from tap_cfn.stackset.operations import Admin
 
     session = make_session(args.profile, args.region)
     if not session.region_name:
         raise _usage("--region: give the administrator region (none is configured)")
-    config = client_config()
-
-    def client(service: str, **kwargs: Any) -> Any:
-        return session.client(service, endpoint_url=args.endpoint_url, config=config, **kwargs)
-
-    sts = client("sts")
-    admin = Admin(client("cloudformation"), client("s3"), sts, client("iam"), session.region_name or "")
+    clients = make_clients(session, args.endpoint_url)
+    sts = clients.sts
+    admin = Admin(clients.cloudformation, clients.s3, sts, clients.client("iam"), clients.region)
     sessions: dict[str, Any] = {}
 
     def open_target(account: str, region: str) -> Any:
-        import boto3
-
         if account not in sessions:
             partition = sts.get_caller_identity()["Arn"].split(":")[1]
             role = f"arn:{partition}:iam::{account}:role/{args.target_role}"
-            creds = sts.assume_role(RoleArn=role, RoleSessionName="tap-cfn-stackset")["Credentials"]
-            sessions[account] = boto3.Session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-            )
-        return sessions[account].client(
-            "cloudformation", region_name=region, endpoint_url=args.endpoint_url, config=config
-        )
+            answer = sts.assume_role(RoleArn=role, RoleSessionName=f"{TOOL}-stackset")
+            sessions[account] = make_session(credentials=answer["Credentials"])
+        return make_client(sessions[account], "cloudformation", args.endpoint_url, region)
 
     return admin, open_target
 
@@ -227,7 +216,7 @@ def _plan(args: argparse.Namespace, ctx: _Context, with_params: bool) -> Plan:
             getattr(args, "parallel_regions", False),
         )
         params = dict(parse_param(p) for p in getattr(args, "param", []))
-        params.setdefault("EnvironmentSuffix", args.suffix)
+        params.setdefault(SUFFIX_PARAMETER, args.suffix)
         return make_plan(
             ctx.name,
             ctx.template,
