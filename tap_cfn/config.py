@@ -21,7 +21,7 @@ import msgspec
 import yaml
 from msgspec import Meta
 
-from tap_cfn.conventions import DEFAULT_PROJECT, REGION_PATTERN
+from tap_cfn.conventions import ACCOUNT_ID_PATTERN, DEFAULT_PROJECT, REGION_PATTERN
 
 DNS_LABEL = r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -280,9 +280,6 @@ class Environment(_Model, frozen=True):
         return settings.vpc_cidr if settings and settings.vpc_cidr else self.vpc_cidr
 
 
-ACCOUNT_ID = r"^[0-9]{12}$"
-
-
 class Registry(_Model, frozen=True):
     """The project's image repositories (`registry deploy`), shared by every environment."""
 
@@ -296,7 +293,7 @@ class Registry(_Model, frozen=True):
         ),
     ] = 50
     pull_accounts: Annotated[
-        list[Annotated[str, Meta(pattern=ACCOUNT_ID)]],
+        list[Annotated[str, Meta(pattern=ACCOUNT_ID_PATTERN)]],
         _f(
             "Other AWS accounts (12-digit IDs) whose environments may pull the images (a repository "
             "policy); none by default. `registry deploy --pull-accounts` overrides it."

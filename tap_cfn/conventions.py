@@ -23,6 +23,9 @@ TAG_PROJECT, TAG_ENVIRONMENT, TAG_MANAGED_BY, TAG_NAME = "Project", "Environment
 
 # The root template of an environment: templates/<env>/root.json and root.yaml.
 ROOT_STEM = "root"
+# The root template's Metadata for the deployer: {TOOL: {ALB_DELETION_PROTECTION: bool}}, whether
+# the profile wants its load balancer protected (the deployer sets it, deploy/protection.py).
+DEPLOYER_METADATA, ALB_DELETION_PROTECTION = TOOL, "AlbDeletionProtection"
 
 # The root parameter every physical name ends with, and what it accepts.
 SUFFIX_PARAMETER = "EnvironmentSuffix"
