@@ -271,6 +271,11 @@ class Environment(_Model, frozen=True):
     ] = None
 
     @property
+    def via_endpoints(self) -> bool:
+        """egress: endpoints: no NAT; the tasks reach AWS APIs through VPC endpoints and nothing else."""
+        return self.egress == "endpoints"
+
+    @property
     def network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.vpc_cidr)
 
@@ -624,9 +629,19 @@ class ServiceDeployment(_Model, frozen=True):
         return self.strategy != "rolling"
 
     @property
+    def is_canary(self) -> bool:
+        """canary: a share of production traffic first, the rest after a bake time."""
+        return self.strategy == "canary"
+
+    @property
+    def is_linear(self) -> bool:
+        """linear: production traffic shifted in equal steps."""
+        return self.strategy == "linear"
+
+    @property
     def shifts_traffic_gradually(self) -> bool:
         """canary or linear: ECS moves a share of the production listener rule's traffic at a time."""
-        return self.strategy in ("canary", "linear")
+        return self.is_canary or self.is_linear
 
 
 # Linux user[:group] by name or ID, as the container definition's `user` takes it.
