@@ -75,7 +75,7 @@ scan: $(SCAN_STAMP) ## checkov (offline) on every committed template: fails on a
 	$(CHECKOV) --skip-download --framework cloudformation --directory $(OUT) --compact --quiet
 
 guard: $(STAMP) $(GUARD_STAMP) ## cfn-guard with every AWS Control Tower control on every committed template; waivers in tap_cfn/guard.py
-	$(PY) -m tap_cfn.guard $(OUT)
+	$(PY) -m tap_cfn.guard --out $(OUT)
 
 # The suite and the two gates run side by side (each gate is mostly one process), every one's
 # output printed whole when it ends (GNU make 4; macOS's make 3.81 interleaves it); make fails
@@ -109,24 +109,25 @@ clean: ## Remove the virtual environment and caches (not the committed templates
 #   make deploy ... DEPLOY_FLAGS="--plan"       (preview only)   DEPLOY_FLAGS="--yes --region eu-west-1" ...
 #   make destroy ENV=dev SUFFIX=demo [DEPLOY_FLAGS=--yes]     make outputs ENV=dev SUFFIX=demo
 #   make deploy-local [ENV=dev] [CONFIG=my-platform.yaml]: moto in-process, deploy, print outputs, destroy (dev extra; no AWS account)
-# Deploys what templates/<ENV>/ holds (committed, kept fresh by CI); run `make templates` first to change it.
+# Deploys what $(OUT)/<ENV>/ holds (templates/ by default: committed, kept fresh by CI); run
+# `make templates` (same OUT) first to change it.
 ENV          ?= dev
 SUFFIX       ?=
 PARAMS       ?=
 DEPLOY_FLAGS ?=
 .PHONY: deploy destroy outputs deploy-local
 
-deploy: $(STAMP) ## Package, preview and deploy templates/$(ENV) as stack <project>-$(SUFFIX)
+deploy: $(STAMP) ## Package, preview and deploy $(OUT)/$(ENV) (templates/dev by default) as stack <project>-$(SUFFIX)
 	@test -n "$(SUFFIX)" || { echo "usage: make deploy ENV=dev SUFFIX=demo PARAMS='FrontendImageTag=... ...'" >&2; exit 2; }
-	$(PY) generate.py deploy --env $(ENV) --suffix $(SUFFIX) $(foreach p,$(PARAMS),--param $(p)) $(DEPLOY_FLAGS)
+	$(PY) generate.py deploy --env $(ENV) --suffix $(SUFFIX) --out $(OUT) $(foreach p,$(PARAMS),--param $(p)) $(DEPLOY_FLAGS)
 
 destroy: $(STAMP) ## Delete stack <project>-$(SUFFIX) (asks unless DEPLOY_FLAGS=--yes)
 	@test -n "$(SUFFIX)" || { echo "usage: make destroy ENV=dev SUFFIX=demo" >&2; exit 2; }
-	$(PY) generate.py destroy --env $(ENV) --suffix $(SUFFIX) $(DEPLOY_FLAGS)
+	$(PY) generate.py destroy --env $(ENV) --suffix $(SUFFIX) --out $(OUT) $(DEPLOY_FLAGS)
 
 outputs: $(STAMP) ## Print the outputs of stack <project>-$(SUFFIX)
 	@test -n "$(SUFFIX)" || { echo "usage: make outputs ENV=dev SUFFIX=demo" >&2; exit 2; }
-	$(PY) generate.py outputs --env $(ENV) --suffix $(SUFFIX)
+	$(PY) generate.py outputs --env $(ENV) --suffix $(SUFFIX) --out $(OUT)
 
-deploy-local: $(STAMP) ## Start a local AWS (moto), deploy templates/$(ENV) (or CONFIG=FILE), print outputs, tear down
-	$(PY) -m tests.support.deploy_local --env $(ENV) $(if $(CONFIG),--config $(CONFIG)) $(foreach p,$(PARAMS),--param $(p))
+deploy-local: $(STAMP) ## Start a local AWS (moto), deploy $(OUT)/$(ENV) (or CONFIG=FILE), print outputs, tear down
+	$(PY) -m tests.support.deploy_local --env $(ENV) --out $(OUT) $(if $(CONFIG),--config $(CONFIG)) $(foreach p,$(PARAMS),--param $(p))

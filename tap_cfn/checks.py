@@ -698,7 +698,7 @@ def internal_health_check(config: Config, where: str, svc: Service) -> Findings:
 @check
 def egress_references(config: Config) -> Findings:
     """Without NAT there is no route from a task to the internet-facing load balancer's addresses."""
-    no_nat = sorted(name for name, env in config.environments.items() if env.egress == "endpoints")
+    no_nat = sorted(name for name, env in config.environments.items() if env.via_endpoints)
     for svc in config.services:
         if no_nat and refers_to_alb(svc):
             yield (
@@ -873,7 +873,7 @@ def sidecar_room(config: Config, where: str, svc: Service) -> Findings:
 def tracing_egress(where: str, env: Environment) -> Findings:
     """Tracing needs NAT egress: the collector's image comes from the public ECR registry and its
     traces go to the X-Ray API, neither of which the VPC endpoints of `egress: endpoints` reach."""
-    if env.tracing is not None and env.egress == "endpoints":
+    if env.tracing is not None and env.via_endpoints:
         needs = "the collector needs egress: nat (public ECR image, X-Ray API); allowed: nat"
         yield f"{where}.tracing", needs
 
@@ -888,7 +888,7 @@ PRIVATE_ECR = re.compile(r"^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.
 def image_egress(config: Config, where: str, svc: Service) -> Findings:
     """An image from outside private ECR (the main container's or a sidecar's) is pulled through
     NAT: an environment with `egress: endpoints` cannot reach it."""
-    closed = [name for name, env in config.environments.items() if env.egress == "endpoints"]
+    closed = [name for name, env in config.environments.items() if env.via_endpoints]
     if not closed:
         return
     images = [("image", svc.image)] + [(f"sidecars[{c.name}].image", c.image) for c in svc.sidecars]

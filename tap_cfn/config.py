@@ -22,7 +22,7 @@ from msgspec import Meta
 
 from tap_cfn import config_errors
 from tap_cfn.config_errors import pattern
-from tap_cfn.conventions import DEFAULT_PROJECT, REGION_PATTERN
+from tap_cfn.conventions import ACCOUNT_ID_PATTERN, DEFAULT_PROJECT, REGION_PATTERN
 
 DNS_LABEL = pattern(
     r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$",
@@ -307,6 +307,11 @@ class Environment(_Model, frozen=True):
     ] = None
 
     @property
+    def via_endpoints(self) -> bool:
+        """egress: endpoints: no NAT; the tasks reach AWS APIs through VPC endpoints and nothing else."""
+        return self.egress == "endpoints"
+
+    @property
     def network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.vpc_cidr)
 
@@ -316,7 +321,7 @@ class Environment(_Model, frozen=True):
         return settings.vpc_cidr if settings and settings.vpc_cidr else self.vpc_cidr
 
 
-ACCOUNT_ID = pattern(r"^[0-9]{12}$", "a 12-digit AWS account ID")
+ACCOUNT_ID = pattern(ACCOUNT_ID_PATTERN, "a 12-digit AWS account ID")
 
 
 class Registry(_Model, frozen=True):
@@ -694,9 +699,19 @@ class ServiceDeployment(_Model, frozen=True):
         return self.strategy != "rolling"
 
     @property
+    def is_canary(self) -> bool:
+        """canary: a share of production traffic first, the rest after a bake time."""
+        return self.strategy == "canary"
+
+    @property
+    def is_linear(self) -> bool:
+        """linear: production traffic shifted in equal steps."""
+        return self.strategy == "linear"
+
+    @property
     def shifts_traffic_gradually(self) -> bool:
         """canary or linear: ECS moves a share of the production listener rule's traffic at a time."""
-        return self.strategy in ("canary", "linear")
+        return self.is_canary or self.is_linear
 
 
 # Linux user[:group] by name or ID, as the container definition's `user` takes it.

@@ -28,6 +28,9 @@ ROOT_STEM = "root"
 # Mermaid block). Nothing else there is ever removed.
 TEMPLATE_SUFFIXES = (".json", ".yaml")
 DIAGRAM_FILES = r"(topology|services)\.(dot|svg)|README\.md"
+# The root template's Metadata for the deployer: {TOOL: {ALB_DELETION_PROTECTION: bool}}, whether
+# the profile wants its load balancer protected (the deployer sets it, deploy/protection.py).
+DEPLOYER_METADATA, ALB_DELETION_PROTECTION = TOOL, "AlbDeletionProtection"
 
 # The root parameter every physical name ends with, and what it accepts.
 SUFFIX_PARAMETER = "EnvironmentSuffix"

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tap_cfn.config import Deployment
+from tap_cfn.conventions import ROOT_STEM
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
 STEM = "flat"
@@ -80,9 +81,10 @@ class _Scope:
     after: tuple[str, ...] = ()  # flat names every resource here waits for (its stack's DependsOn)
 
 
-def flatten(templates: dict[str, dict[str, Any]], root: str = "root") -> dict[str, Any]:
-    """Fold `templates` (stem -> template dict; nested TemplateURLs name stems) into one dict."""
-    return _Folder(templates).fold(root)
+def flatten(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Fold `templates` (stem -> template dict, the root at ROOT_STEM; nested TemplateURLs name
+    stems) into one dict."""
+    return _Folder(templates).fold()
 
 
 class _Folder:
@@ -92,8 +94,8 @@ class _Folder:
         self.conditions: dict[str, Any] = {}
         self.renamed = self._resource_names(templates)
 
-    def fold(self, root: str) -> dict[str, Any]:
-        top = self.templates[root]
+    def fold(self) -> dict[str, Any]:
+        top = self.templates[ROOT_STEM]
         for key in ("Mappings", "Rules", "Transform"):
             if any(key in t for t in self.templates.values()):
                 raise FlatError(f"templates with {key} cannot be folded into one")
@@ -120,7 +122,7 @@ class _Folder:
 
     def _resource_names(self, templates: dict[str, dict[str, Any]]) -> dict[tuple[str, ...], str]:
         """(path..., logical id) -> flat logical ID: prefixed only where two stacks share a name."""
-        found = list(self._leaf_resources(templates, "root", ()))
+        found = list(self._leaf_resources(templates, ROOT_STEM, ()))
         counts = Counter(name for _path, name in found)
         names = {(*path, name): name if counts[name] == 1 else _prefix(path) + name for path, name in found}
         clash = [n for n, c in Counter(names.values()).items() if c > 1]
@@ -175,7 +177,7 @@ class _Folder:
 
     def _resource_at(self, key: tuple[str, ...]) -> dict[str, Any]:
         """The resource at (stack ids..., logical id) from the root down."""
-        stem = "root"
+        stem = ROOT_STEM
         for stack_id in key[:-1]:
             stem = _stem(self.templates[stem]["Resources"][stack_id])
         return dict(self.templates[stem]["Resources"][key[-1]])

@@ -5,17 +5,19 @@ in tools/guard/ and installed by `make guard` into .guard/ (offline afterwards).
 read template Metadata, so the failures we accept are the one table below (WAIVERS): control id,
 logical id (or a pattern of them, for a decision the platform makes for every such resource),
 reason. The gate fails on any failure the table does not explain, and on a table row
-that explains nothing (so the table cannot outlive what it excuses). `python -m tap_cfn.guard DIR`
-runs the gate; `python -m tap_cfn.guard --table` prints the table the README shows."""
+that explains nothing (so the table cannot outlive what it excuses). `python -m tap_cfn.guard --out
+DIR` runs the gate (`make guard`); `python -m tap_cfn.guard --table` prints the table the README shows."""
 
 from __future__ import annotations
 
+import argparse
 import fnmatch
 import json
 import platform
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,17 +215,54 @@ def table(waivers: Iterable[Waiver] = WAIVERS) -> str:
     return "\n".join(lines) + "\n"
 
 
+EXIT_CODES = (
+    "exit codes: 0 every finding waived, 1 an unexplained finding or a stale waiver, 2 bad usage or input"
+)
+EXAMPLES = (
+    "examples:\n"
+    "  python -m tap_cfn.guard --out templates    every profile's templates (make guard)\n"
+    "  python -m tap_cfn.guard --table            the waiver table the README shows"
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    from tap_cfn.cli import common
+
+    parser = common.Parser(
+        prog="python -m tap_cfn.guard",
+        description=textwrap.fill(
+            "Run cfn-guard with every AWS Control Tower control on the templates of every profile; "
+            "fail on a finding WAIVERS does not explain or a waiver that explains none.",
+            common.HELP_WIDTH,
+        ),
+        epilog=f"{EXAMPLES}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common.add_out(parser, "the templates folder, one subfolder per profile")
+    parser.add_argument("--table", action="store_true", help="print the waiver table (Markdown) and exit")
+    return parser
+
+
 def main(argv: Sequence[str]) -> int:
-    if list(argv) == ["--table"]:
+    """The gate as a command, on the CLI's conventions: one `error:` line and exit 2 on bad usage."""
+    from tap_cfn.cli import common
+
+    return common.run(lambda: _run(parser().parse_args(argv)), sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tap_cfn.cli.common import EXIT_FAILED, EXIT_OK, UsageError
+
+    if args.table:
         sys.stdout.write(table())
-        return 0
-    if len(argv) != 1 or not Path(argv[0]).is_dir():
-        sys.stderr.write("usage: python -m tap_cfn.guard TEMPLATES_DIR | --table\n")
-        return 2
+        return EXIT_OK
+    if not args.out.is_dir():
+        raise UsageError(f"guard: {args.out} is not a folder; run `python generate.py templates` first")
     if not binary().is_file():
-        sys.stderr.write(f"{binary()} is missing: run `make guard` (installs tools/guard/ into .guard/)\n")
-        return 2
-    results, stale = gate(Path(argv[0]))
+        raise UsageError(
+            f"guard: {binary()} is missing: run `make guard` (installs tools/guard/ into .guard/)"
+        )
+    results, stale = gate(args.out)
     for profile, r in results.items():
         waived = len(r.failures) - len(r.unexplained)
         print(
@@ -234,7 +273,7 @@ def main(argv: Sequence[str]) -> int:
             print(f"  {profile}/{f.template}: {f.control} {f.resource}")
     for w in stale:
         print(f"stale waiver (explains no failure): {w.control} {w.resource}")
-    return 1 if stale or any(r.unexplained for r in results.values()) else 0
+    return EXIT_FAILED if stale or any(r.unexplained for r in results.values()) else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -206,3 +206,17 @@ def test_a_caller_makes_an_alb_service_discoverable_and_so_rolling_only() -> Non
 def test_an_alb_rule_service_takes_every_strategy_and_a_worker_blue_green(strategy: str) -> None:
     assert cfg.parse(_with(API, strategy=strategy), "t.yaml").services[API].deployment.strategy == strategy
     assert cfg.parse(_worker(strategy="blue_green"), "t.yaml").services[-1].deployment.native
+
+
+@pytest.mark.parametrize(
+    ("strategy", "kinds"),
+    [
+        ("rolling", (False, False, False, False)),
+        ("blue_green", (True, False, False, False)),
+        ("canary", (True, True, False, True)),
+        ("linear", (True, False, True, True)),
+    ],
+)
+def test_each_strategy_answers_its_kind_as_a_property(strategy: str, kinds: tuple[bool, ...]) -> None:
+    release = cfg.ServiceDeployment(strategy=strategy)  # type: ignore[arg-type]
+    assert (release.native, release.is_canary, release.is_linear, release.shifts_traffic_gradually) == kinds

@@ -72,3 +72,11 @@ def test_without_nat_an_image_in_private_ecr_is_pulled_through_the_endpoints() -
     raw["services"][0]["environment"] = {}  # (no reference to the public load balancer)
     raw["services"][1]["image"] = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api:1.0"
     assert cfg.parse(raw, "t.yaml").services[1].image.startswith("123456789012.dkr.ecr.")
+
+
+@pytest.mark.parametrize(("egress", "via_endpoints"), [("nat", False), ("endpoints", True)])
+def test_the_egress_kind_is_a_property_of_the_environment(egress: str, via_endpoints: bool) -> None:
+    raw = _raw()
+    raw["environments"]["dev"]["egress"] = egress
+    raw["services"][0].pop("environment", None)  # no reference to the load balancer without NAT
+    assert cfg.parse(raw, "t.yaml").environments["dev"].via_endpoints is via_endpoints

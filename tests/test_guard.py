@@ -110,6 +110,22 @@ def test_a_waiver_that_explains_no_failure_is_reported_stale(tmp_path: Path) -> 
     assert ("CT.S3.PR.9", "AccessLogBucket") in {(w.control, w.resource) for w in stale}
 
 
-def test_the_gate_refuses_a_missing_folder(capsys: pytest.CaptureFixture[str]) -> None:
-    assert guard.main(["/nonexistent/templates"]) == 2
-    assert "usage" in capsys.readouterr().err
+def test_the_gate_refuses_a_missing_folder_in_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert guard.main(["--out", "/nonexistent/templates"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: guard: /nonexistent/templates is not a folder; run `python generate.py templates` first"
+    ]
+
+
+def test_the_gate_spells_the_folder_out_as_every_command_does(capsys: pytest.CaptureFixture[str]) -> None:
+    # a positional folder is bad usage (exit 2, one line), as in generate.py's commands
+    assert guard.main(["templates"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: python -m tap_cfn.guard: unrecognized arguments: templates"
+    ]
+
+
+def test_the_gate_help_has_examples_and_exit_codes() -> None:
+    text = guard.parser().format_help()
+    assert "  python -m tap_cfn.guard --out templates" in text
+    assert re.search(r"^exit codes: 0 [^\n]*, 1 [^\n]*, 2 bad usage or input$", text, re.MULTILINE)

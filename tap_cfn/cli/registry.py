@@ -187,7 +187,7 @@ def image_lines(config: cfg.Config, env: str, registry: Registry, tag: str) -> l
     """What `images` prints: the login once, then per service its repository and the tag and push
     lines, or where an external image comes from; last, the --param lines of the deploy."""
     from tap_cfn import config as cfg
-    from tap_cfn.naming import logical_id
+    from tap_cfn.contract import IMAGE_TAG
 
     services = cfg.Deployment(config, env).services
     lines = [
@@ -211,7 +211,7 @@ def image_lines(config: cfg.Config, env: str, registry: Registry, tag: str) -> l
             f"  docker tag {svc.name}:{tag} {uri}:{tag}",
             f"  docker push {uri}:{tag}",
         ]
-        params.append(f"--param {logical_id(svc.name)}ImageTag={tag}")
+        params.append(f"--param {IMAGE_TAG.name(svc.name)}={tag}")
     if params:
         lines += ["", "Then deploy with:", f"  {' '.join(params)}"]
     return lines

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tap_cfn.cli import common
-from tap_cfn.cli.common import AWS_EXIT_CODES, UsageError
+from tap_cfn.cli.common import AWS_EXIT_CODES, EXIT_FAILED, EXIT_OK, UsageError
+from tap_cfn.conventions import SUFFIX_PARAMETER, TOOL, stack_name
 
 if TYPE_CHECKING:
     from tap_cfn.config import Environment
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from tap_cfn.stackset.progress import Io
 
 EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
+STATUS_EXIT_CODES = (
+    "exit codes: 0 all CURRENT, 1 no StackSet, one not CURRENT or AWS said no, 2 bad usage or input"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -44,7 +48,8 @@ def register(subparsers: Any) -> None:
         ("outputs", "the outputs of every instance, read in its account", handle_outputs),
         ("destroy", "delete every instance, then the StackSet", handle_destroy),
     ):
-        parser = _action(sub, name, text, f"  python generate.py stackset {name} --env prod --suffix prod")
+        examples = f"  python generate.py stackset {name} --env prod --suffix prod"
+        parser = _action(sub, name, text, examples, STATUS_EXIT_CODES if name == "status" else AWS_EXIT_CODES)
         _common(parser)
         if name == "destroy":
             parser.add_argument("--yes", action="store_true", help="delete without asking")
@@ -119,15 +124,12 @@ def _preflight_and_roles(sub: argparse._SubParsersAction) -> None:
     roles.set_defaults(func=handle_roles)
 
 
-def _action(sub: argparse._SubParsersAction, name: str, summary: str, examples: str) -> common.Parser:
+def _action(
+    sub: argparse._SubParsersAction, name: str, summary: str, examples: str, exit_codes: str = AWS_EXIT_CODES
+) -> common.Parser:
     """One ACTION of `stackset`, with the help every command has."""
     return common.command(
-        sub,
-        name,
-        summary,
-        "The region and profile are the administrator account's.",
-        examples,
-        AWS_EXIT_CODES,
+        sub, name, summary, "The region and profile are the administrator account's.", examples, exit_codes
     )
 
 
@@ -174,42 +176,30 @@ def _context(args: argparse.Namespace) -> _Context:
         template = flat.build(dep)
     except flat.FlatError as exc:
         raise _usage(str(exc)) from None
-    return _Context(f"{dep.project}-{args.suffix}", template, args, dep.env)
+    return _Context(stack_name(dep.project, args.suffix), template, args, dep.env)
 
 
 def _clients(args: argparse.Namespace) -> tuple[Admin, Any]:
     """The administrator's clients, and a factory of CloudFormation clients inside a target account
     (through --target-role, assumed once per account)."""
-    from tap_cfn.deploy.aws import client_config, make_session
+    from tap_cfn.deploy.aws import make_client, make_clients, make_session
     from tap_cfn.stackset.operations import Admin
 
     session = make_session(args.profile, args.region)
     if not session.region_name:
         raise _usage("--region: give the administrator region (none is configured)")
-    config = client_config()
-
-    def client(service: str, **kwargs: Any) -> Any:
-        return session.client(service, endpoint_url=args.endpoint_url, config=config, **kwargs)
-
-    sts = client("sts")
-    admin = Admin(client("cloudformation"), client("s3"), sts, client("iam"), session.region_name or "")
+    clients = make_clients(session, args.endpoint_url)
+    sts = clients.sts
+    admin = Admin(clients.cloudformation, clients.s3, sts, clients.client("iam"), clients.region)
     sessions: dict[str, Any] = {}
 
     def open_target(account: str, region: str) -> Any:
-        import boto3
-
         if account not in sessions:
             partition = sts.get_caller_identity()["Arn"].split(":")[1]
             role = f"arn:{partition}:iam::{account}:role/{args.target_role}"
-            creds = sts.assume_role(RoleArn=role, RoleSessionName="tap-cfn-stackset")["Credentials"]
-            sessions[account] = boto3.Session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-            )
-        return sessions[account].client(
-            "cloudformation", region_name=region, endpoint_url=args.endpoint_url, config=config
-        )
+            answer = sts.assume_role(RoleArn=role, RoleSessionName=f"{TOOL}-stackset")
+            sessions[account] = make_session(credentials=answer["Credentials"])
+        return make_client(sessions[account], "cloudformation", args.endpoint_url, region)
 
     return admin, open_target
 
@@ -227,7 +217,7 @@ def _plan(args: argparse.Namespace, ctx: _Context, with_params: bool) -> Plan:
             getattr(args, "parallel_regions", False),
         )
         params = dict(parse_param(p) for p in getattr(args, "param", []))
-        params.setdefault("EnvironmentSuffix", args.suffix)
+        params.setdefault(SUFFIX_PARAMETER, args.suffix)
         return make_plan(
             ctx.name,
             ctx.template,
@@ -276,13 +266,13 @@ def handle_deploy(args: argparse.Namespace, io: Io | None = None) -> int:
         io.say(line)
     operations.preview(plan, current, operations.current_overrides(cfn, plan, current), io)
     if args.plan:
-        return 0
+        return EXIT_OK
     if not args.yes:
         if io.ask is None:
-            raise _usage("deploy: no terminal to confirm on; pass --yes")
+            raise _usage(f"deploy: {operations.NO_TERMINAL}")
         if io.ask("Deploy? [y/N] ").strip().lower() not in {"y", "yes"}:
             io.say("not deployed")
-            return 1
+            return EXIT_FAILED
     template = operations.template_argument(admin, to_json(ctx.template), args.bucket, io.say)
     return operations.deploy(cfn, plan, template, io, open_target)
 
@@ -303,14 +293,17 @@ def handle_outputs(args: argparse.Namespace, io: Io | None = None) -> int:
     admin, open_target = ctx.clients()
     found = operations.outputs(admin.cloudformation, ctx.name, open_target, io or _io(args))
     print(json.dumps(found, indent=2, sort_keys=True))
-    return 0
+    return EXIT_OK
 
 
 def handle_destroy(args: argparse.Namespace, io: Io | None = None) -> int:
     from tap_cfn.stackset import operations
 
+    io = io or _io(args)
+    if not args.yes and io.ask is None:  # refused before any AWS call
+        raise _usage(f"destroy: {operations.NO_TERMINAL}")
     ctx = _context(args)
-    return operations.destroy(ctx.clients()[0].cloudformation, ctx.name, args.yes, io or _io(args))
+    return operations.destroy(ctx.clients()[0].cloudformation, ctx.name, args.yes, io)
 
 
 def handle_preflight(args: argparse.Namespace, io: Io | None = None) -> int:
@@ -337,4 +330,4 @@ def handle_roles(args: argparse.Namespace) -> int:
     except flat.FlatError as exc:
         raise _usage(str(exc)) from None
     sys.stdout.write(render(as_dict(roles.build(template)), "yaml"))
-    return 0
+    return EXIT_OK

@@ -3,7 +3,7 @@ throttling, one endpoint for every service when asked (a local AWS)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,10 +41,28 @@ def connect(profile: str | None, region: str | None, endpoint_url: str | None) -
     return make_clients(make_session(profile, region), endpoint_url)
 
 
-def make_session(profile: str | None = None, region: str | None = None) -> boto3.Session:
+def make_session(
+    profile: str | None = None, region: str | None = None, credentials: Mapping[str, Any] | None = None
+) -> boto3.Session:
+    """The profile's session (boto3's credential chain), or one holding `credentials`, the
+    Credentials of an STS AssumeRole answer (a role inside another account)."""
     import boto3
 
+    if credentials is not None:
+        return boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=region,
+        )
     return boto3.Session(profile_name=profile, region_name=region)
+
+
+def make_client(
+    session: boto3.Session, service: str, endpoint_url: str | None = None, region: str | None = None
+) -> Any:
+    """One client of `session` with the retry settings of every client; `region` when not the session's."""
+    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=client_config())
 
 
 def client_config() -> Any:
@@ -56,7 +74,6 @@ def client_config() -> Any:
 
 def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Clients:
     """Clients for `session`, optionally pointed at one endpoint for every service (a local AWS)."""
-    config = client_config()
     region = session.region_name
     if not region:
         from botocore.exceptions import NoRegionError
@@ -64,7 +81,7 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
         raise NoRegionError()
 
     def client(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint_url, config=config)
+        return make_client(session, service, endpoint_url)
 
     return Clients(
         cloudformation=client("cloudformation"),

@@ -440,6 +440,11 @@ def _stack_tags(run: _Run) -> dict[str, str]:
     }
 
 
+def request_token() -> str:
+    """A ClientRequestToken of the tool's: a retried call is recognised as the same request."""
+    return f"{conventions.TOOL}-{uuid.uuid4().hex}"
+
+
 def _preview(
     run: _Run, packaged: PackagedTemplate, parameters: dict[str, str | None]
 ) -> tuple[ChangeSetRef, StackPlan] | None:
@@ -561,7 +566,7 @@ def _execute(run: _Run, ref: ChangeSetRef) -> bool:
     extra = {"RetainExceptOnCreate": True} if ref.change_set_type == "CREATE" else {}
     try:
         run.cfn.execute_change_set(
-            ChangeSetName=ref.change_set_id, ClientRequestToken=f"tap-cfn-{uuid.uuid4().hex}", **extra
+            ChangeSetName=ref.change_set_id, ClientRequestToken=request_token(), **extra
         )
         return True
     except ClientError as exc:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tap_cfn.conventions import REGISTRY_ACCOUNT_PARAMETER, REGISTRY_IMAGE
+from tap_cfn.contract import CERTIFICATE_ARN
+from tap_cfn.conventions import REGISTRY_ACCOUNT_PARAMETER, REGISTRY_IMAGE, ROOT_STEM, SUFFIX_PARAMETER
 from tap_cfn.deploy.aws import Clients, error_code, error_message
 from tap_cfn.deploy.changeset import USE_PREVIOUS
 from tap_cfn.deploy.deployer import (
@@ -31,7 +32,7 @@ from tap_cfn.deploy.events import list_nested_stacks
 from tap_cfn.deploy.packaging import PackagingError, load_template
 from tap_cfn.deploy.rootcause import REPLACEABLE, STUCK, state_advice
 
-SUFFIX_VAR = "${EnvironmentSuffix}"
+SUFFIX_VAR = f"${{{SUFFIX_PARAMETER}}}"
 ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS"
 
 
@@ -72,7 +73,7 @@ class Context:
             return self.previous.get(parameter, "")
         if given is not None:
             return given
-        spec = (self.templates["root"].get("Parameters") or {}).get(parameter, {})
+        spec = (self.templates[ROOT_STEM].get("Parameters") or {}).get(parameter, {})
         return str(spec.get("Default", ""))
 
     def resources(self, resource_type: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -116,7 +117,7 @@ def context(
     updatable = existing is not None and existing["StackStatus"] not in REPLACEABLE
     previous = _previous_parameters(existing) if updatable else {}
     parameters = resolve_parameters(
-        templates["root"], target.root_template, target.suffix, given, previous if updatable else None
+        templates[ROOT_STEM], target.root_template, target.suffix, given, previous if updatable else None
     )
     return Context(clients, target, templates, parameters, previous, existing, console, yes, config)
 
@@ -311,7 +312,7 @@ def repositories(templates: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
 
 def registry_account(ctx: Context) -> str:
     """The account holding the repositories: RegistryAccountId when given, else the caller's."""
-    declared = ctx.templates["root"].get("Parameters") or {}
+    declared = ctx.templates[ROOT_STEM].get("Parameters") or {}
     given = ctx.value(REGISTRY_ACCOUNT_PARAMETER) if REGISTRY_ACCOUNT_PARAMETER in declared else ""
     return given or ctx.account
 
@@ -403,11 +404,8 @@ def check_certificate(ctx: Context) -> list[Check]:
     """
     from botocore.exceptions import ClientError
 
-    arn = (
-        ctx.value("CertificateArn")
-        if "CertificateArn" in (ctx.templates["root"].get("Parameters") or {})
-        else ""
-    )
+    parameter = CERTIFICATE_ARN.name()
+    arn = ctx.value(parameter) if parameter in (ctx.templates[ROOT_STEM].get("Parameters") or {}) else ""
     if not arn:
         return [Check("certificate", True, "none given: HTTP only")]
     region = arn.split(":")[3] if arn.count(":") >= 5 else ""

@@ -14,16 +14,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tap_cfn.conventions import ALB_DELETION_PROTECTION, DEPLOYER_METADATA
 from tap_cfn.deploy.events import list_nested_stacks
 
-METADATA, WANTED = "tap-cfn", "AlbDeletionProtection"
 LOAD_BALANCER_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 ATTRIBUTE = "deletion_protection.enabled"
 
 
 def wanted(root_template: dict[str, Any]) -> bool:
     """Whether the profile the root template was built for wants its load balancer protected."""
-    return bool(((root_template.get("Metadata") or {}).get(METADATA) or {}).get(WANTED, False))
+    return bool(
+        ((root_template.get("Metadata") or {}).get(DEPLOYER_METADATA) or {}).get(
+            ALB_DELETION_PROTECTION, False
+        )
+    )
 
 
 def load_balancers(cfn: Any, stack: str) -> list[str]:

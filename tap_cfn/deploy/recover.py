@@ -8,7 +8,6 @@ the call made on the root stack.)
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from tap_cfn.deploy.aws import Clients
@@ -19,6 +18,7 @@ from tap_cfn.deploy.deployer import (
     Target,
     UsageError,
     describe_stack,
+    request_token,
 )
 from tap_cfn.deploy.events import EventWatcher, StackTree
 from tap_cfn.deploy.rootcause import ROLLBACK_STARTS, read_tree, state_advice
@@ -109,7 +109,7 @@ def _continue(
     )
     watcher.start()
     clients.cloudformation.continue_update_rollback(
-        StackName=stack_id, ResourcesToSkip=skip, ClientRequestToken=f"tap-cfn-{uuid.uuid4().hex}"
+        StackName=stack_id, ResourcesToSkip=skip, ClientRequestToken=request_token()
     )
     status, reason = watcher.wait()
     if status == "UPDATE_ROLLBACK_COMPLETE":

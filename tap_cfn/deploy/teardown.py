@@ -9,13 +9,11 @@ delete (DeletionPolicy Delete: profiles with retain_data false); kept buckets ar
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-import yaml
-
 from tap_cfn.deploy.events import list_nested_stacks
+from tap_cfn.deploy.packaging import parse_template
 from tap_cfn.deploy.protection import load_balancers
 
 BUCKET_TYPE = "AWS::S3::Bucket"
@@ -24,19 +22,8 @@ DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys per request
 
 def _template(cfn: Any, stack: str) -> dict[str, Any]:
     body = cfn.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
-    if isinstance(body, dict):  # boto3 parses JSON bodies itself
-        return body
-    try:
-        return dict(json.loads(body))
-    except ValueError:
-        return dict(yaml.load(body, Loader=_CfnLoader))
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """YAML templates with short-form intrinsics (!Ref, !Sub, ...): read them as plain values."""
-
-
-_CfnLoader.add_multi_constructor("!", lambda loader, _suffix, node: None)
+    # boto3 parses JSON bodies itself; a YAML body comes as text, short-form intrinsics and all
+    return dict(parse_template(body) if isinstance(body, str) else body)
 
 
 def deletable_buckets(cfn: Any, stack: str) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from tap_cfn.cidr import fn_cidr
 from tap_cfn.config import COLLECTOR_NAME
-from tap_cfn.conventions import REGISTRY_IMAGE, root_file
+from tap_cfn.conventions import REGISTRY_IMAGE, ROOT_STEM, root_file
 
 ROOT_FILE = root_file("json")
 STACK_TYPE = "AWS::CloudFormation::Stack"
@@ -287,13 +287,13 @@ def read(folder: Path) -> Stacks:
 
 def built(templates: dict[str, dict[str, Any]]) -> Stacks:
     """The same tree from the generator's template dicts by stem (generator.build_environment)."""
-    return tree(templates["root"], lambda _parent, _logical, url: (str(url), templates[str(url)]))
+    return tree(templates[ROOT_STEM], lambda _parent, _logical, url: (str(url), templates[str(url)]))
 
 
 def tree(root: dict[str, Any], load: Callable[[str, str, object], tuple[str, dict[str, Any]]]) -> Stacks:
     """Every nested stack below `root`; `load(parent stem, logical ID, TemplateURL)` gives a child's
     stem and template."""
-    stacks = Stacks({"": root}, {}, {"": "root"})
+    stacks = Stacks({"": root}, {}, {"": ROOT_STEM})
     pending = [""]
     while pending:
         parent = pending.pop()

@@ -96,7 +96,7 @@ def quotas(dep: Deployment) -> list[Quota]:
 
 def nat_gateways(dep: Deployment) -> int:
     env = dep.env
-    if env.egress == "endpoints":
+    if env.via_endpoints:
         return 0
     return 1 if env.nat == "single" else env.az_count
 
@@ -272,7 +272,7 @@ def interface_endpoints(dep: Deployment) -> int:
     """Interface endpoint-AZs billed per hour: one per endpoint and AZ, without NAT only."""
     from tap_cfn.stacks.egress import INTERFACE_ENDPOINTS
 
-    return len(INTERFACE_ENDPOINTS) * dep.env.az_count if dep.env.egress == "endpoints" else 0
+    return len(INTERFACE_ENDPOINTS) * dep.env.az_count if dep.env.via_endpoints else 0
 
 
 def render_quotas(estimates: list[Estimate]) -> str:

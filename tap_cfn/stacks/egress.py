@@ -28,7 +28,7 @@ INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms")
 
 def add(s: StackBuilder, net: Vpc) -> None:
     env = s.dep.env
-    if env.egress == "endpoints":
+    if env.via_endpoints:
         _endpoints(s, net)
         return
     nat: ec2.NatGateway | None = None

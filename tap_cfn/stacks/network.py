@@ -51,7 +51,7 @@ def build(dep: Deployment, part: Part | None = None) -> Template:
     """`part`: the security groups and target groups the network stack holds (all of them on a
     platform of one group; the ALB's and the default service's on a larger one)."""
     env = dep.env
-    way_out = f"NAT ({env.nat})" if env.egress == "nat" else "VPC endpoints"
+    way_out = "VPC endpoints" if env.via_endpoints else f"NAT ({env.nat})"
     s = StackBuilder(
         dep,
         f"VPC over {env.az_count} AZs, subnets, Cloud Map namespace, security groups, {way_out}, "

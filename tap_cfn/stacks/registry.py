@@ -106,7 +106,7 @@ def build(config: Config) -> Template:
 
 
 def _key(t: Template, project: str) -> kms.Key:
-    name = f"{project}-registry-key"
+    name = f"{conventions.registry_stack_name(project)}-key"
     return _kept(
         t,
         kms.Key(

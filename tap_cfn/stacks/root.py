@@ -24,8 +24,7 @@ from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 __all__ = ["Child", "WiringError", "build", "suffix_max_length"]
 MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
 MAX_OWNED_OUTPUTS = 60  # per-service root outputs kept at most, for the template body quota
-DEPLOYER_METADATA, ALB_DELETION_PROTECTION = "tap-cfn", "AlbDeletionProtection"
-ACCOUNT_PATTERN = r"^$|^[0-9]{12}$"
+ACCOUNT_PATTERN = f"^$|{conventions.ACCOUNT_ID_PATTERN}"
 ACCOUNT_CONSTRAINT = "empty for this account, or a 12-digit AWS account ID, e.g. 123456789012 or 210987654321"
 DOMAIN_PATTERN = r"^$|^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 DOMAIN_CONSTRAINT = (
@@ -107,7 +106,9 @@ def build(dep: Deployment, children: list[Child], built: dict[str, Template]) ->
             "AWS::CloudFormation::Interface": console_interface(list(t.parameters), dep),
             # Read by the deployer (tap_cfn/deploy/protection.py), which turns protection on after
             # the first successful create: a template that set it would trap a failed create's rollback.
-            DEPLOYER_METADATA: {ALB_DELETION_PROTECTION: dep.env.alb_deletion_protection},
+            conventions.DEPLOYER_METADATA: {
+                conventions.ALB_DELETION_PROTECTION: dep.env.alb_deletion_protection
+            },
         }
     )
     return t

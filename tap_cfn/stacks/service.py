@@ -338,12 +338,12 @@ def _strategy(release: cfg.ServiceDeployment) -> dict[str, Any]:
         "Strategy": cfg.STRATEGIES[release.strategy],
         "BakeTimeInMinutes": release.bake_minutes,
     }
-    if release.strategy == "canary":
+    if release.is_canary:
         percent, minutes = release.canary
         fields["CanaryConfiguration"] = ecs.CanaryConfiguration(
             CanaryPercent=percent, CanaryBakeTimeInMinutes=minutes
         )
-    elif release.strategy == "linear":
+    elif release.is_linear:
         percent, minutes = release.linear
         fields["LinearConfiguration"] = ecs.LinearConfiguration(
             StepPercent=percent, StepBakeTimeInMinutes=minutes

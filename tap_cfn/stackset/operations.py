@@ -9,11 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tap_cfn.cli.common import EXIT_FAILED, EXIT_OK, UsageError
 from tap_cfn.stackset.plan import Plan
 from tap_cfn.stackset.progress import Io, Outcome, explain_failures, instance_line, one_line, paged, wait
 
 # The flat template creates named IAM roles.
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
+NO_TERMINAL = "no terminal to confirm on; pass --yes"
 # CreateStackSet: TemplateBody up to 51,200 bytes; TemplateURL (S3) up to 1 MB.
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html
 MAX_BODY_BYTES = 51_200
@@ -102,13 +104,13 @@ def deploy(cfn: Any, plan: Plan, template: dict[str, str], io: Io, open_target: 
             **template,
         )
         if not _run(cfn, plan, op["OperationId"], io, len(current), open_target):
-            return 1
+            return EXIT_FAILED
     for call, kwargs, count in instance_calls(plan, current, now):
         io.say(f"{call.replace('_', ' ').capitalize()}: {', '.join(kwargs['Regions'])} ({count} instances)")
         op = getattr(cfn, call)(StackSetName=plan.name, OperationPreferences=prefs, **kwargs)
         if not _run(cfn, plan, op["OperationId"], io, count, open_target):
-            return 1
-    return 0
+            return EXIT_FAILED
+    return EXIT_OK
 
 
 def current_overrides(cfn: Any, plan: Plan, current: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
@@ -206,7 +208,7 @@ def status(cfn: Any, name: str, io: Io) -> int:
     stack_set = find(cfn, name)
     if stack_set is None:
         io.say(f"StackSet {name} does not exist")
-        return 1
+        return EXIT_FAILED
     io.say(f"StackSet {name}: {stack_set['Status']}, {stack_set.get('PermissionModel', 'SELF_MANAGED')}")
     found = instances(cfn, name)
     current = sum(1 for i in found if i.get("Status") == "CURRENT")
@@ -217,7 +219,7 @@ def status(cfn: Any, name: str, io: Io) -> int:
     if operations:
         last = max(operations, key=lambda o: o["CreationTimestamp"])
         io.say(f"last operation: {last['Action']} {last['Status']} ({last['OperationId']})")
-    return 0 if current == len(found) else 1
+    return EXIT_OK if current == len(found) else EXIT_FAILED
 
 
 def outputs(cfn: Any, name: str, open_target: OpenTarget, io: Io) -> dict[str, dict[str, str]]:
@@ -242,16 +244,15 @@ def destroy(cfn: Any, name: str, yes: bool, io: Io) -> int:
     stack_set = find(cfn, name)
     if stack_set is None:
         io.say(f"StackSet {name} does not exist; nothing to delete")
-        return 0
+        return EXIT_OK
     found = instances(cfn, name)
     io.say(f"StackSet {name}: {len(found)} instances will be deleted with their stacks")
     if not yes:
         if io.ask is None:
-            io.say("not deleting without a terminal to confirm on; pass --yes")
-            return 2
+            raise UsageError(f"stackset: destroy: {NO_TERMINAL}")
         if io.ask(f"Type the StackSet name ({name}) to delete it: ").strip() != name:
             io.say("not deleted")
-            return 1
+            return EXIT_FAILED
     if found:
         service = stack_set.get("PermissionModel") == "SERVICE_MANAGED"
         regions = sorted({i["Region"] for i in found})
@@ -265,7 +266,7 @@ def destroy(cfn: Any, name: str, yes: bool, io: Io) -> int:
         outcome = wait(cfn, name, op["OperationId"], io, len(found))
         io.say(outcome.summary())
         if not outcome.ok:
-            return 1
+            return EXIT_FAILED
     cfn.delete_stack_set(StackSetName=name)
     io.say(f"StackSet {name} deleted")
-    return 0
+    return EXIT_OK

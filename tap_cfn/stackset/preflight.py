@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tap_cfn.cli.common import EXIT_FAILED, EXIT_OK
 from tap_cfn.stackset.operations import MAX_BODY_BYTES, Admin, OpenTarget
 from tap_cfn.stackset.plan import Plan, PlanError, check_regions_per_account, region_lines
 from tap_cfn.stackset.progress import Io, one_line, paged
@@ -34,7 +35,7 @@ def preflight(
     if plan.service_managed:
         io.say("targets are OUs: AWS resolves their accounts; per-account checks cannot be run from here")
         io.say("not checked: trusted access for StackSets in AWS Organizations (management account only)")
-        return 1 if problems else 0
+        return EXIT_FAILED if problems else EXIT_OK
     assert admin.iam is not None
     try:
         admin.iam.get_role(RoleName=ADMIN_ROLE)
@@ -59,7 +60,7 @@ def preflight(
             if limit and len(stacks) >= limit:
                 io.say(f"problem: {account} {region} is at its stack quota")
                 problems += 1
-    return 1 if problems else 0
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 def _limits(cfn: Any) -> dict[str, int]:

@@ -16,6 +16,7 @@ from awacs import sts
 from awacs.aws import Action, Allow, AWSPrincipal, PolicyDocument, Principal, Statement
 from troposphere import Equals, Parameter, Ref, Sub, Template, iam
 
+from tap_cfn.conventions import TOOL
 from tap_cfn.stackset.preflight import ADMIN_ROLE, EXECUTION_ROLE
 
 # Resource type namespace -> IAM service prefix, where they differ from the lower-cased name.
@@ -37,7 +38,7 @@ ALSO_NEEDS = {"servicediscovery": ("route53",)}
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
 _FIXED_NAME = {
     "cfn-lint": {"config": {"ignore_checks": ["E9904"]}},
-    "tap-cfn": {"E9904": "StackSets find the role by this fixed name, once per account"},
+    TOOL: {"E9904": "StackSets find the role by this fixed name, once per account"},
 }
 
 

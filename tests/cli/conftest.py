@@ -19,5 +19,7 @@ def acme_config(tmp_path: Path) -> Path:
     return path
 
 
-# `stackset` commands on the local endpoint (tests/cli/test_stackset.py)
+# `drift` on recorded CloudFormation answers (tests/cli/test_ops.py; the answers: tests/ops/test_drift.py)
+# and `stackset` commands on the local endpoint (tests/cli/test_stackset.py)
+from tests.ops.test_drift import cfn  # noqa: E402, F401
 from tests.support.stackset_endpoint import base, endpoint  # noqa: E402, F401

@@ -8,6 +8,8 @@ tests/stackset/test_operations.py and test_progress.py; preflight is tests/stack
 
 from __future__ import annotations
 
+import argparse
+import re
 from pathlib import Path
 
 import boto3
@@ -129,3 +131,37 @@ def test_plan_and_preflight_show_each_regions_values_from_the_config(
     err = capsys.readouterr().err
     assert "us-east-1: CertificateArn=(empty), VpcCidr=10.2.0.0/16" in err
     assert "eu-central-1: CertificateArn=(empty), VpcCidr=10.0.0.0/16" in err
+
+
+def test_destroy_without_a_terminal_exits_2_in_one_error_line_before_any_aws_call(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN no terminal (pytest's stdin) and no --yes; no endpoint either: an AWS call would fail
+    argv = ["stackset", "destroy", "--env", "dev", "--suffix", "demo", "--region", "us-east-1"]
+    # WHEN destroy runs
+    code = main(argv)
+    # THEN the standard error line, exit 2
+    assert code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: stackset: destroy: no terminal to confirm on; pass --yes"
+    ]
+
+
+def test_every_stackset_action_states_its_exit_codes_and_status_says_when_it_fails() -> None:
+    from tap_cfn.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    (actions,) = (
+        a for a in commands.choices["stackset"]._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    assert set(actions.choices) == {"deploy", "status", "outputs", "destroy", "preflight", "roles"}
+    for action in actions.choices.values():
+        assert re.search(
+            r"^exit codes: 0 [^\n]*, 1 [^\n]*, 2 bad usage or input$", action.format_help(), re.M
+        )
+    status = actions.choices["status"].format_help()
+    assert (
+        "exit codes: 0 all CURRENT, 1 no StackSet, one not CURRENT or AWS said no, 2 bad usage or input"
+        in status
+    )

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +13,6 @@ from tap_cfn.ops import cost
 from tests.conftest import PROFILES, _endpoints_config
 from tests.test_config import mutated
 
-REPO = Path(__file__).resolve().parents[2]
 H = 730  # hours a month
 AS_OF = "2025-01-01"  # the date tap_cfn/ops/prices.json says its figures are from
 PRICES = cost.load_prices()
@@ -138,43 +134,6 @@ def test_all_spot_and_more_tasks_move_the_fargate_lines() -> None:
     # 2 frontend x 0.5 + 2 api-gateway x 1 + 4 processing x 2 vCPU, all on Spot
     assert prod["Fargate Spot vCPU"] == pytest.approx((1 + 2 + 8) * H * 0.04048 * 0.30)
     assert prod["log ingestion"] == pytest.approx(8 * 0.50)
-
-
-def test_the_command_prints_a_table_per_item_and_the_total() -> None:
-    result = subprocess.run(
-        [sys.executable, str(REPO / "generate.py"), "cost", "--env", "dev"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "as of " + AS_OF in result.stdout
-    assert "NAT gateways (1)" in result.stdout and "$32.85" in result.stdout
-    assert [line for line in result.stdout.splitlines() if line.startswith("total")][0].endswith("$261.20")
-    assert "not included:" in result.stdout
-
-
-def test_the_comparison_shows_dev_and_prod_side_by_side() -> None:
-    from io import StringIO
-
-    from tap_cfn import cli
-    from tap_cfn.cli.ops import handle_cost
-
-    out = StringIO()
-    args = cli.build_parser().parse_args(["cost"])
-    assert handle_cost(args, out) == 0
-    lines = out.getvalue().splitlines()
-    header = next(line for line in lines if line.startswith("item"))
-    assert header.split() == ["item", "dev", "staging", "prod"]
-    nat = next(line for line in lines if line.startswith("NAT gateways"))
-    assert nat.split()[-3:] == ["$32.85", "$98.55", "$98.55"]
-    total = next(line for line in lines if line.startswith("total"))
-    assert total.split()[1:] == ["$261.20", "$334.33", "$334.33"]
-
-    out = StringIO()
-    assert handle_cost(cli.build_parser().parse_args(["cost", "--json"]), out) == 0
-    data = json.loads(out.getvalue())
-    assert data["environments"]["dev"]["total"] == 261.20 and data["as_of"] == AS_OF
 
 
 def test_traced_profiles_show_x_ray_traces_recorded_and_the_others_a_zero_line() -> None:

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from io import StringIO
 from typing import Any
 
 import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from tap_cfn import cli
-from tap_cfn.cli import ops as commands
-from tap_cfn.deploy.aws import Clients
 from tap_cfn.ops import drift
 
 NOW = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.UTC)
@@ -332,51 +328,3 @@ def test_a_busy_stack_is_an_error(cfn: tuple[Any, Stubber]) -> None:
     )
     with pytest.raises(drift.DriftError, match="starting drift detection on root: .*UPDATE_IN_PROGRESS"):
         run(client, FakeTime())
-
-
-def drift_args(*extra: str) -> Any:
-    return cli.build_parser().parse_args(["drift", *extra])
-
-
-def test_the_command_prints_the_report_and_exits_3_when_drifted(cfn: tuple[Any, Stubber]) -> None:
-    client, stubber = cfn
-    stub_tree(stubber)
-    stub_detect(stubber)
-    stub_status(stubber, status(ROOT_ARN, "d-root", "DETECTION_COMPLETE", "IN_SYNC"))
-    stub_status(stubber, status(DATA_ARN, "d-data", "DETECTION_COMPLETE", "DRIFTED"))
-    stub_status(stubber, status(SECURITY_ARN, "d-sec", "DETECTION_COMPLETE", "IN_SYNC"))
-    stub_drifts(stubber, ROOT_ARN, [])
-    stub_drifts(stubber, DATA_ARN, [RETENTION_DRIFT])
-    stub_drifts(stubber, SECURITY_ARN, [])
-    out = StringIO()
-    code = commands.handle_drift(drift_args("--env", "dev", "--suffix", "dev", "-q"), cfn=client, out=out)
-    assert code == 3
-    assert "FrontendLogGroup (AWS::Logs::LogGroup /ecs/tap-frontend-dev): MODIFIED" in out.getvalue()
-
-
-def test_the_command_refuses_a_stack_of_another_environment(
-    cfn: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    client, stubber = cfn
-    stub_root(stubber, environment="prod")  # nothing is detected: the fixture checks no call is left
-    monkeypatch.setattr(commands.common, "clients", lambda args: Clients(client, None, None, "us-east-1"))
-    assert cli.main(["drift", "--env", "dev", "--suffix", "dev", "--region", "us-east-1"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: stack tap-dev is the prod environment, not dev"]
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["drift", "--env", "qa", "--suffix", "dev"], "unknown environment 'qa'"),
-        (["drift", "--env", "all", "--suffix", "dev"], "drift works on one environment's stack"),
-        (["drift", "--env", "dev", "--suffix", "Dev_1"], "--suffix: 'Dev_1': use lowercase letters"),
-        (["drift", "--suffix", "dev"], "the following arguments are required: --env"),
-    ],
-)
-def test_bad_usage_exits_2_with_one_line(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert cli.main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and message in err[0]

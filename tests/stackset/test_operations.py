@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
+from tap_cfn.cli.common import UsageError
 from tap_cfn.stackset import operations
 from tap_cfn.stackset.operations import instance_calls
 from tap_cfn.stackset.plan import Preferences
@@ -152,14 +153,24 @@ def test_destroy_deletes_every_instance_then_the_stack_set() -> None:
     assert out.lines[-1] == "StackSet tap-demo deleted"
 
 
-@pytest.mark.parametrize(("answers", "code"), [(["tap"], 1), (None, 2)], ids=["wrong-name", "no-terminal"])
-def test_destroy_deletes_nothing_unless_the_name_is_typed_back(answers: list[str] | None, code: int) -> None:
+def test_destroy_deletes_nothing_unless_the_name_is_typed_back() -> None:
     cfn = client()
-    out = Lines(answers=answers)
+    out = Lines(answers=["tap"])
     with Stubber(cfn) as stubber:  # no delete call is scripted: one would fail the test
         stubber.add_response("describe_stack_set", STACK_SET, {"StackSetName": "tap-demo"})
         stubber.add_response("list_stack_instances", instances_of(PAIRS), {"StackSetName": "tap-demo"})
-        assert operations.destroy(cfn, "tap-demo", yes=False, io=out.io) == code
+        assert operations.destroy(cfn, "tap-demo", yes=False, io=out.io) == 1
+    assert out.lines[-1] == "not deleted"
+
+
+def test_destroy_without_a_terminal_is_bad_usage_and_deletes_nothing() -> None:
+    cfn = client()
+    out = Lines(answers=None)
+    with Stubber(cfn) as stubber:  # no delete call is scripted: one would fail the test
+        stubber.add_response("describe_stack_set", STACK_SET, {"StackSetName": "tap-demo"})
+        stubber.add_response("list_stack_instances", instances_of(PAIRS), {"StackSetName": "tap-demo"})
+        with pytest.raises(UsageError, match=r"^stackset: destroy: no terminal to confirm on; pass --yes$"):
+            operations.destroy(cfn, "tap-demo", yes=False, io=out.io)
 
 
 def test_outputs_are_read_per_instance_in_its_account() -> None:
