@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tap_cfn.contract import CERTIFICATE_ARN
-from tap_cfn.conventions import REGISTRY_ACCOUNT_PARAMETER, REGISTRY_IMAGE, ROOT_STEM, SUFFIX_PARAMETER
+from tap_cfn.conventions import REGISTRY_ACCOUNT_PARAMETER, REGISTRY_IMAGE, ROOT_STEM
 from tap_cfn.deploy.aws import Clients, error_code, error_message
 from tap_cfn.deploy.changeset import USE_PREVIOUS
 from tap_cfn.deploy.deployer import (
@@ -31,8 +31,8 @@ from tap_cfn.deploy.deployer import (
 from tap_cfn.deploy.events import list_nested_stacks
 from tap_cfn.deploy.packaging import PackagingError, load_template
 from tap_cfn.deploy.rootcause import REPLACEABLE, STUCK, state_advice
+from tap_cfn.naming import SUFFIX_VAR
 
-SUFFIX_VAR = f"${{{SUFFIX_PARAMETER}}}"
 ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS"
 
 

@@ -21,10 +21,10 @@ from typing import Any
 from tap_cfn.cidr import fn_cidr
 from tap_cfn.config import COLLECTOR_NAME
 from tap_cfn.conventions import REGISTRY_IMAGE, ROOT_STEM, root_file
+from tap_cfn.naming import SUFFIX_VAR
 
 ROOT_FILE = root_file("json")
 STACK_TYPE = "AWS::CloudFormation::Stack"
-SUFFIX_VAR = "${EnvironmentSuffix}"
 INTERNET = "internet"
 REGISTRY_GROUP = "RegistryStack"  # the project's registry, outside the environment's stack tree
 ROOT_GROUP = "root"

@@ -23,7 +23,9 @@ from tap_cfn.stacks.nesting import Child, WiringError, leaves, nest, producers
 
 __all__ = ["Child", "WiringError", "build", "suffix_max_length"]
 MAX_OUTPUTS = 200  # CloudFormation's quota of outputs per template
-MAX_OWNED_OUTPUTS = 60  # per-service root outputs kept at most, for the template body quota
+# A choice, not a quota: past this many per-service outputs, the root exports the platform-wide
+# values only and the per-service ones stay on the group stacks (a root a reader can scan).
+MAX_OWNED_OUTPUTS = 60
 ACCOUNT_PATTERN = f"^$|{conventions.ACCOUNT_ID_PATTERN}"
 ACCOUNT_CONSTRAINT = "empty for this account, or a 12-digit AWS account ID, e.g. 123456789012 or 210987654321"
 DOMAIN_PATTERN = r"^$|^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
@@ -38,7 +40,7 @@ ZONE_CONSTRAINT = (
 )
 
 IMAGE_TAG_PATTERN = conventions.IMAGE_TAG_PATTERN
-# Short: it is repeated once per service in the root, which must stay under the body quota.
+# Short: it is repeated once per service in the root.
 IMAGE_TAG_CONSTRAINT = "e.g. v1.4.2 or 3f9c2ab (not latest)"
 CERTIFICATE_PATTERN = f"^({ACM_CERTIFICATE})?$"
 CERTIFICATE_CONSTRAINT = (
