@@ -9,7 +9,8 @@ in parallel, so the deploy takes as long as the longest chain.
   (an output is only readable once the whole stack is done) and completes when all of its
   resources have, plus `STACK_OVERHEAD`;
 - **flat**: the same resources in one graph, each waiting only for the resources its values really
-  come from (followed through parameters and outputs).
+  come from (followed through parameters and outputs), plus the DependsOn the flat template adds
+  (tap_cfn/flat.py: the gateway attachment; for an ECS service, its listeners and the way out).
 
 The ratio says what the nesting costs; `chain()` names the sibling stacks a stack waits for and
 the parameters that make it wait. Used by `make bench` (tests/bench.py).
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tap_cfn.diagram.model import STACK_TYPE, Stacks, Target
-from tap_cfn.flat import ECS_SERVICE, GATEWAY_ATTACHMENT, forwards_to, needs_gateway, target_groups
+from tap_cfn.flat import ECS_SERVICE, GATEWAY_ATTACHMENT, egress, forwards_to, needs_gateway, target_groups
 
 TABLE_DATE = "2026-11-30"
 # Resource type -> (typical seconds from CREATE_IN_PROGRESS to CREATE_COMPLETE, source).
@@ -243,14 +244,15 @@ def flat(stacks: Stacks, weigh: Weigh = typical) -> Estimate:
     graph: dict[str, tuple[float, set[str]]] = {}
     label: dict[str, tuple[Target, str]] = {}
     attachments = [t for t, r in _all(stacks) if r["Type"] == GATEWAY_ATTACHMENT]
+    way_out = {t for t, r in _all(stacks) if egress(r)}
     for target, resource in _all(stacks):
         deps = set(stacks.resolve(target.stack, resource.get("Properties", {}))) | _stack_waits(
             stacks, target.stack
         )
         if len(attachments) == 1 and needs_gateway(resource):  # as the flat template orders them
             deps.add(attachments[0])
-        if resource["Type"] == ECS_SERVICE:  # after the listeners of its target groups, likewise
-            deps |= _listeners(stacks, target.stack, resource)
+        if resource["Type"] == ECS_SERVICE:  # after its listeners and the way out, likewise
+            deps |= _listeners(stacks, target.stack, resource) | way_out
         siblings = stacks.templates[target.stack]["Resources"]
         for name in _depends_on(resource):
             if siblings[name]["Type"] == STACK_TYPE:

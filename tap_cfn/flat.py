@@ -102,7 +102,7 @@ class _Folder:
         scope = _Scope(top, (), None)
         self._template(scope)
         _after_gateway_attachment(self.resources)
-        _after_listeners(self.resources)
+        _order_services(self.resources)
         out: dict[str, Any] = {
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": f"{top.get('Description', '')} (one template, no nested stacks)".strip(),
@@ -368,21 +368,46 @@ def _refers(value: Any, name: str) -> bool:
     return False
 
 
-def _after_listeners(resources: dict[str, Any]) -> None:
+# A task in a private subnet pulls its image (and its secrets, and ships its logs) through the
+# VPC's way out: the private subnets' routes to the NAT gateways and the public route to the
+# internet gateway, with their subnet associations, or the VPC endpoints. A task started before
+# they exist fails with CannotPullContainerError or ResourceInitializationError ("Cannot pull
+# container image", docs.aws.amazon.com/AmazonECS/latest/developerguide/task_cannot_pull_image.html),
+# and the circuit breaker can fail the create. Nothing in a service's properties names them (it
+# names subnets only); the CDK orders such resources after the subnets'
+# `internetConnectivityEstablished` group of routes for the same reason. Nested, the service
+# stacks take values from the network stack, which holds them; flat, a DependsOn must say it.
+EGRESS_TYPES = ("AWS::EC2::Route", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::VPCEndpoint")
+
+
+def egress(resource: dict[str, Any]) -> bool:
+    """Whether `resource` is part of the VPC's way out that tasks need before they start."""
+    return resource["Type"] in EGRESS_TYPES
+
+
+def _order_services(resources: dict[str, Any]) -> None:
+    """Order each ECS service after the listeners of its target groups and the way out."""
+    way_out = sorted(name for name, r in resources.items() if egress(r))
     for service in resources.values():
         if service["Type"] != ECS_SERVICE:
             continue
         groups = [tg["Ref"] for tg in target_groups(service) if isinstance(tg, dict) and "Ref" in tg]
         listeners = sorted(name for name, r in resources.items() if any(forwards_to(r, tg) for tg in groups))
-        plain = [n for n in listeners if resources[n].get("Condition") in (None, service.get("Condition"))]
-        optional = [n for n in listeners if n not in plain]
-        if plain:
-            depends = service.get("DependsOn", [])
-            names = [depends] if isinstance(depends, str) else list(depends)
-            service["DependsOn"] = list(dict.fromkeys([*names, *plain]))
-        if optional:
-            waits = [{"Fn::If": [resources[n]["Condition"], {"Ref": n}, ""]} for n in optional]
-            service["Metadata"] = {**service.get("Metadata", {}), WAITS_FOR: waits}
+        _wait_for(service, resources, listeners + way_out)
+
+
+def _wait_for(service: dict[str, Any], resources: dict[str, Any], names: list[str]) -> None:
+    """Order `service` after `names`: a DependsOn on those it shares its condition with, and the
+    Metadata Ref of WAITS_FOR on those that exist only under a condition of their own."""
+    plain = [n for n in names if resources[n].get("Condition") in (None, service.get("Condition"))]
+    optional = [n for n in names if n not in plain]
+    if plain:
+        depends = service.get("DependsOn", [])
+        before = [depends] if isinstance(depends, str) else list(depends)
+        service["DependsOn"] = list(dict.fromkeys([*before, *plain]))
+    if optional:
+        waits = [{"Fn::If": [resources[n]["Condition"], {"Ref": n}, ""]} for n in optional]
+        service["Metadata"] = {**service.get("Metadata", {}), WAITS_FOR: waits}
 
 
 def _stem(resource: dict[str, Any]) -> str:

@@ -182,3 +182,43 @@ def test_flat_a_service_behind_the_load_balancer_waits_for_the_rule_of_its_targe
     estimate = deploytime.flat(tree, seconds.__getitem__)
     assert [s.name for s in estimate.path] == ["lb/Group", "lb/Rule", "app/Service"]
     assert estimate.seconds == 195
+
+
+def test_flat_a_service_waits_for_the_route_its_tasks_pull_their_image_through() -> None:
+    # GIVEN a service in a subnet (5 s) whose way out is a NAT gateway (150 s) and its route (5 s),
+    # the route in another stack that the service takes no value from
+    seconds = {
+        "AWS::EC2::Subnet": 5,
+        "AWS::EC2::NatGateway": 150,
+        "AWS::EC2::Route": 5,
+        "AWS::ECS::Service": 180,
+    }
+    network = {
+        "Resources": {
+            "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {}},
+            "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {}},
+            "Route": {"Type": "AWS::EC2::Route", "Properties": {"NatGatewayId": {"Ref": "Nat"}}},
+        },
+        "Outputs": {"SubnetId": {"Value": {"Ref": "Subnet"}}},
+    }
+    app = {
+        "Parameters": {"SubnetId": {"Type": "String"}},
+        "Resources": {
+            "Service": {"Type": "AWS::ECS::Service", "Properties": {"Subnets": [{"Ref": "SubnetId"}]}}
+        },
+    }
+    root = {
+        "Resources": {
+            "NetworkStack": stack({}),
+            "AppStack": stack({"SubnetId": {"Fn::GetAtt": ["NetworkStack", "Outputs.SubnetId"]}}),
+        }
+    }
+    tree = Stacks(
+        {"": root, "NetworkStack": network, "AppStack": app},
+        {"NetworkStack": ("", "NetworkStack"), "AppStack": ("", "AppStack")},
+        {"": "root", "NetworkStack": "network", "AppStack": "app"},
+    )
+    # WHEN modelled flat THEN the service starts after the route, not after the subnet: 150 + 5 + 180
+    estimate = deploytime.flat(tree, seconds.__getitem__)
+    assert [s.name for s in estimate.path] == ["network/Nat", "network/Route", "app/Service"]
+    assert estimate.seconds == 335

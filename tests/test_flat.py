@@ -174,6 +174,15 @@ def expected_flat_names(templates: dict[str, Any]) -> dict[str, str]:
 GATEWAY_ATTACHMENT = "NetworkStack/InternetGatewayAttachment"
 
 
+# dev and prod: three zones, a default route per private route table (to the NAT gateways)
+WAY_OUT = [
+    *(f"NetworkStack/PrivateDefaultRoute{az}" for az in (1, 2, 3)),
+    *(f"NetworkStack/PrivateSubnet{az}RouteTableAssociation" for az in (1, 2, 3)),
+    "NetworkStack/PublicDefaultRoute",
+    *(f"NetworkStack/PublicSubnet{az}RouteTableAssociation" for az in (1, 2, 3)),
+]
+
+
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def forms(request: pytest.FixtureRequest) -> tuple[dict[str, Any], dict[str, Any]]:
     dep = cfg.Deployment(cfg.load(None), request.param)
@@ -194,7 +203,8 @@ def test_flat_declares_the_nested_resources_with_the_same_properties(
     # THEN they declare the same resources, properties and outputs; in both, the Elastic IPs and the
     # internet-facing ALB wait for the gateway attachment of the same template; flat, each service
     # behind the load balancer also waits for the listener or rule of its target group, the HTTPS
-    # listener only when there is one (nested, its stack waits for the whole network stack)
+    # listener only when there is one, and every service for the way out of the subnets (routes,
+    # their associations); nested, its stack waits for the whole network stack
     flat_resources, nested_resources = got.resources(), want.resources()
     for ident, body in flat_resources.items():
         if body["Type"] in ("AWS::EC2::EIP", "AWS::ElasticLoadBalancingV2::LoadBalancer"):
@@ -212,6 +222,14 @@ def test_flat_declares_the_nested_resources_with_the_same_properties(
         assert body.get("Metadata", {}).pop(flat.WAITS_FOR, None) == optional
         if body.get("Metadata") == {}:
             del body["Metadata"]
+    for ident in (
+        "ApiGatewayServiceStack/Service",
+        "FrontendServiceStack/Service",
+        "ProcessingServiceStack/Service",
+    ):
+        body = flat_resources[ident]
+        assert body["DependsOn"][-len(WAY_OUT) :] == WAY_OUT
+        del body["DependsOn"][-len(WAY_OUT) :]
     assert flat_resources == nested_resources
     assert got.outputs() == want.outputs()
     assert folded["Parameters"] == nested["root"]["Parameters"]
@@ -387,3 +405,30 @@ def test_a_service_waits_for_every_listener_and_rule_forwarding_to_its_target_gr
     # THEN it waits for the plain listener and the rule, and for the HTTPS one only when it exists
     assert service["DependsOn"] == ["Http", "Rule"]
     assert service["Metadata"] == {flat.WAITS_FOR: [{"Fn::If": ["HasCertificate", {"Ref": "Https"}, ""]}]}
+
+
+def test_a_service_waits_for_the_way_out_of_the_subnets_and_not_for_other_resources() -> None:
+    # GIVEN a service, a NAT route and the public route with their associations, two VPC
+    # endpoints (one only under a condition) and resources that are no way out
+    ec2 = "AWS::EC2::"
+    templates = {
+        "root": {
+            "Conditions": {"WithLogs": {"Fn::Equals": ["a", "b"]}},
+            "Resources": {
+                "Nat": {"Type": f"{ec2}NatGateway", "Properties": {}},
+                "PrivateRoute": {"Type": f"{ec2}Route", "Properties": {"NatGatewayId": {"Ref": "Nat"}}},
+                "PublicRoute": {"Type": f"{ec2}Route", "Properties": {}},
+                "PrivateAssociation": {"Type": f"{ec2}SubnetRouteTableAssociation", "Properties": {}},
+                "EcrEndpoint": {"Type": f"{ec2}VPCEndpoint", "Properties": {}},
+                "LogsEndpoint": {"Type": f"{ec2}VPCEndpoint", "Condition": "WithLogs", "Properties": {}},
+                "Subnet": {"Type": f"{ec2}Subnet", "Properties": {}},
+                "Group": {"Type": f"{ec2}SecurityGroup", "Properties": {}},
+                "Service": {"Type": "AWS::ECS::Service", "Properties": {"Subnets": [{"Ref": "Subnet"}]}},
+            },
+        }
+    }
+    # WHEN folded
+    service = flat.flatten(templates)["Resources"]["Service"]
+    # THEN it waits for the routes, the association and the endpoints, the conditional one when it exists
+    assert service["DependsOn"] == ["EcrEndpoint", "PrivateAssociation", "PrivateRoute", "PublicRoute"]
+    assert service["Metadata"] == {flat.WAITS_FOR: [{"Fn::If": ["WithLogs", {"Ref": "LogsEndpoint"}, ""]}]}
